@@ -1,0 +1,256 @@
+"""Domain objects that travel between the layers.
+
+Plain dataclasses and enums: ``store`` produces them, ``service`` combines them, ``cli`` and
+``api`` render them. Field names are part of the public JSON contract (``--json`` and the HTTP
+API use :func:`to_jsonable`), so rename nothing without a deprecation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+
+class Phase(str, enum.Enum):
+    """The ten canonical workflow phases, in order, plus ``Unknown``."""
+
+    PLAN = "Plan"
+    VALIDATE = "Validate"
+    BUILD = "Build"
+    LINT = "Lint"
+    TEST = "Test"
+    REVIEW = "Review"
+    DOCUMENT = "Document"
+    SHIP = "Ship"
+    CLEANUP = "Cleanup"
+    VERIFY = "Verify"
+    UNKNOWN = "Unknown"
+
+    @classmethod
+    def ordered(cls) -> list[Phase]:
+        """Canonical phases in workflow order, ``Unknown`` last."""
+        return list(cls)
+
+
+class Source(str, enum.Enum):
+    """Where an error event was read from."""
+
+    FAILURE_TEXT = "failure_text"  # workflow_history.failure_reason / error_message
+    PHASE_ERROR = "phase_error"  # workflow_history.phase_errors / error_phase_distribution
+    TASK_LOG = "task_log"  # task_logs rows (and their failed tool calls)
+    HOOK_EVENT = "hook_event"  # hook_events error payloads
+    NO_ERROR_TEXT = "no_error_text"  # a failed run that recorded no error text at all
+
+
+class Severity(str, enum.Enum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class TrendDirection(str, enum.Enum):
+    INCREASING = "increasing"
+    DECREASING = "decreasing"
+    STABLE = "stable"
+
+
+#: Category key given to messages that no rule (and no confident model) places.
+UNKNOWN_CATEGORY = "unknown"
+#: Category key of failed runs that recorded no error text.
+NO_TEXT_CATEGORY = "no_error_text"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ErrorEvent:
+    """One error observed in one workflow run."""
+
+    run_id: str
+    phase: Phase
+    source: Source
+    message: str | None
+    timestamp: datetime | None
+    workflow_template: str | None = None
+    model: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """The analysed period: runs whose ``created_at`` (else ``start_time``) is in [start, end]."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def days(self) -> int:
+        return max(1, round((self.end - self.start).total_seconds() / 86400))
+
+
+@dataclasses.dataclass(slots=True)
+class DataQualityReport:
+    """What was read and what was skipped, per source. Nothing is dropped silently."""
+
+    rows_read: dict[str, int] = dataclasses.field(default_factory=dict)
+    # "source: reason" -> count, e.g. "phase_errors: malformed JSON" -> 3
+    rows_skipped: dict[str, int] = dataclasses.field(default_factory=dict)
+    # reason -> up to a few examples (run ids or truncated values) to find the rows again
+    skipped_examples: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    missing: list[str] = dataclasses.field(default_factory=list)  # tables/columns not present
+    layout: str = "unknown"
+    engine: str = "unknown"
+
+    def read(self, source: str, count: int = 1) -> None:
+        self.rows_read[source] = self.rows_read.get(source, 0) + count
+
+    def skip(self, source: str, reason: str, example: str | None = None) -> None:
+        key = f"{source}: {reason}"
+        self.rows_skipped[key] = self.rows_skipped.get(key, 0) + 1
+        if example is not None:
+            examples = self.skipped_examples.setdefault(key, [])
+            if len(examples) < 3:
+                examples.append(example[:120])
+
+    @property
+    def total_skipped(self) -> int:
+        return sum(self.rows_skipped.values())
+
+
+@dataclasses.dataclass(slots=True)
+class ErrorSummary:
+    total_workflows: int
+    failed_workflows: int
+    failure_rate: float  # percent, 0-100
+    top_errors: list[tuple[str, int]]  # [category key, count], most frequent first
+    most_problematic_phase: str | None
+    most_problematic_phase_failures: int = 0
+    failed_without_error_text: int = 0
+    total_errors: int = 0
+    days: int = 30
+    top_clusters: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    data_quality: DataQualityReport | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class PhaseErrorBreakdown:
+    phase_error_counts: dict[str, int]  # phase -> error events
+    phase_failure_rates: dict[str, float]  # phase -> percent of runs that failed in it
+    phase_failed_runs: dict[str, int]  # phase -> runs that failed in it
+    phase_reached_runs: dict[str, int]  # phase -> denominator used for the rate
+    total_errors: int
+    phases_above_threshold: list[str]  # phases whose failure rate exceeds threshold_percent
+    threshold_percent: float = 10.0
+    rate_basis: str = "all_runs"  # "runs_reaching_phase" when task_logs say who reached what
+    days: int = 30
+
+
+@dataclasses.dataclass(slots=True)
+class ErrorPattern:
+    pattern_name: str  # e.g. "Import Error"
+    category_key: str
+    category: str  # e.g. "Dependency Issue"
+    occurrences: int
+    runs_affected: int
+    example_message: str
+    affected_phases: list[str]
+    recommendation: str
+    severity: str = Severity.MEDIUM.value
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    kind: str = "category"  # "category" for keyword categories, "cluster" for discovered ones
+    cluster_id: str | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class DebugRecommendation:
+    issue: str
+    severity: str  # high | medium | low
+    root_cause: str
+    solution: str
+    estimated_fix_time: str
+    occurrences: int = 0
+    runs_affected: int = 0
+    affected_phases: list[str] = dataclasses.field(default_factory=list)
+    last_seen: datetime | None = None
+    score: float = 0.0
+    kind: str = "category"  # category | cluster | phase_hotspot | missing_error_text
+
+
+@dataclasses.dataclass(slots=True)
+class TrendPoint:
+    date: date
+    runs: int
+    failed: int
+    failure_rate: float  # percent
+    is_spike: bool = False
+
+
+@dataclasses.dataclass(slots=True)
+class TrendData:
+    days: int
+    points: list[TrendPoint]
+    category_daily_counts: dict[str, list[int]]  # category key -> counts aligned with points
+    direction: str  # increasing | decreasing | stable
+    percentage_change: float  # failure rate, second half vs first half of the window
+    spike_days: list[date]
+
+
+@dataclasses.dataclass(slots=True)
+class CategoryRule:
+    """One canonical (or user-defined) error category, as data."""
+
+    key: str
+    name: str  # "Import Error"
+    category: str  # "Dependency Issue"
+    recommendation: str
+    severity: str
+    keywords: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    root_cause: str = ""
+    estimated_fix_time: str = "1-2 hours"
+
+
+@dataclasses.dataclass(slots=True)
+class DiscoveredCluster:
+    """A group of error messages found by clustering, with what explains it."""
+
+    id: str  # deterministic for the same input; persisted ids come from the state store
+    size: int  # messages in the cluster (counting repeats)
+    name: str  # short human name, e.g. "Cannot find module <*>"
+    template: str  # common text with placeholders
+    top_terms: list[str]  # why these messages are together
+    examples: list[str]  # a few original messages
+    category: str  # one of the category keys, or "unknown"
+    confidence: float  # 0..1
+    decided_by: str  # "rule" | "model" | "none" (later also "review")
+    recommendation: str
+    templates: list[str] = dataclasses.field(default_factory=list)  # distinct normalised forms
+    distinct_messages: int = 0
+    # filled by the service when the messages came from the database
+    runs_affected: int = 0
+    phases: list[str] = dataclasses.field(default_factory=list)
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    is_new: bool = False
+    status: str = "new"
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn models (dataclasses, enums, dates, tuples) into JSON-ready structures."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name: to_jsonable(getattr(value, field.name))
+            for field in dataclasses.fields(value)
+        }
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(key): to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(item) for item in value]
+    return value
