@@ -1,0 +1,5 @@
+"""``python -m error_analytics`` runs the ``analyze-errors`` command."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,229 @@
+"""``analyze-errors``: the command line.
+
+Errors the toolkit raises on purpose become one ``Error: ...`` line on stderr: exit 2 for a
+database that cannot be opened or a bad option/setting, 1 for anything else. No traceback
+reaches the user unless ``ERROR_ANALYTICS_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import render
+from .config import get_settings
+from .errors import ConfigurationError, DatabaseError, ErrorAnalyticsError
+from .models import to_jsonable
+
+EXAMPLES = """\
+Examples:
+  analyze-errors --demo                       report on a built-in demo database
+  analyze-errors --db app/server/db/database.db --days 7 --patterns
+  analyze-errors --db postgresql://user:pw@localhost/adw --phase --json
+  analyze-errors --report --output weekly.md --days 7
+  analyze-errors --cluster --days 14          discovered error clusters
+  analyze-errors --cluster --input errors.txt --json
+"""
+
+VIEW_FLAGS = ("summary", "phase", "patterns", "trends", "recommendations")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="analyze-errors",
+        description="Why do our AI developer workflows fail? Summary, phases, patterns, trends, "
+        "recommendations and discovered error clusters from the workflow database.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    source = parser.add_argument_group("where the data comes from")
+    source.add_argument("--db", metavar="PATH_OR_URL", help="SQLite file or SQLAlchemy URL (sqlite:///..., "
+                        "postgresql://...). Default: $ERROR_ANALYTICS_DB, else the host's DB_TYPE/POSTGRES_* "
+                        "settings, else app/server/db/database.db")
+    source.add_argument("--demo", action="store_true", help="use the built-in demo database (created on first use "
+                        "as ./error_analytics_demo.db or $ERROR_ANALYTICS_DEMO_DB, reused afterwards)")
+    source.add_argument("--demo-layout", choices=("spec", "host"), default="spec",
+                        help="layout of the demo database: spec (failure_reason, phase_errors) or host "
+                        "(error_message, task_logs, ...). Default: spec")
+    source.add_argument("--rules", metavar="FILE", help="TOML rules file that adds or overrides categories, "
+                        "keywords and masks (see docs/rules-file.md)")
+    source.add_argument("--days", type=int, default=30, help="analyse runs of the last N days (1-3650, default 30)")
+    views = parser.add_argument_group("views (default: --summary)")
+    views.add_argument("--summary", action="store_true", help="totals, failure rate, top error patterns")
+    views.add_argument("--phase", action="store_true", help="errors and failure rate per workflow phase")
+    views.add_argument("--patterns", action="store_true", help="error patterns: keyword categories and clusters")
+    views.add_argument("--trends", action="store_true", help="daily failure rate, direction, spike days")
+    views.add_argument("--recommendations", action="store_true", help="what to fix first, ranked")
+    views.add_argument("--cluster", action="store_true", help="discover recurring error clusters")
+    views.add_argument("--report", action="store_true", help="write a Markdown report with every section")
+    output = parser.add_argument_group("output")
+    output.add_argument("--output", metavar="FILE", default="error_analysis_report.md",
+                        help="where --report writes (default error_analysis_report.md)")
+    output.add_argument("--json", action="store_true", help="print the views as JSON instead of text")
+    output.add_argument("--input", metavar="FILE", help="with --cluster: cluster the messages of FILE ('-' for "
+                        "stdin) instead of the database: one message per line, or JSON Lines with a 'message' "
+                        "field (.jsonl suffix or a first character '{'); blank lines are skipped")
+    output.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _run(argv, sys.stdout)
+    except (ConfigurationError, DatabaseError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    except ErrorAnalyticsError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last edge: no traceback for users
+        if os.environ.get("ERROR_ANALYTICS_DEBUG"):
+            raise
+        print(f"Error: unexpected {type(exc).__name__}: {exc} (set ERROR_ANALYTICS_DEBUG=1 for details)",
+              file=sys.stderr)
+        return 1
+
+
+def _run(argv: list[str], out: TextIO) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.input is not None:
+        if not args.cluster:
+            parser.error("--input works with --cluster")
+        from .cluster_input import cluster_input_file
+
+        return cluster_input_file(args, out)
+
+    from .service import ErrorAnalyticsService
+
+    settings = get_settings()
+    db = args.db
+    if args.demo:
+        if args.db:
+            parser.error("--demo and --db exclude each other")
+        from .demo import ensure_demo_database
+
+        db = str(ensure_demo_database(layout=args.demo_layout))
+        print(f"Using demo database: {db}", file=sys.stderr)
+    settings = settings.with_overrides(db=db, rules_file=args.rules)
+    service = ErrorAnalyticsService.from_settings(settings)
+    snapshot = service.snapshot(args.days)
+
+    chosen = [name for name in VIEW_FLAGS if getattr(args, name)]
+    if not chosen and not args.cluster and not args.report:
+        chosen = ["summary"]
+    wants_clusters = args.cluster or args.report or bool({"summary", "patterns", "recommendations"} & set(chosen))
+    clusters = []
+    if wants_clusters:
+        clusters = service.cluster_errors(args.days, snapshot=snapshot, progress=_progress(args))
+
+    results: dict[str, Any] = {}
+    if "summary" in chosen or args.report:
+        summary = service.get_error_summary(args.days, snapshot=snapshot)
+        summary.top_clusters = [
+            {"id": cluster.id, "name": cluster.name, "size": cluster.size, "category": cluster.category}
+            for cluster in clusters[:5]
+        ]
+        results["summary"] = summary
+    if "phase" in chosen or args.report:
+        results["by_phase"] = service.analyze_by_phase(args.days, snapshot=snapshot)
+    patterns = service.find_error_patterns(args.days, snapshot=snapshot)
+    if "patterns" in chosen or "summary" in chosen or args.report:
+        results["patterns"] = patterns + service.cluster_patterns(clusters)
+    if "trends" in chosen or args.report:
+        results["trends"] = service.get_failure_trends(args.days, snapshot=snapshot)
+    if "recommendations" in chosen or args.report:
+        results["recommendations"] = service.get_debugging_recommendations(
+            args.days, snapshot=snapshot, clusters=clusters
+        )
+    if args.cluster or args.report:
+        results["clusters"] = clusters
+
+    if args.report:
+        text = render.markdown_report(
+            days=args.days,
+            summary=results["summary"],
+            breakdown=results["by_phase"],
+            patterns=results["patterns"],
+            trend=results["trends"],
+            recommendations=results["recommendations"],
+            clusters=clusters,
+            generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
+        )
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigurationError(f"cannot write the report to {args.output}: {exc.strerror}") from exc
+        print(f"Report written to {args.output}", file=sys.stderr)
+
+    if args.json:
+        payload = {"days": args.days}
+        payload.update({name: to_jsonable(value) for name, value in results.items() if name in _json_views(chosen, args)})
+        if "summary" not in payload:
+            payload["data_quality"] = to_jsonable(snapshot.quality)
+        json.dump(payload, out, indent=2)
+        out.write("\n")
+        return 0
+    if args.report and not chosen and not args.cluster:
+        return 0
+
+    lines = render.header(args.days)
+    if "summary" in chosen:
+        lines += render.summary_lines(results["summary"], results["patterns"])
+    elif "patterns" in chosen:
+        lines += render.pattern_lines(results["patterns"])
+    if "phase" in chosen:
+        lines += render.phase_lines(results["by_phase"])
+    if "trends" in chosen:
+        lines += render.trend_lines(results["trends"])
+    if "recommendations" in chosen:
+        lines += render.recommendation_lines(results["recommendations"])
+    if args.cluster:
+        lines += render.cluster_lines(clusters, limit=None if args.json else 25)
+    lines += render.quality_lines(snapshot.quality)
+    out.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _json_views(chosen: list[str], args: argparse.Namespace) -> set[str]:
+    names = {"phase": "by_phase"}
+    views = {names.get(name, name) for name in chosen}
+    if args.cluster:
+        views.add("clusters")
+    if args.report:
+        views |= {"summary", "by_phase", "patterns", "trends", "recommendations", "clusters"}
+    return views
+
+
+def _progress(args: argparse.Namespace):
+    """A rich progress callback on a terminal; None in --json, when piped, or with --no-progress."""
+    if args.json or args.no_progress or not sys.stderr.isatty():
+        return None
+    from rich.progress import Progress
+
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = Progress(transient=True)
+            state["bar"].start()
+            state["task"] = state["bar"].add_task("Clustering", total=total)
+        state["bar"].update(state["task"], completed=done, total=total)
+        if done >= total:
+            state["bar"].stop()
+
+    return update
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,218 @@
+"""Text and Markdown renderings of the analyses, for the terminal and the report file."""
+
+from __future__ import annotations
+
+from .models import (
+    DataQualityReport,
+    DebugRecommendation,
+    DiscoveredCluster,
+    ErrorPattern,
+    ErrorSummary,
+    Phase,
+    PhaseErrorBreakdown,
+    TrendData,
+)
+
+RULE = "=" * 80
+
+
+def _one_line(message: str, limit: int = 200) -> str:
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def header(days: int) -> list[str]:
+    return [RULE, f"ERROR ANALYSIS - Last {days} Days", RULE]
+
+
+def summary_lines(summary: ErrorSummary, patterns: list[ErrorPattern]) -> list[str]:
+    lines = ["", "SUMMARY"]
+    lines.append(f"Total workflows: {summary.total_workflows}")
+    lines.append(f"Failed workflows: {summary.failed_workflows}")
+    lines.append(f"Failure rate: {summary.failure_rate:.1f}%")
+    if summary.most_problematic_phase:
+        lines.append(
+            f"Most problematic phase: {summary.most_problematic_phase} "
+            f"({summary.most_problematic_phase_failures} failures)"
+        )
+    else:
+        lines.append("Most problematic phase: none")
+    if summary.failed_without_error_text:
+        lines.append(f"Failed without error text: {summary.failed_without_error_text}")
+    lines.extend(pattern_lines(patterns))
+    return lines
+
+
+def pattern_lines(patterns: list[ErrorPattern], limit: int = 10) -> list[str]:
+    lines = ["", "TOP ERROR PATTERNS"]
+    if not patterns:
+        lines.append("No errors in this period.")
+    for index, pattern in enumerate(patterns[:limit], start=1):
+        label = pattern.pattern_name if pattern.kind == "category" else f"{pattern.pattern_name} [cluster {pattern.cluster_id}]"
+        lines.append(f"{index}. {label} ({pattern.occurrences} occurrences)")
+        if pattern.example_message:
+            lines.append(f'   Example: "{_one_line(pattern.example_message)}"')
+        if pattern.affected_phases:
+            lines.append(f"   Phases: {', '.join(pattern.affected_phases)}")
+        lines.append(f"   Recommendation: {pattern.recommendation}")
+    return lines
+
+
+def phase_lines(breakdown: PhaseErrorBreakdown) -> list[str]:
+    basis = "runs that reached the phase" if breakdown.rate_basis == "runs_reaching_phase" else "all runs"
+    lines = ["", "PHASE BREAKDOWN", f"(failure rate: runs that failed in the phase / {basis})"]
+    width = max(len(phase.value) for phase in Phase.ordered()) + 1
+    for phase in Phase.ordered():
+        name = phase.value
+        count = breakdown.phase_error_counts.get(name, 0)
+        if phase is Phase.UNKNOWN and not count:
+            continue
+        flag = "  <- above threshold" if name in breakdown.phases_above_threshold else ""
+        lines.append(f"{(name + ':').ljust(width)} {count} errors ({breakdown.phase_failure_rates.get(name, 0.0):.1f}%){flag}")
+    return lines
+
+
+def trend_lines(trend: TrendData) -> list[str]:
+    lines = ["", "FAILURE TRENDS"]
+    lines.append(f"Direction: {trend.direction} ({trend.percentage_change:+.1f}% second half vs first half)")
+    if trend.spike_days:
+        lines.append("Spike days: " + ", ".join(day.isoformat() for day in trend.spike_days))
+    peak = max(trend.points, key=lambda point: point.failed, default=None)
+    scale = max(1, peak.failed if peak else 1)
+    for point in trend.points[-14:]:
+        bar = "#" * round(20 * point.failed / scale)
+        spike = " spike" if point.is_spike else ""
+        lines.append(f"{point.date.isoformat()}  {point.failed:>4}/{point.runs:<5} {point.failure_rate:5.1f}% {bar}{spike}")
+    if len(trend.points) > 14:
+        lines.append(f"(last 14 of {len(trend.points)} days shown; --json has every day)")
+    return lines
+
+
+def recommendation_lines(recommendations: list[DebugRecommendation], limit: int = 10) -> list[str]:
+    lines = ["", "DEBUGGING RECOMMENDATIONS"]
+    if not recommendations:
+        lines.append("Nothing to recommend: no errors in this period.")
+    for index, item in enumerate(recommendations[:limit], start=1):
+        lines.append(f"{index}. [{item.severity.upper()}] {item.issue}")
+        lines.append(f"   Root cause: {_one_line(item.root_cause, 300)}")
+        lines.append(f"   Solution: {item.solution}")
+        lines.append(f"   Estimated fix time: {item.estimated_fix_time}")
+    return lines
+
+
+def cluster_lines(clusters: list[DiscoveredCluster], *, limit: int | None = None) -> list[str]:
+    lines = ["", "ERROR CLUSTERS"]
+    if not clusters:
+        lines.append("No clusters: no error messages in this period.")
+    shown = clusters if limit is None else clusters[:limit]
+    for cluster in shown:
+        badges = []
+        if cluster.is_new:
+            badges.append("NEW")
+        if cluster.status not in ("new", "reviewed") and cluster.status:
+            badges.append(cluster.status.upper())
+        badge = f" [{' '.join(badges)}]" if badges else ""
+        lines.append(f"#{cluster.id}{badge} {cluster.name}")
+        lines.append(f"   Template: {_one_line(cluster.template)}")
+        runs = f", {cluster.runs_affected} runs" if cluster.runs_affected else ""
+        lines.append(
+            f"   Size: {cluster.size}{runs}; category: {cluster.category} "
+            f"({cluster.confidence:.2f}, by {cluster.decided_by})"
+        )
+        if cluster.phases:
+            lines.append(f"   Phases: {', '.join(cluster.phases)}")
+        if cluster.first_seen:
+            lines.append(f"   Seen: {cluster.first_seen:%Y-%m-%d} .. {cluster.last_seen:%Y-%m-%d}")
+        for example in cluster.examples[:2]:
+            lines.append(f'   Example: "{_one_line(example)}"')
+    if limit is not None and len(clusters) > limit:
+        lines.append(f"({len(clusters) - limit} smaller clusters not shown; --json lists all)")
+    return lines
+
+
+def quality_lines(quality: DataQualityReport | None) -> list[str]:
+    if quality is None or not (quality.total_skipped or quality.missing):
+        return []
+    lines = ["", "DATA QUALITY"]
+    read = ", ".join(f"{source}: {count}" for source, count in sorted(quality.rows_read.items()))
+    lines.append(f"Layout: {quality.layout} on {quality.engine}; rows read: {read or 'none'}")
+    for reason, count in sorted(quality.rows_skipped.items()):
+        lines.append(f"Skipped {count}: {reason}")
+    if quality.missing:
+        lines.append("Not present: " + ", ".join(quality.missing))
+    return lines
+
+
+def markdown_report(
+    *,
+    days: int,
+    summary: ErrorSummary,
+    breakdown: PhaseErrorBreakdown,
+    patterns: list[ErrorPattern],
+    trend: TrendData,
+    recommendations: list[DebugRecommendation],
+    clusters: list[DiscoveredCluster],
+    generated_at: str,
+) -> str:
+    """Every section in one Markdown document."""
+    out = [f"# Error analysis - last {days} days", "", f"_Generated {generated_at}._", "", "## Summary", ""]
+    out += [
+        "| | |",
+        "|---|---|",
+        f"| Total workflows | {summary.total_workflows} |",
+        f"| Failed workflows | {summary.failed_workflows} |",
+        f"| Failure rate | {summary.failure_rate:.1f}% |",
+        f"| Most problematic phase | {summary.most_problematic_phase or 'none'} "
+        f"({summary.most_problematic_phase_failures} failures) |",
+        f"| Failed without error text | {summary.failed_without_error_text} |",
+        "",
+        "## Top error patterns",
+        "",
+        "| # | Pattern | Occurrences | Runs | Phases | Recommendation |",
+        "|---|---|---|---|---|---|",
+    ]
+    for index, pattern in enumerate(patterns, start=1):
+        out.append(
+            f"| {index} | {_md(pattern.pattern_name)} | {pattern.occurrences} | {pattern.runs_affected} | "
+            f"{', '.join(pattern.affected_phases)} | {_md(pattern.recommendation)} |"
+        )
+    out += ["", "## Phase breakdown", "", "| Phase | Errors | Failed runs | Failure rate |", "|---|---|---|---|"]
+    for phase in Phase.ordered():
+        name = phase.value
+        out.append(
+            f"| {name} | {breakdown.phase_error_counts.get(name, 0)} | {breakdown.phase_failed_runs.get(name, 0)} | "
+            f"{breakdown.phase_failure_rates.get(name, 0.0):.1f}% |"
+        )
+    out += ["", "## Failure trends", "", f"Direction: **{trend.direction}** ({trend.percentage_change:+.1f}%)."]
+    if trend.spike_days:
+        out.append("Spike days: " + ", ".join(day.isoformat() for day in trend.spike_days) + ".")
+    out += ["", "| Date | Runs | Failed | Failure rate |", "|---|---|---|---|"]
+    for point in trend.points:
+        out.append(f"| {point.date.isoformat()} | {point.runs} | {point.failed} | {point.failure_rate:.1f}% |")
+    out += ["", "## Debugging recommendations", ""]
+    for index, item in enumerate(recommendations, start=1):
+        out += [
+            f"{index}. **[{item.severity.upper()}] {_md(item.issue)}**",
+            f"   - Root cause: {_md(item.root_cause)}",
+            f"   - Solution: {_md(item.solution)}",
+            f"   - Estimated fix time: {item.estimated_fix_time}",
+        ]
+    out += ["", "## Discovered clusters", ""]
+    if clusters:
+        out += ["| Id | Name | Size | Runs | Category | Phases | New |", "|---|---|---|---|---|---|---|"]
+        for cluster in clusters:
+            out.append(
+                f"| {cluster.id} | {_md(cluster.name)} | {cluster.size} | {cluster.runs_affected} | "
+                f"{cluster.category} ({cluster.confidence:.2f}) | {', '.join(cluster.phases)} | "
+                f"{'yes' if cluster.is_new else ''} |"
+            )
+    else:
+        out.append("No clusters.")
+    quality = quality_lines(summary.data_quality)
+    if quality:
+        out += ["", "## Data quality", ""] + [f"- {line}" for line in quality[2:]]
+    return "\n".join(out) + "\n"
+
+
+def _md(text: str) -> str:
+    return _one_line(text, 300).replace("|", "\\|")

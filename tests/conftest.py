@@ -1,0 +1,61 @@
+"""Real databases for the tests: a SQLite file per test and a fresh PostgreSQL database per test.
+
+PostgreSQL comes from ``ERROR_ANALYTICS_TEST_PG_URL`` (``.ci/run`` starts a server and sets
+it). Without it the PostgreSQL tests are skipped locally; under CI (``CI`` set) they fail, so a
+missing server can never pass unnoticed.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+PG_ENV = "ERROR_ANALYTICS_TEST_PG_URL"
+
+
+def _server_url() -> str:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{PG_ENV} is not set under CI: PostgreSQL tests cannot run")
+        pytest.skip(f"{PG_ENV} not set: no PostgreSQL server for this test")
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """URL of a new, empty SQLite file."""
+    return f"sqlite:///{tmp_path / 'workflows.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """URL of a new, empty PostgreSQL database, dropped after the test."""
+    server = make_url(_server_url())
+    name = f"ea_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+                {"name": name},
+            )
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request) -> str:
+    """Each test that takes it runs on a SQLite file and on a PostgreSQL database."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("pg_url")
