@@ -25,7 +25,6 @@ from .analysis.recommendations import (
     phase_hotspot_recommendations,
 )
 from .analysis.trends import build_trend, window_days
-from .clustering import ErrorClusterer
 from .config import Settings, get_settings
 from .errors import InputError
 from .models import (
@@ -205,6 +204,8 @@ class ErrorAnalyticsService:
         progress: Callable[[int, int], None] | None = None,
     ) -> list[DiscoveredCluster]:
         """Cluster the window's error messages; each cluster carries runs, phases and dates."""
+        from .clustering import ErrorClusterer  # scikit-learn loads only when clusters are asked for
+
         snapshot = snapshot or self.snapshot(days)
         with_text = [event for event in snapshot.events if event.message]
         if not with_text:
