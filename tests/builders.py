@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from error_analytics.demo.schema import RawValue, create_workflow_tables, insert_rows
 
-NOW = datetime(2026, 1, 31, 12, 0, 0)
+# Recent, so the CLI's real clock and the service tests' fixed clock see the same window.
+NOW = datetime.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
 
 
 def run(adw_id: str, status: str, days_ago: float, **columns) -> dict:

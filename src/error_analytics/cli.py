@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(error_message, task_logs, ...). Default: spec")
     source.add_argument("--rules", metavar="FILE", help="TOML rules file that adds or overrides categories, "
                         "keywords and masks (see docs/rules-file.md)")
-    source.add_argument("--days", type=int, default=30, help="analyse runs of the last N days (1-3650, default 30)")
+    source.add_argument("--days", type=_days, default=30, help="analyse runs of the last N days (1-3650, default 30)")
     views = parser.add_argument_group("views (default: --summary)")
     views.add_argument("--summary", action="store_true", help="totals, failure rate, top error patterns")
     views.add_argument("--phase", action="store_true", help="errors and failure rate per workflow phase")
@@ -71,6 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "field (.jsonl suffix or a first character '{'); blank lines are skipped")
     output.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     return parser
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if not 1 <= value <= 3650:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1-3650")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
