@@ -1,0 +1,357 @@
+"""The canonical error categories, as data.
+
+Each :class:`~error_analytics.models.CategoryRule` carries two kinds of evidence:
+
+``keywords``
+    Literal phrases, matched case-insensitively and on word boundaries: a keyword that starts
+    (ends) with a letter, digit or ``_`` only matches where the text has no such character just
+    before (after) it. ``TimeoutError`` therefore matches ``asyncio.TimeoutError`` but not
+    ``TimeoutErrorHandler``, and ``npm ERR! 404`` does not match ``npm ERR! 4040``.
+``patterns``
+    Regular expressions, case-sensitive unless they say ``(?i)``, for shapes a phrase cannot
+    express (HTTP status codes, ``cannot use x (type T) as ...``). Keep them linear (no
+    nested quantifiers, every repetition bounded) and start each with a literal character,
+    not ``\b``, ``(?i)`` or a class: the regex engine then skips ahead on that character,
+    which keeps classification of long messages fast (hence ``status`` and ``Status`` twice).
+
+The order of this table is the classification priority (see
+:mod:`error_analytics.rules.classify`): categories that usually name the *cause* of a failure
+come before the ones that usually name its *symptom*. A syntax error surfaces as an import
+failure, a type error at import time as an ``ImportError``, and a refused connection retried
+until a deadline as a timeout, so the order is syntax, import, type, connection, timeout.
+
+Decisions on borderline messages:
+
+* dependency problems that are not imports count as ``import_error`` (category "Dependency
+  Issue"): ``npm ERR! 404`` / ``E404`` / ``ERESOLVE`` / ``ETARGET``, pip resolution failures,
+  ``command not found`` and ``executable file not found in $PATH``;
+* ``AttributeError: 'NoneType' object has no attribute 'x'`` (an object of the wrong type)
+  and Ruby's ``NoMethodError`` / ``undefined method ... for nil`` are ``type_error``;
+* anything that *timed out*, including ``Connection timed out`` and ``connect ETIMEDOUT``,
+  is ``timeout_error``; refused, reset and unresolvable connections are ``connection_error``;
+* HTTP status codes count only when they are clearly status codes (``HTTP 503``,
+  ``status code 502``, ``502 Bad Gateway``): 502/503 are ``connection_error``, 504 and
+  ``Gateway Timeout`` are ``timeout_error``. ``TypeError: fetch failed`` (Node's network
+  error) is ``connection_error``;
+* a bare ``timeout`` or ``404`` is never evidence: ``--timeout 30``, ``timeout_seconds=30``,
+  ``TimeoutConfig``, ``port 5404`` and ``id 4040`` stay unknown;
+* not covered, so ``unknown`` unless a rules file adds a category: rate limits and quotas
+  (``GitHub API rate limit exceeded``, HTTP 429: a provider issue, not a network fault),
+  ``404 Not Found`` outside npm (usually a wrong URL), ``module 'x' has no attribute 'y'``
+  (an API/version mismatch), ``NameError`` and database errors.
+"""
+
+from __future__ import annotations
+
+from error_analytics.models import CategoryRule, Severity
+
+_SYNTAX = CategoryRule(
+    key="syntax_error",
+    name="Syntax Error",
+    category="Code Quality",
+    recommendation=(
+        "Run the linter / compiler locally (ruff, eslint, tsc --noEmit, go vet, cargo check) "
+        "before committing and add a syntax check step to the Build phase"
+    ),
+    severity=Severity.HIGH.value,
+    keywords=(
+        "SyntaxError",
+        "IndentationError",
+        "TabError",
+        "invalid syntax",
+        "syntax error",
+        "unexpected EOF while",  # Python / bash; Go's network "unexpected EOF" is not syntax
+        "unexpected end of input",
+        "unexpected end of file",
+        "Unexpected token",
+        "unexpected indent",
+        "unindent does not match",
+        "expected an indented block",
+        "EOL while scanning string literal",
+        "unterminated string literal",
+        "unterminated string",
+        "unclosed delimiter",
+        "Parsing error",
+        "invalid-syntax",
+        "E999",
+        "illegal start of expression",
+        "reached end of file while parsing",
+        "class, interface, or enum expected",
+        "expected one of `",  # rustc: expected one of `,`, `:`, or `}`, found `x`
+        # tsc syntax diagnostics
+        "TS1002",
+        "TS1003",
+        "TS1005",
+        "TS1109",
+        "TS1128",
+        "TS1161",
+    ),
+    patterns=(
+        r"'[;)\]}]' expected",  # javac; tsc TS1005
+        r"Failed to parse [^\s:]{1,300}:\d{1,9}:\d{1,9}:",  # ruff: file:line:col
+    ),
+    root_cause=(
+        "Generated or edited code does not parse: unbalanced brackets, bad indentation, or a "
+        "truncated file written by the agent"
+    ),
+    estimated_fix_time="5-15 minutes",
+)
+
+_IMPORT = CategoryRule(
+    key="import_error",
+    name="Import Error",
+    category="Dependency Issue",
+    recommendation=(
+        "Add missing dependencies to requirements.txt / package.json (go.mod, Cargo.toml, "
+        "Gemfile, pom.xml) and reinstall; check import paths and that the environment is "
+        "installed before the phase runs"
+    ),
+    severity=Severity.HIGH.value,
+    keywords=(
+        # Python
+        "ModuleNotFoundError",
+        "ImportError",
+        "No module named",
+        "cannot import name",
+        "Could not find a version that satisfies the requirement",
+        "No matching distribution found",
+        "ResolutionImpossible",
+        # Node / TypeScript / bundlers
+        "Cannot find module",
+        "Cannot find package",
+        "ERR_MODULE_NOT_FOUND",
+        "MODULE_NOT_FOUND",
+        "Module not found",
+        "Failed to resolve import",
+        "npm ERR! 404",
+        "npm error 404",
+        "ERESOLVE",
+        "ETARGET",
+        "No matching version found for",
+        "TS2307",
+        # Go
+        "cannot find package",
+        "no required module provides package",
+        "missing go.sum entry",
+        "cannot find module providing package",
+        "executable file not found in $PATH",
+        # Rust
+        "error[E0432]",
+        "error[E0433]",
+        "error[E0463]",
+        "unresolved import",
+        "can't find crate",
+        "use of undeclared crate or module",
+        "no matching package named",
+        # Java
+        "ClassNotFoundException",
+        "NoClassDefFoundError",
+        "Could not resolve dependencies",
+        "Could not find artifact",
+        "Could not resolve all dependencies",
+        "Could not resolve all files",
+        # Ruby
+        "LoadError",
+        "cannot load such file",
+        "Gem::MissingSpecError",
+        "Bundler::GemNotFound",
+        "Could not find gem",
+        'Could not resolve "',  # esbuild; "Could not resolve host" is a network error
+        "Could not resolve '",
+        "Can't resolve '",  # webpack
+        'Can\'t resolve "',
+        "npm ERR! code E404",
+        "npm error code E404",
+        # shell
+        "command not found",
+        "is not recognized as an internal or external command",
+    ),
+    patterns=(
+        r"package [\w.]{1,200} does not exist\b",  # javac
+        r"is not in (?:GOROOT|std)\b",  # go
+        r"sh: (?:line \d{1,9}: |\d{1,9}: )?[\w.+-]{1,100}: not found\b",
+    ),
+    root_cause=(
+        "A module, package or binary the code needs is not installed in the workflow's "
+        "environment, or the import path is wrong"
+    ),
+    estimated_fix_time="15-30 minutes",
+)
+
+_TYPE = CategoryRule(
+    key="type_error",
+    name="Type Error",
+    category="Type Issue",
+    recommendation=(
+        "Run the type checker (mypy, tsc --noEmit, cargo check, javac) in the Build phase, "
+        "guard against None/undefined values and fix mismatched signatures"
+    ),
+    severity=Severity.MEDIUM.value,
+    keywords=(
+        "is not assignable to",
+        "incompatible type",
+        "incompatible types",
+        "mismatched types",
+        "error[E0308]",
+        "error[E0277]",
+        "ClassCastException",
+        "cannot be cast to",
+        "cannot be converted to",
+        "NoMethodError",
+        "no implicit conversion of",
+        "unsupported operand type",
+        "Cannot read properties of undefined",
+        "Cannot read properties of null",
+        "No overload matches this call",
+        # tsc type diagnostics
+        "TS2322",
+        "TS2339",
+        "TS2345",
+        "TS2352",
+        "TS2531",
+        "TS2532",
+        "TS2554",
+        "TS2741",
+        "TS2769",
+        "TS7006",
+    ),
+    patterns=(
+        # "TypeError: fetch failed" / "Failed to fetch" are network errors in JS runtimes
+        r"TypeError\b(?!: (?:fetch failed|Failed to fetch|NetworkError))",
+        r"AttributeError: '\w{1,100}' object has no attribute\b",
+        r"Object of type \w{1,100} is not JSON serializable",
+        r"cannot use [^\n]{1,200}? as (?:type )?\S{1,100} (?:value )?in\b",  # Go
+        r"undefined method [`'][^\n]{1,200}? for nil\b",  # Ruby
+    ),
+    root_cause=(
+        "A value of the wrong type reaches code that expects another: None/undefined, a "
+        "changed signature, or a type annotation the code no longer satisfies"
+    ),
+    estimated_fix_time="30-60 minutes",
+)
+
+_CONNECTION = CategoryRule(
+    key="connection_error",
+    name="Connection Error",
+    category="Network Issue",
+    recommendation=(
+        "Check that the service is running and reachable (host, port, DNS, proxy), start "
+        "dependent services before the phase, and retry transient network errors with backoff"
+    ),
+    severity=Severity.MEDIUM.value,
+    keywords=(
+        "ECONNREFUSED",
+        "ECONNRESET",
+        "ECONNABORTED",
+        "ENOTFOUND",
+        "EHOSTUNREACH",
+        "ENETUNREACH",
+        "EAI_AGAIN",
+        "Connection refused",
+        "Connection reset",
+        "Connection aborted",
+        "ConnectionError",
+        "ConnectionRefusedError",
+        "ConnectionResetError",
+        "ConnectionAbortedError",
+        "ConnectError",
+        "ConnectException",
+        "UnknownHostException",
+        "NoRouteToHostException",
+        "socket hang up",
+        "getaddrinfo",
+        "Name or service not known",
+        "Temporary failure in name resolution",
+        "nodename nor servname provided",
+        "no such host",
+        "No route to host",
+        "Network is unreachable",
+        "Could not resolve host",
+        "fatal: unable to access",
+        "remote end hung up unexpectedly",
+        "Failed to establish a new connection",
+        "fetch failed",
+        "Failed to fetch",
+        "Bad Gateway",
+        "Service Unavailable",
+        "SocketError",
+    ),
+    patterns=(
+        r"HTTP(?:/\d(?:\.\d)?)?[ :]{1,3}50[23]\b",  # HTTP 502, HTTP/1.1 503
+        r"status(?:[ _]?code)?[ :=]{1,3}50[23]\b",  # status 503, status_code=502
+        r"Status(?:[ _]?[Cc]ode)?[ :=]{1,3}50[23]\b",
+    ),
+    root_cause=(
+        "A service the workflow talks to (database, API, dev server, package registry, git "
+        "remote) is down, unreachable or not started yet"
+    ),
+    estimated_fix_time="1-2 hours",
+)
+
+_TIMEOUT = CategoryRule(
+    key="timeout_error",
+    name="Timeout Error",
+    category="Performance Issue",
+    recommendation=(
+        "Find the slow step (hanging test, unbounded wait, slow network call), add explicit "
+        "timeouts with clear messages, and raise limits only when the work is genuinely long"
+    ),
+    severity=Severity.MEDIUM.value,
+    keywords=(
+        "timed out",
+        "TimeoutError",
+        "TimeoutException",
+        "TimeoutExpired",
+        "Timeout::Error",
+        "ReadTimeout",
+        "ReadTimeoutError",
+        "ConnectTimeout",
+        "ConnectTimeoutError",
+        "WriteTimeout",
+        "PoolTimeout",
+        "ServerTimeoutError",
+        "SocketTimeoutException",
+        "HttpTimeoutException",
+        "ScriptTimeoutError",
+        "Net::ReadTimeout",
+        "Net::OpenTimeout",
+        "execution expired",
+        "ETIMEDOUT",
+        "ESOCKETTIMEDOUT",
+        "deadline exceeded",
+        "DEADLINE_EXCEEDED",
+        "DeadlineExceeded",
+        "i/o timeout",
+        "Gateway Timeout",
+        "Gateway Time-out",
+        "Request Timeout",
+        "timeout exceeded",
+        "timeout waiting for",
+        "timeout while waiting",
+        "exceeded timeout",
+        "no output has been received in the last",
+        "exceeded the maximum time limit",
+        "exceeded the maximum execution time",
+    ),
+    patterns=(
+        r"Timeout (?:of )?\d{1,9} ?m?s exceeded",  # mocha, playwright
+        r"timeout (?:of )?\d{1,9} ?m?s exceeded",
+        r"Timeout >\d",  # pytest-timeout
+        r"Timeout after \d",
+        r"timeout after \d",
+        r"HTTP(?:/\d(?:\.\d)?)?[ :]{1,3}504\b",
+        r"status(?:[ _]?code)?[ :=]{1,3}504\b",
+        r"Status(?:[ _]?[Cc]ode)?[ :=]{1,3}504\b",
+        r"504 Gateway\b",
+    ),
+    root_cause=(
+        "A step waited longer than its limit: a hanging test or process, a slow or "
+        "unresponsive service, or a limit too small for the work"
+    ),
+    estimated_fix_time="1-3 hours",
+)
+
+#: Canonical categories by key, in classification priority order.
+ERROR_PATTERNS: dict[str, CategoryRule] = {
+    rule.key: rule for rule in (_SYNTAX, _IMPORT, _TYPE, _CONNECTION, _TIMEOUT)
+}
