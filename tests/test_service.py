@@ -172,3 +172,15 @@ def test_same_answers_on_sqlite_and_postgresql(builder, sqlite_url, pg_url):
     for url in (sqlite_url, pg_url):
         builder(url).dispose()
     assert _all_views(sqlite_url) == _all_views(pg_url)
+
+
+def test_answers_follow_new_failures_despite_the_cache(db_url):
+    spec_database(db_url).dispose()
+    service = service_for(db_url)
+    assert service.get_error_summary(30).failed_workflows == 4
+    assert service.get_error_summary(30).failed_workflows == 4  # served from cache
+    writer = sa.create_engine(db_url)
+    insert_rows(writer, "workflow_history", [run("c0000001", "failed", 0.5, failure_reason="3 test failures")])
+    writer.dispose()
+    summary = service.get_error_summary(30)
+    assert (summary.total_workflows, summary.failed_workflows) == (11, 5)

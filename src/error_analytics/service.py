@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -45,9 +47,11 @@ from .models import (
 )
 from .rules import RuleSet, classify_error, default_rules, load_rules
 from .store.engine import open_engine
-from .store.workflow_reader import RunCounts, WorkflowReader
+from .store.workflow_reader import DailyRunCount, RunCounts, WorkflowReader
 
 MIN_DAYS, MAX_DAYS = 1, 3650
+#: A cached snapshot serves until the data changes or this many seconds pass (the window moves).
+SNAPSHOT_MAX_AGE_SECONDS = 60
 PHASE_RATE_THRESHOLD = 10.0
 NEW_CLUSTER_DAYS = 7
 
@@ -74,13 +78,15 @@ NO_TEXT_RULE = CategoryRule(
 
 @dataclasses.dataclass(slots=True)
 class Snapshot:
-    """Everything one analysis call reads from the database, read once."""
+    """Everything the analyses of one window read from the database, read once."""
 
     window: TimeWindow
     counts: RunCounts
     events: list[ErrorEvent]
     quality: DataQualityReport
     message_to_category: dict[str | None, str]
+    phase_reach: dict[Phase, int] | None
+    daily: list[DailyRunCount]
 
     def category_of(self, event: ErrorEvent) -> str:
         return self.message_to_category[event.message]
@@ -99,6 +105,8 @@ class ErrorAnalyticsService:
         self.reader = reader
         self.rules = rules or default_rules()
         self._clock = clock or datetime.now
+        self._snapshot_lock = threading.Lock()
+        self._days_to_snapshot: dict[int, tuple[tuple, float, Snapshot]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> ErrorAnalyticsService:
@@ -116,7 +124,24 @@ class ErrorAnalyticsService:
         return TimeWindow(start=end - timedelta(days=days), end=end)
 
     def snapshot(self, days: int = 30) -> Snapshot:
+        """The window's data, served from cache while the database has not changed.
+
+        The cache key is :meth:`WorkflowReader.data_fingerprint` (new or updated rows change it),
+        so answers stay true as failures arrive; entries also expire after
+        :data:`SNAPSHOT_MAX_AGE_SECONDS` because the window itself moves with the clock.
+        """
         window = self.window(days)
+        fingerprint = self.reader.data_fingerprint()
+        with self._snapshot_lock:
+            cached = self._days_to_snapshot.get(days)
+        if cached and cached[0] == fingerprint and time.monotonic() - cached[1] < SNAPSHOT_MAX_AGE_SECONDS:
+            return cached[2]
+        snapshot = self._read_snapshot(window)
+        with self._snapshot_lock:
+            self._days_to_snapshot[days] = (fingerprint, time.monotonic(), snapshot)
+        return snapshot
+
+    def _read_snapshot(self, window: TimeWindow) -> Snapshot:
         quality = DataQualityReport()
         events = self.reader.error_events(window, quality)
         counts = self.reader.run_counts(window)
@@ -125,7 +150,15 @@ class ErrorAnalyticsService:
         for event in events:
             if event.message not in message_to_category:
                 message_to_category[event.message] = classify(event.message)
-        return Snapshot(window, counts, events, quality, message_to_category)
+        return Snapshot(
+            window,
+            counts,
+            events,
+            quality,
+            message_to_category,
+            phase_reach=self.reader.phase_reach(window),
+            daily=self.reader.daily_run_counts(window),
+        )
 
     def category_rule(self, key: str) -> CategoryRule:
         if key == NO_TEXT_CATEGORY:
@@ -160,7 +193,7 @@ class ErrorAnalyticsService:
         phase_to_runs: dict[str, set[str]] = defaultdict(set)
         for event in snapshot.events:
             phase_to_runs[event.phase.value].add(event.run_id)
-        reach = self.reader.phase_reach(snapshot.window)
+        reach = snapshot.phase_reach
         rate_basis = "runs_reaching_phase" if reach else "all_runs"
         phase_counts, rates, failed_runs, reached_runs = {}, {}, {}, {}
         for phase in Phase.ordered():
@@ -238,7 +271,7 @@ class ErrorAnalyticsService:
         window = snapshot.window
         day_list = window_days(window.start.date() + timedelta(days=1), window.end.date())
         day_to_runs_failed = {
-            daily.day: (daily.runs, daily.failed) for daily in self.reader.daily_run_counts(window)
+            daily.day: (daily.runs, daily.failed) for daily in snapshot.daily
         }
         category_to_day_counts: dict[str, Counter] = defaultdict(Counter)
         for event in snapshot.events:

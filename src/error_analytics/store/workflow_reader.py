@@ -81,6 +81,24 @@ class WorkflowReader:
         statuses = ", ".join(f"'{status}'" for status in FAILED_STATUSES)
         return f"LOWER({alias}.status) IN ({statuses})"
 
+    def data_fingerprint(self) -> tuple:
+        """A cheap value that changes whenever rows are added to or updated in the read tables.
+
+        Uses indexed ``MAX(id)`` where tables have an ``id`` and ``MAX(updated_at)`` for runs whose
+        status changes in place; callers cache analyses until it changes.
+        """
+        parts: list[str] = []
+        for table in (WORKFLOW_TABLE, TASK_LOG_TABLE, HOOK_TABLE):
+            columns = self.schema.columns(table)
+            if not columns:
+                continue
+            parts.append(f"(SELECT MAX(id) FROM {table})" if "id" in columns else f"(SELECT COUNT(*) FROM {table})")
+        if self.schema.has(WORKFLOW_TABLE, "updated_at"):
+            parts.append(f"(SELECT CAST(MAX(updated_at) AS TEXT) FROM {WORKFLOW_TABLE})")
+        parts.append(f"(SELECT COUNT(*) FROM {WORKFLOW_TABLE})")
+        with self.engine.connect() as connection:
+            return tuple(connection.execute(sa.text("SELECT " + ", ".join(parts))).one())
+
     # -- counts --------------------------------------------------------------------------
     def run_counts(self, window: TimeWindow) -> RunCounts:
         sql = (
