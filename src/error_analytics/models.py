@@ -233,7 +233,39 @@ class DiscoveredCluster:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     is_new: bool = False
-    status: str = "new"
+    status: str = "new"  # a ClusterStatus value
+    # filled from the review state (error_analytics.review)
+    version: int = 0  # optimistic-concurrency token: pass it back as expected_version
+    is_spike: bool = False  # a reviewed cluster occurring far above its usual daily rate
+    daily_counts: list[int] = dataclasses.field(default_factory=list)  # last days, oldest first
+
+
+class ClusterStatus(str, enum.Enum):
+    """Where a persisted cluster is in its review lifecycle (see docs/review.md)."""
+
+    NEW = "new"  # discovered, not yet reviewed
+    REVIEWED = "reviewed"  # a person looked at it and kept it
+    IGNORED = "ignored"  # muted: forever, until a date, or for N more occurrences
+    RESOLVED = "resolved"  # fixed; becomes regressed when the error comes back
+    REGRESSED = "regressed"  # occurred again after it was resolved
+    MERGED = "merged"  # folded into another cluster (see merged_into)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One review action (or lifecycle change made by a refresh), as the audit log shows it."""
+
+    id: int
+    action: str  # accept | rename | set_category | merge | split | ignore | unignore | resolve | ...
+    cluster_id: str | None
+    related_ids: list[str]  # other clusters the action touched (merge sources, split result)
+    actor: str
+    at: datetime
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    undoable: bool = True
+    undo_of: int | None = None  # the action this one undid
+    undone_by: int | None = None  # the action that undid this one
 
 
 def to_jsonable(value: Any) -> Any:

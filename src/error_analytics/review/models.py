@@ -1,0 +1,118 @@
+"""What the review service returns: plain dataclasses that the CLI and the HTTP API render.
+
+Clusters themselves travel as :class:`~error_analytics.models.DiscoveredCluster` (with their
+stable ``id``, ``status`` and ``version``); audit entries as
+:class:`~error_analytics.models.AuditEntry`. Field names are part of the JSON contract.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+
+from ..models import AuditEntry, DiscoveredCluster
+
+
+@dataclasses.dataclass(slots=True)
+class RefreshResult:
+    """What one refresh did."""
+
+    days: int
+    events_seen: int  # error events with text in the window
+    new_assignments: int  # events recorded for the first time
+    new_templates: int  # message templates seen for the first time
+    attached_templates: int  # of those, attached to an existing cluster
+    new_clusters: int
+    regressed: int  # resolved clusters that occurred again
+    unmuted: int  # ignored clusters whose mute ended
+    new_cluster_ids: list[str] = dataclasses.field(default_factory=list)
+    regressed_ids: list[str] = dataclasses.field(default_factory=list)
+    unmuted_ids: list[str] = dataclasses.field(default_factory=list)
+    remapped_ids: dict[str, str] = dataclasses.field(default_factory=dict)  # after an identity change
+    identity_version: str = ""
+    finished_at: datetime | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class ClusterPage:
+    """One page of :meth:`ClusterReviewService.list_clusters`."""
+
+    items: list[DiscoveredCluster]
+    total: int  # clusters matching the filters, on all pages
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclasses.dataclass(slots=True)
+class TemplateInfo:
+    """One message template of a cluster."""
+
+    fingerprint: str
+    template: str
+    occurrences: int
+    runs_affected: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    example: str
+    pinned: bool  # placed by a person (merge/split): it stays where it was put
+
+
+@dataclasses.dataclass(slots=True)
+class DailyCount:
+    day: date
+    count: int
+
+
+@dataclasses.dataclass(slots=True)
+class ClusterDetail:
+    """Everything known about one cluster: the evidence and the history."""
+
+    cluster: DiscoveredCluster
+    templates: list[TemplateInfo]
+    top_terms: list[str]
+    examples: list[str]
+    phases: dict[str, int]  # phase -> events, in workflow order
+    run_ids: list[str]  # most recent first (at most 50)
+    daily_series: list[DailyCount]  # oldest first, one point per day
+    history: list[AuditEntry]  # newest first
+    created_at: datetime | None = None
+    reviewed_at: datetime | None = None
+    reviewed_by: str | None = None
+    ignored_until: datetime | None = None
+    ignore_occurrences: int | None = None
+    ignore_remaining: int | None = None  # occurrences left before the mute ends
+    resolved_at: datetime | None = None
+    regressed_at: datetime | None = None
+    merged_into: str | None = None
+    split_from: str | None = None
+    merged_ids: list[str] = dataclasses.field(default_factory=list)  # clusters folded into this one
+    previous_ids: list[str] = dataclasses.field(default_factory=list)  # ids retired into this one
+
+
+@dataclasses.dataclass(slots=True)
+class RulePreview:
+    """What a keyword/regex rule would match among the errors of the window, before saving it."""
+
+    cluster_id: str
+    category: str
+    keywords: list[str]
+    pattern: str | None
+    matched_events: int  # error events of the window the rule matches
+    matched_messages: int  # distinct messages it matches
+    cluster_events: int  # events of this cluster in the window
+    cluster_matched: int  # of those, matched by the rule
+    cluster_to_matches: dict[str, int]  # cluster id -> events matched, largest first
+    examples: list[str]  # matched messages
+    missed_examples: list[str]  # messages of this cluster the rule does not match
+    toml: str  # the snippet that promote_to_rule adds to the rules file
+    days: int = 30
+    rules_file: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LabelledTemplate:
+    """A template whose category a person decided: a training label for category mapping."""
+
+    template: str
+    category: str
+    cluster_id: str

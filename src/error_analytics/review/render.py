@@ -1,0 +1,162 @@
+"""Plain-text views of clusters, their evidence, the audit log and rule previews."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from ..models import AuditEntry, DiscoveredCluster
+from .models import ClusterDetail, ClusterPage, RefreshResult, RulePreview
+
+SPARK = " ▁▂▃▄▅▆▇█"
+MAX_LINE = 110
+
+
+def when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def sparkline(counts: Iterable[int]) -> str:
+    counts = list(counts)
+    top = max(counts, default=0)
+    if top == 0:
+        return " " * len(counts)
+    return "".join(SPARK[0] if count == 0 else SPARK[max(1, round(count / top * (len(SPARK) - 1)))] for count in counts)
+
+
+def flags(cluster: DiscoveredCluster) -> str:
+    marks = []
+    if cluster.is_spike:
+        marks.append("SPIKE")
+    if cluster.is_new:
+        marks.append("first seen <7d")
+    return f" [{', '.join(marks)}]" if marks else ""
+
+
+def refresh_lines(result: RefreshResult) -> list[str]:
+    lines = [
+        f"Refreshed {result.days} days: {result.events_seen} error events, {result.new_assignments} new; "
+        f"{result.new_templates} new templates ({result.attached_templates} joined existing clusters), "
+        f"{result.new_clusters} new clusters, {result.regressed} regressed, {result.unmuted} unmuted."
+    ]
+    for old, new in result.remapped_ids.items():
+        lines.append(f"  identity changed: cluster {old} is now {new}")
+    return lines
+
+
+def page_lines(page: ClusterPage) -> list[str]:
+    if not page.items:
+        return ["No clusters match."]
+    lines = [f"{'ID':<12} {'STATUS':<9} {'SIZE':>5} {'RUNS':>4}  {'CATEGORY':<17} {'LAST SEEN':<16}  {'14 DAYS':<15} NAME"]
+    for cluster in page.items:
+        lines.append(
+            f"{cluster.id:<12} {cluster.status:<9} {cluster.size:>5} {cluster.runs_affected:>4}  "
+            f"{short(cluster.category, 17):<17} {when(cluster.last_seen):<16}  {sparkline(cluster.daily_counts):<15} "
+            f"{short(cluster.name, 60)}{flags(cluster)}"
+        )
+    shown_to = page.offset + len(page.items)
+    lines.append(f"{page.offset + 1}-{shown_to} of {page.total} clusters"
+                 + (" (--offset for more)" if shown_to < page.total else ""))
+    return lines
+
+
+def cluster_lines(cluster: DiscoveredCluster, *, examples: int = 2) -> list[str]:
+    lines = [
+        f"{cluster.id}  {cluster.name}  ({cluster.status}, version {cluster.version}){flags(cluster)}",
+        f"  {cluster.size} errors in {cluster.runs_affected} runs · phases {', '.join(cluster.phases) or '-'} · "
+        f"first {when(cluster.first_seen)} · last {when(cluster.last_seen)}",
+        f"  category: {cluster.category} (decided by {cluster.decided_by}, confidence {cluster.confidence:.2f})",
+        f"  template: {short(cluster.template, MAX_LINE)}",
+    ]
+    if cluster.top_terms:
+        lines.append(f"  why grouped: {', '.join(cluster.top_terms)}")
+    lines.append(f"  last 14 days: {sparkline(cluster.daily_counts)}  ({sum(cluster.daily_counts)} errors)")
+    for example in cluster.examples[:examples]:
+        lines.append(f"  e.g. {short(example, MAX_LINE)}")
+    return lines
+
+
+def detail_lines(detail: ClusterDetail) -> list[str]:
+    cluster = detail.cluster
+    lines = cluster_lines(cluster, examples=0)
+    if cluster.recommendation:
+        lines.append(f"  recommendation: {short(cluster.recommendation, MAX_LINE)}")
+    lifecycle = {
+        "reviewed": f"{when(detail.reviewed_at)} by {detail.reviewed_by}" if detail.reviewed_at else None,
+        "ignored until": when(detail.ignored_until) if detail.ignored_until else None,
+        "ignored for": (f"{detail.ignore_occurrences} more occurrences ({detail.ignore_remaining} left)"
+                        if detail.ignore_occurrences else None),
+        "resolved": when(detail.resolved_at) if detail.resolved_at else None,
+        "regressed": when(detail.regressed_at) if detail.regressed_at else None,
+        "merged into": detail.merged_into,
+        "split from": detail.split_from,
+        "merged here": ", ".join(detail.merged_ids) or None,
+        "former ids": ", ".join(detail.previous_ids) or None,
+    }
+    lines.extend(f"  {label}: {value}" for label, value in lifecycle.items() if value)
+    lines.append(f"  phases: {', '.join(f'{phase} {count}' for phase, count in detail.phases.items()) or '-'}")
+    lines.append(f"  recent runs: {', '.join(detail.run_ids[:10]) or '-'}")
+    lines.append(f"  last {len(detail.daily_series)} days: {sparkline(point.count for point in detail.daily_series)}")
+    lines.append(f"  templates ({len(detail.templates)}):")
+    for template in detail.templates:
+        pin = " (pinned)" if template.pinned else ""
+        lines.append(f"    {template.fingerprint[:12]}  {template.occurrences:>4}x  {short(template.template, 90)}{pin}")
+    lines.append("  examples:")
+    for example in detail.examples:
+        lines.append(f"    - {short(example, MAX_LINE)}")
+    if detail.history:
+        lines.append("  history:")
+        lines.extend("    " + line for line in audit_lines(detail.history))
+    return lines
+
+
+def _changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return ""
+    changed = [
+        f"{name}: {before.get(name)!r} -> {after.get(name)!r}"
+        for name in after
+        if name not in ("rules_text", "sources", "target") and before.get(name) != after.get(name)
+        and not name.endswith("_at")
+    ]
+    return "; ".join(changed)
+
+
+def audit_lines(entries: list[AuditEntry]) -> list[str]:
+    lines = []
+    for entry in entries:
+        state = " (undone by #%d)" % entry.undone_by if entry.undone_by else ""
+        related = f" +{','.join(entry.related_ids)}" if entry.related_ids else ""
+        summary = f"undo of #{entry.undo_of}" if entry.undo_of else _changes(entry.before, entry.after)
+        lines.append(
+            f"#{entry.id:<4} {when(entry.at)}  {short(entry.actor, 16):<16} {entry.action:<12} "
+            f"{entry.cluster_id or '-'}{related}  {short(summary, 70)}{state}"
+        )
+    return lines or ["No review actions yet."]
+
+
+def preview_lines(preview: RulePreview) -> list[str]:
+    what = ", ".join(repr(keyword) for keyword in preview.keywords)
+    if preview.pattern:
+        what = (what + " and " if what else "") + f"pattern {preview.pattern!r}"
+    lines = [
+        f"Rule for {preview.category}: {what}",
+        f"  over the last {preview.days} days it matches {preview.matched_events} error events "
+        f"({preview.matched_messages} distinct messages)",
+        f"  of cluster {preview.cluster_id}: {preview.cluster_matched} of {preview.cluster_events} events",
+    ]
+    for cluster_id, count in list(preview.cluster_to_matches.items())[:8]:
+        lines.append(f"    {cluster_id}: {count}")
+    for example in preview.examples:
+        lines.append(f"  matches: {short(example, MAX_LINE)}")
+    for example in preview.missed_examples:
+        lines.append(f"  misses:  {short(example, MAX_LINE)}")
+    lines.append(f"  TOML for {preview.rules_file or 'the rules file'}:")
+    lines.extend("    " + line for line in preview.toml.rstrip("\n").split("\n"))
+    return lines

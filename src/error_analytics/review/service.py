@@ -1,0 +1,246 @@
+"""``ClusterReviewService``: persisted clusters and the review workflow, for the CLI and the API.
+
+It reads the analysed database through an :class:`~error_analytics.service.ErrorAnalyticsService`
+(read-only) and keeps its own state in the ``ea_`` tables of a *state* database — by default
+the analysed database itself, or another one (``--state-db``). Errors: a missing cluster or
+action raises :class:`NotFoundError`, a stale ``expected_version`` or a lost race
+:class:`ConflictError`, bad input :class:`InputError`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy.engine import Engine
+
+from ..config import Settings, get_settings
+from ..errors import ConflictError, InputError, NotFoundError
+from ..models import AuditEntry, ClusterStatus, DiscoveredCluster
+from ..rules import normalize_phase
+from ..service import ErrorAnalyticsService
+from ..store.state import StateStore, StateTransaction, open_state_engine
+from .actions import (
+    ReviewActions,
+    ReviewContext,
+    apply_changes,
+    check_actor,
+    check_version,
+    live_cluster,
+    reviewed_changes,
+)
+from .identity import Templater
+from .labels import labelled_templates
+from .models import ClusterDetail, ClusterPage, LabelledTemplate, RefreshResult, RulePreview
+from .promotion import build_preview, candidate_templates, check_rule_input, rule_for
+from .refresh import Progress, Refresher
+from .rule_file import read_rules_text, with_rule, write_rules_text
+from .views import ClusterViews, cluster_detail
+
+SORTS = {
+    "size": lambda cluster: (-cluster[1].occurrences, cluster[0].id),
+    "last_seen": lambda cluster: (-_stamp(cluster[1].last_seen), cluster[0].id),
+    "first_seen": lambda cluster: (-_stamp(cluster[1].first_seen), cluster[0].id),
+    "runs": lambda cluster: (-cluster[1].runs, -cluster[1].occurrences, cluster[0].id),
+}
+STATUSES = tuple(status.value for status in ClusterStatus)
+MAX_LIMIT = 1000
+
+
+def _stamp(moment: datetime | None) -> float:
+    return moment.timestamp() if moment else float("-inf")
+
+
+class ClusterReviewService:
+    """Persisted clusters with stable ids, their lifecycle and the review actions."""
+
+    def __init__(self, analytics: ErrorAnalyticsService, state_engine: Engine) -> None:
+        self.analytics = analytics
+        self.store = StateStore(state_engine)
+        self.templater = Templater(analytics.rules)
+        self.actions = ReviewActions(self.store, ReviewContext(
+            now=self.now, categories=lambda: list(analytics.rules.categories),
+            recommendation=lambda key: analytics.category_rule(key).recommendation,
+            identity_version=lambda: self.templater.identity_version,
+        ))
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> ClusterReviewService:
+        """The analysed database read-only, the state database (``settings.state_db``) writable."""
+        settings = settings or get_settings()
+        analytics = ErrorAnalyticsService.from_settings(settings)
+        return cls(analytics, open_state_engine(settings.state_database_target()))
+
+    def now(self) -> datetime:
+        """The analytics service's clock (``window(1)`` ends now)."""
+        return self.analytics.window(1).end
+
+    # -- refresh -------------------------------------------------------------------------
+    def refresh(self, days: int = 30, progress: Progress | None = None) -> RefreshResult:
+        """Assign the window's new errors to clusters (creating clusters only for what matches
+        nothing) and apply lifecycle changes — all in one transaction."""
+        self.analytics.window(days)  # validates days
+        return Refresher(self.analytics, self.store, self.templater).run(days, self.now(), progress)
+
+    # -- reading -------------------------------------------------------------------------
+    def list_clusters(self, *, status: str | None = None, category: str | None = None, phase: str | None = None,
+                      text: str | None = None, sort: str = "size", limit: int = 50, offset: int = 0) -> ClusterPage:
+        """Clusters matching every filter given; merged clusters only when ``status="merged"``."""
+        if status is not None and status not in STATUSES:
+            raise InputError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+        if sort not in SORTS:
+            raise InputError(f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
+        for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low or (name == "limit" and value > MAX_LIMIT):
+                raise InputError(f"{name} must be a whole number from {low}{f' to {MAX_LIMIT}' if name == 'limit' else ''}, not {value!r}")
+        wanted_phase = normalize_phase(phase).value if phase else None
+        needle = text.strip().lower() if text and text.strip() else None
+        with self.store.read() as tx:
+            views = ClusterViews(tx, self.now())
+            chosen = []
+            for record in tx.clusters().values():
+                if (status or "") != ClusterStatus.MERGED.value and record.status == ClusterStatus.MERGED.value:
+                    continue
+                if status is not None and record.status != status:
+                    continue
+                if category is not None and record.category != category:
+                    continue
+                if wanted_phase is not None and wanted_phase not in views.phases_of(record.id):
+                    continue
+                if needle is not None and needle not in views.search_text(record):
+                    continue
+                chosen.append((record, views.stats_of(record.id)))
+            chosen.sort(key=SORTS[sort])
+            page = [record for record, _ in chosen[offset : offset + limit]]
+            return ClusterPage(items=views.build(page), total=len(chosen), limit=limit, offset=offset)
+
+    def get_cluster(self, cluster_id: str) -> ClusterDetail:
+        """One cluster with its evidence and history (a retired id leads to its successor)."""
+        with self.store.read() as tx:
+            record = tx.cluster(cluster_id) if isinstance(cluster_id, str) else None
+            if record is None and isinstance(cluster_id, str):
+                successor = tx.mapped_id(cluster_id)
+                record = tx.cluster(successor) if successor else None
+            if record is None:
+                raise NotFoundError(f"no cluster {cluster_id!r}")
+            return cluster_detail(tx, record, self.now())
+
+    def cluster(self, cluster_id: str) -> DiscoveredCluster:
+        """One cluster as a list item (cheaper than :meth:`get_cluster`)."""
+        with self.store.read() as tx:
+            record = tx.cluster(cluster_id) if isinstance(cluster_id, str) else None
+            if record is None:
+                raise NotFoundError(f"no cluster {cluster_id!r}")
+            return ClusterViews(tx, self.now(), cluster_ids=[record.id]).build([record])[0]
+
+    def window_clusters(self, days: int = 30, progress: Progress | None = None) -> list[DiscoveredCluster]:
+        """Refresh, then the clusters with errors in the window, figures counted in the window,
+        largest first — the persisted counterpart of ``ErrorAnalyticsService.cluster_errors``."""
+        self.refresh(days, progress)
+        window = self.analytics.window(days)
+        with self.store.read() as tx:
+            views = ClusterViews(tx, window.end, since=window.start)
+            records = [tx.cluster(cluster_id) for cluster_id in views.stats]
+            live = [record for record in records if record is not None and record.status != ClusterStatus.MERGED.value]
+            live.sort(key=lambda record: (-views.stats_of(record.id).occurrences, record.id))
+            return views.build(live)
+
+    def audit_log(self, *, cluster_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise InputError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
+        with self.store.read() as tx:
+            if cluster_id is not None and tx.cluster(cluster_id) is None:
+                raise NotFoundError(f"no cluster {cluster_id!r}")
+            return tx.actions(cluster_id=cluster_id, limit=limit)
+
+    def training_labels(self) -> list[LabelledTemplate]:
+        """(template, category) pairs people decided: what new clusters' categories learn from."""
+        with self.store.read() as tx:
+            return labelled_templates(tx)
+
+    # -- review actions (each returns the cluster as it is now) --------------------------
+    def accept(self, cluster_id: str, *, actor: str, expected_version: int | None = None) -> DiscoveredCluster:
+        return self.cluster(self.actions.accept(cluster_id, actor=actor, expected_version=expected_version))
+
+    def rename(self, cluster_id: str, name: str, *, actor: str, expected_version: int | None = None) -> DiscoveredCluster:
+        return self.cluster(self.actions.rename(cluster_id, name, actor=actor, expected_version=expected_version))
+
+    def set_category(self, cluster_id: str, category: str, *, actor: str,
+                     expected_version: int | None = None) -> DiscoveredCluster:
+        return self.cluster(self.actions.set_category(cluster_id, category, actor=actor, expected_version=expected_version))
+
+    def merge(self, source_ids: list[str], target_id: str, *, actor: str,
+              expected_version: int | None = None) -> DiscoveredCluster:
+        """Fold the sources into the target: their templates (and so their past and future
+        errors) belong to the target from now on. ``expected_version`` is the target's."""
+        return self.cluster(self.actions.merge(source_ids, target_id, actor=actor, expected_version=expected_version))
+
+    def split(self, cluster_id: str, templates: list[str], *, actor: str, name: str | None = None,
+              expected_version: int | None = None) -> DiscoveredCluster:
+        """Move ``templates`` (texts or fingerprints) out into a new cluster; returns it."""
+        return self.cluster(self.actions.split(cluster_id, templates, actor=actor, name=name,
+                                               expected_version=expected_version))
+
+    def ignore(self, cluster_id: str, *, actor: str, until: datetime | date | None = None,
+               occurrences: int | None = None, expected_version: int | None = None) -> DiscoveredCluster:
+        """Mute forever, until ``until``, or until it occurs ``occurrences`` more times."""
+        return self.cluster(self.actions.ignore(cluster_id, actor=actor, until=until, occurrences=occurrences,
+                                                expected_version=expected_version))
+
+    def unignore(self, cluster_id: str, *, actor: str, expected_version: int | None = None) -> DiscoveredCluster:
+        return self.cluster(self.actions.unignore(cluster_id, actor=actor, expected_version=expected_version))
+
+    def resolve(self, cluster_id: str, *, actor: str, expected_version: int | None = None) -> DiscoveredCluster:
+        return self.cluster(self.actions.resolve(cluster_id, actor=actor, expected_version=expected_version))
+
+    def undo(self, action_id: int, *, actor: str) -> AuditEntry:
+        """Undo one action (if nothing changed the clusters since); returns the ``undo`` entry."""
+        undo_id = self.actions.undo(action_id, actor=actor, extra_undo=_undo_rules_file)
+        with self.store.read() as tx:
+            return tx.action(undo_id)
+
+    # -- rules ---------------------------------------------------------------------------
+    def preview_rule(self, cluster_id: str, *, pattern: str | None = None, keywords: list[str] | None = None,
+                     category: str | None = None, days: int = 30, rules_file: str | None = None) -> RulePreview:
+        """What a rule would match among the window's errors, and the TOML that saves it."""
+        self.analytics.window(days)
+        with self.store.read() as tx:
+            record = live_cluster(tx, cluster_id)
+            key, keywords, pattern = check_rule_input(record, self.analytics, pattern=pattern, keywords=keywords,
+                                                      category=category, templates=candidate_templates(tx, record))
+            return build_preview(tx, record, self.analytics, self.templater, key=key, keywords=keywords,
+                                 pattern=pattern, days=days, rules_file=rules_file)
+
+    def promote_to_rule(self, cluster_id: str, *, category: str | None = None, rules_file: str, actor: str,
+                        pattern: str | None = None, keywords: list[str] | None = None,
+                        expected_version: int | None = None) -> DiscoveredCluster:
+        """Add the rule to ``rules_file`` (validated first) and give the cluster its category.
+        The running services keep their rules; new ones load the updated file."""
+        actor = check_actor(actor)
+        if not isinstance(rules_file, str) or not rules_file.strip():
+            raise InputError("promote needs the rules file to write")
+        now = self.now()
+        with self.store.write() as tx:
+            record = live_cluster(tx, cluster_id)
+            check_version(record, expected_version)
+            key, keywords, pattern = check_rule_input(record, self.analytics, pattern=pattern, keywords=keywords,
+                                                      category=category, templates=candidate_templates(tx, record))
+            rule, fields, _ = rule_for(key, record, self.analytics, keywords, pattern)
+            before_text = read_rules_text(rules_file)
+            lists = {"keywords": keywords, "patterns": [pattern] if pattern else []}
+            after_text = with_rule(before_text, key, fields, lists, rules_file)
+            changes = {"category": key, "category_source": "rule", "confidence": 1.0,
+                       "recommendation": rule.recommendation, **reviewed_changes(record, actor, now)}
+            apply_changes(tx, record, changes, action="promote", actor=actor, now=now,
+                          before_extra={"rules_file": rules_file, "rules_text": before_text},
+                          after_extra={"rules_file": rules_file, "rules_text": after_text,
+                                       "keywords": keywords, "pattern": pattern})
+            write_rules_text(rules_file, after_text)  # last: a failure rolls the state back
+        return self.cluster(record.id)
+
+
+def _undo_rules_file(tx: StateTransaction, entry: AuditEntry, now: datetime) -> None:
+    """Restore the rules file a ``promote`` changed, if nobody edited it since."""
+    path = entry.after["rules_file"]
+    if read_rules_text(path) != entry.after["rules_text"]:
+        raise ConflictError(f"{path} changed after action #{entry.id}; edit it by hand")
+    write_rules_text(path, entry.before["rules_text"])

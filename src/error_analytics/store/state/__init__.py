@@ -1,0 +1,42 @@
+"""The toolkit's own state: clusters, their templates, event assignments, review actions.
+
+Tables (all prefixed ``ea_``) are described in :mod:`.tables`; :func:`open_state_engine`
+opens the state database for writing; :class:`StateStore` creates/migrates the schema and
+runs transactions whose :class:`StateTransaction` reads and writes the rows.
+"""
+
+from __future__ import annotations
+
+from .engine import open_state_engine, prepare_state_engine, read_transaction, write_transaction
+from .records import (
+    REVIEW_FIELDS,
+    AssignmentRow,
+    ClusterRecord,
+    OccurrenceStats,
+    TemplateRecord,
+    parse_state_value,
+    state_json,
+)
+from .repository import StateStore, StateTransaction
+from .schema import SCHEMA_VERSION, ensure_schema
+from .tables import STATE_METADATA, STATE_TABLES
+
+__all__ = [
+    "REVIEW_FIELDS",
+    "SCHEMA_VERSION",
+    "STATE_METADATA",
+    "STATE_TABLES",
+    "AssignmentRow",
+    "ClusterRecord",
+    "OccurrenceStats",
+    "StateStore",
+    "StateTransaction",
+    "TemplateRecord",
+    "ensure_schema",
+    "open_state_engine",
+    "parse_state_value",
+    "prepare_state_engine",
+    "read_transaction",
+    "state_json",
+    "write_transaction",
+]

@@ -1,0 +1,103 @@
+"""Opening the state database for writing, and transactions that serialise writers.
+
+The analysed database is opened read-only (:func:`error_analytics.store.engine.open_engine`);
+the state gets its own writable engine, even when it lives in the same SQLite file or
+PostgreSQL database.
+
+Transactions:
+
+* SQLite: Python's driver is put in autocommit mode and every transaction is started by an
+  explicit ``BEGIN`` — ``BEGIN IMMEDIATE`` for writes, so a writer takes the file's write lock
+  up front instead of failing half-way on a lock upgrade. Other writers wait up to
+  :data:`BUSY_TIMEOUT_MS`. The journal mode is left alone: the file may be the host's.
+* PostgreSQL: writers that must not interleave (a refresh, a schema migration) take a
+  transaction-scoped advisory lock; reads run in ``REPEATABLE READ`` so that a view made of
+  several queries is consistent.
+
+A transaction that raises is rolled back, so a write is all or nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from ...config import DatabaseTarget
+from ...errors import ConflictError, DatabaseError
+from ..engine import open_engine
+
+BUSY_TIMEOUT_MS = 30_000
+_BEGIN_OPTION = "ea_sqlite_begin"
+
+
+def open_state_engine(target: DatabaseTarget) -> Engine:
+    """A writable engine on ``target`` configured for the transactions described above."""
+    return prepare_state_engine(open_engine(target, read_only=False))
+
+
+def prepare_state_engine(engine: Engine) -> Engine:
+    """Configure a writable engine for state transactions (idempotent; returns it)."""
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "begin", _sqlite_on_begin):
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        engine.dispose()  # pooled connections predate the listeners
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for ``name``."""
+    digest = hashlib.sha1(f"error_analytics:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine, *, lock: str | None = None) -> Iterator[Connection]:
+    """One write transaction; ``lock`` names a writer class that must not run twice at once."""
+    with _translated(engine), engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        with connection.begin():
+            if lock is not None and engine.dialect.name == "postgresql":
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(lock)})
+            yield connection
+
+
+@contextlib.contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """One consistent read-only view of the state."""
+    with _translated(engine), engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            yield connection
+
+
+@contextlib.contextmanager
+def _translated(engine: Engine) -> Iterator[None]:
+    """Database failures as the toolkit's errors: lock timeouts and deadlocks are conflicts."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        lowered = reason.lower()
+        if "locked" in lowered or "deadlock" in lowered or "could not serialize" in lowered:
+            raise ConflictError(f"the state database is busy with another writer ({reason}); try again") from exc
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseError(f"state database {where}: {reason}") from exc

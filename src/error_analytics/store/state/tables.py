@@ -1,0 +1,143 @@
+"""The toolkit's own tables, as SQLAlchemy Core metadata.
+
+Every name starts with ``ea_`` so the tables can live beside the analysed ``workflow_history``,
+``task_logs`` and ``hook_events`` without ever colliding with them. The analysed tables are
+never written; these are the only tables the toolkit creates or changes.
+
+=========================  ==========================================================
+table                      one row per
+=========================  ==========================================================
+``ea_schema_version``      versioned component (``schema``, ``identity``)
+``ea_clusters``            cluster, with its review state and optimistic ``version``
+``ea_cluster_templates``   template fingerprint -> the cluster it belongs to
+``ea_event_assignments``   error event (run, source, phase, message hash) -> fingerprint
+``ea_review_actions``      review action or lifecycle change (the audit log)
+``ea_id_map``              cluster id retired by an identity-version change -> its successor
+``ea_refresh_runs``        completed refresh (committed with the refresh's writes)
+=========================  ==========================================================
+
+A cluster's occurrences, runs, phases, first/last seen and daily series are aggregated from
+``ea_event_assignments`` joined to ``ea_cluster_templates``, so merges and splits (which move
+template rows) carry the history of their errors with them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+STATE_METADATA = sa.MetaData()
+
+ID_LENGTH = 32
+FINGERPRINT_LENGTH = 40
+
+schema_version = sa.Table(
+    "ea_schema_version",
+    STATE_METADATA,
+    sa.Column("component", sa.String(32), primary_key=True),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+clusters = sa.Table(
+    "ea_clusters",
+    STATE_METADATA,
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("name_source", sa.String(16), nullable=False, default="auto"),  # auto | review
+    sa.Column("template", sa.Text, nullable=False),
+    sa.Column("top_terms", sa.JSON, nullable=False, default=list),
+    sa.Column("category", sa.String(64), nullable=False),
+    sa.Column("category_source", sa.String(16), nullable=False),  # rule | model | none | review
+    sa.Column("confidence", sa.Float, nullable=False, default=0.0),
+    sa.Column("recommendation", sa.Text, nullable=False, default=""),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("previous_status", sa.String(16)),  # what an expired mute returns to
+    sa.Column("ignored_at", sa.DateTime),
+    sa.Column("ignored_until", sa.DateTime),
+    sa.Column("ignore_occurrences", sa.Integer),
+    sa.Column("resolved_at", sa.DateTime),
+    sa.Column("regressed_at", sa.DateTime),
+    sa.Column("reviewed_at", sa.DateTime),
+    sa.Column("reviewed_by", sa.String(200)),
+    sa.Column("merged_into", sa.String(ID_LENGTH)),
+    sa.Column("split_from", sa.String(ID_LENGTH)),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("identity_version", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, default=1),
+)
+
+cluster_templates = sa.Table(
+    "ea_cluster_templates",
+    STATE_METADATA,
+    sa.Column("fingerprint", sa.String(FINGERPRINT_LENGTH), primary_key=True),
+    sa.Column("cluster_id", sa.String(ID_LENGTH), sa.ForeignKey("ea_clusters.id"), nullable=False, index=True),
+    sa.Column("template", sa.Text, nullable=False),
+    sa.Column("example", sa.Text, nullable=False),  # the first message seen, for evidence and re-keying
+    sa.Column("pinned", sa.Boolean, nullable=False, default=False),  # placed by a person (merge/split)
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+event_assignments = sa.Table(
+    "ea_event_assignments",
+    STATE_METADATA,
+    sa.Column("event_key", sa.String(FINGERPRINT_LENGTH), primary_key=True),
+    sa.Column("fingerprint", sa.String(FINGERPRINT_LENGTH), nullable=False),
+    sa.Column("run_id", sa.String(128), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("phase", sa.String(32), nullable=False),
+    sa.Column("message_hash", sa.String(FINGERPRINT_LENGTH), nullable=False),
+    sa.Column("occurred_at", sa.DateTime),  # the event's own timestamp, when it has one
+    sa.Column("seen_at", sa.DateTime, nullable=False),  # when a refresh first assigned it
+    sa.Column("day", sa.Date, nullable=False),  # day of occurred_at, else of seen_at
+    sa.Index("ix_ea_event_assignments_fingerprint_day", "fingerprint", "day"),
+)
+
+review_actions = sa.Table(
+    "ea_review_actions",
+    STATE_METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("cluster_id", sa.String(ID_LENGTH), index=True),
+    sa.Column("related_ids", sa.Text, nullable=False, default=""),  # ",id1,id2," of other clusters
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("before", sa.JSON),
+    sa.Column("after", sa.JSON),
+    sa.Column("undoable", sa.Boolean, nullable=False, default=True),
+    sa.Column("undo_of", sa.Integer),
+    sa.Column("undone_by", sa.Integer),
+)
+
+id_map = sa.Table(
+    "ea_id_map",
+    STATE_METADATA,
+    sa.Column("old_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("new_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("from_version", sa.String(64), nullable=False),
+    sa.Column("to_version", sa.String(64), nullable=False),
+    sa.Column("mapped_at", sa.DateTime, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+)
+
+refresh_runs = sa.Table(
+    "ea_refresh_runs",
+    STATE_METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("finished_at", sa.DateTime, nullable=False),
+    sa.Column("days", sa.Integer, nullable=False),
+    sa.Column("events_seen", sa.Integer, nullable=False),
+    sa.Column("new_assignments", sa.Integer, nullable=False),
+    sa.Column("new_clusters", sa.Integer, nullable=False),
+    sa.Column("identity_version", sa.String(64), nullable=False),
+)
+
+STATE_TABLES: tuple[sa.Table, ...] = (
+    schema_version,
+    clusters,
+    cluster_templates,
+    event_assignments,
+    review_actions,
+    id_map,
+    refresh_runs,
+)
