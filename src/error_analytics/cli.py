@@ -19,6 +19,8 @@ from typing import Any, TextIO
 from . import render
 from .config import get_settings
 from .errors import ConfigurationError, DatabaseError, ErrorAnalyticsError
+from .cli_review import add_review_flag, register_review_commands, run_review_command, wants_review
+from .cli_serve import register_serve_command, run_serve
 from .models import to_jsonable
 
 EXAMPLES = """\
@@ -29,6 +31,9 @@ Examples:
   analyze-errors --report --output weekly.md --days 7
   analyze-errors --cluster --days 14          discovered error clusters
   analyze-errors --cluster --input errors.txt --json
+  analyze-errors --review --demo              review new clusters one at a time
+  analyze-errors clusters list --status new   (see: analyze-errors clusters --help)
+  analyze-errors serve --demo                 HTTP API and dashboard on http://127.0.0.1:8765/
 """
 
 VIEW_FLAGS = ("summary", "phase", "patterns", "trends", "recommendations")
@@ -70,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "stdin) instead of the database: one message per line, or JSON Lines with a 'message' "
                         "field (.jsonl suffix or a first character '{'); blank lines are skipped")
     output.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    output.add_argument("--no-state", action="store_true", help="cluster without the review state: ids are not "
+                        "kept and nothing is written (by default clusters keep stable ids and review decisions "
+                        "in the state database)")
+    add_review_flag(parser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    register_review_commands(subparsers)
+    register_serve_command(subparsers)
     return parser
 
 
@@ -107,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(argv: list[str], out: TextIO) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "command", None) == "serve":
+        return run_serve(args)
+    if wants_review(args):
+        return run_review_command(args, out)
     if args.input is not None:
         if not args.cluster:
             parser.error("--input works with --cluster")
@@ -125,7 +141,7 @@ def _run(argv: list[str], out: TextIO) -> int:
 
         db = str(ensure_demo_database(layout=args.demo_layout))
         print(f"Using demo database: {db}", file=sys.stderr)
-    settings = settings.with_overrides(db=db, rules_file=args.rules)
+    settings = settings.with_overrides(db=db, rules_file=args.rules, state_db=args.state_db)
     service = ErrorAnalyticsService.from_settings(settings)
     snapshot = service.snapshot(args.days)
 
@@ -135,7 +151,7 @@ def _run(argv: list[str], out: TextIO) -> int:
     wants_clusters = args.cluster or args.report or bool({"summary", "patterns", "recommendations"} & set(chosen))
     clusters = []
     if wants_clusters:
-        clusters = service.cluster_errors(args.days, snapshot=snapshot, progress=_progress(args))
+        clusters = _clusters(service, settings, args)
 
     results: dict[str, Any] = {}
     if "summary" in chosen or args.report:
@@ -203,6 +219,25 @@ def _run(argv: list[str], out: TextIO) -> int:
     lines += render.quality_lines(snapshot.quality)
     out.write("\n".join(lines) + "\n")
     return 0
+
+
+def _clusters(service, settings, args: argparse.Namespace) -> list:
+    """Clusters with stable ids and review status from the state database.
+
+    Without a usable state database (``--no-state``, a read-only file or server) the clusters
+    of this run are shown with ids derived from their templates, and a note says so.
+    """
+    if not args.no_state:
+        from .review import ClusterReviewService
+        from .store.state import open_state_engine
+
+        try:
+            state_engine = open_state_engine(settings.state_database_target())
+            return ClusterReviewService(service, state_engine).window_clusters(args.days, progress=_progress(args))
+        except DatabaseError as exc:
+            print(f"Note: review state unavailable ({exc}); showing this run's clusters only "
+                  "(use --state-db to keep ids and decisions)", file=sys.stderr)
+    return service.cluster_errors(args.days, progress=_progress(args))
 
 
 def _json_views(chosen: list[str], args: argparse.Namespace) -> set[str]:
