@@ -63,7 +63,9 @@ def _open_sqlite(url: sa.URL, target: DatabaseTarget, *, read_only: bool) -> Eng
         return sa.create_engine(url)
     # The URI form lets SQLite itself refuse every write to the analysed file.
     uri = f"file:{path.resolve().as_posix()}?mode=ro"
-    return sa.create_engine("sqlite://", creator=lambda: _sqlite_connect_ro(uri))
+    # A real pool: the "sqlite://" URL would otherwise get SingletonThreadPool, whose per-thread
+    # connections are closed under other threads of a web server.
+    return sa.create_engine("sqlite://", creator=lambda: _sqlite_connect_ro(uri), poolclass=sa.pool.QueuePool)
 
 
 def _sqlite_connect_ro(uri: str):

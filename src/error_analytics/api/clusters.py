@@ -1,0 +1,208 @@
+"""Cluster review over HTTP: list, show, and every review action of the review service.
+
+Reads are open; every POST depends on :data:`~.dependencies.WriteAccess` (a bearer token when
+one is configured). Actions take ``expected_version`` (the ``version`` the client last read):
+a cluster changed since answers 409 instead of silently overwriting a colleague's decision.
+Each action answers with the cluster as it is afterwards, so a client never needs a second
+request to redraw it.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+from fastapi import Path, Query
+
+from ..errors import ConflictError
+from ..models import NO_TEXT_CATEGORY, UNKNOWN_CATEGORY, ClusterStatus, Phase, to_jsonable
+from . import schemas
+from .dependencies import AnalyticsDep, Days, ReviewDep, SettingsDep, WriteAccess
+from .routing import PROBLEMS, router
+
+TAGS = ["clusters"]
+NOT_FOUND = {404: {"model": schemas.Problem, "description": "no such cluster"}}
+WRITE_PROBLEMS = {
+    **PROBLEMS,
+    **NOT_FOUND,
+    401: {"description": "a token is configured and the request did not bring it"},
+    409: {"model": schemas.Problem, "description": "the cluster changed since expected_version"},
+}
+#: The review service's sort keys (``review.SORTS``), spelled out so importing the router does
+#: not load the clustering code; ``tests/test_api_clusters.py`` checks that they agree.
+SORTS = ("size", "last_seen", "first_seen", "runs")
+Sort = enum.Enum("Sort", {name: name for name in SORTS}, type=str)
+ClusterId = Annotated[str, Path(min_length=1, max_length=64, description="the cluster's stable id")]
+DEFAULT_ACTOR = "api"
+#: Where promote writes without a configured rules file: the CLI's default too.
+DEFAULT_RULES_FILE = "error_analytics_rules.toml"
+
+
+def _actor(body: schemas.Action) -> str:
+    return (body.actor or "").strip() or DEFAULT_ACTOR
+
+
+def _rules_file(settings: SettingsDep) -> str:
+    return settings.rules_file or DEFAULT_RULES_FILE
+
+
+def _detail(review: ReviewDep, cluster_id: str) -> object:
+    return to_jsonable(review.get_cluster(cluster_id))
+
+
+def _check_version(review: ReviewDep, cluster_id: str, expected_version: int | None) -> None:
+    """For merge and split, whose service methods take no version: refuse a stale page."""
+    if expected_version is None:
+        return
+    current = review.cluster(cluster_id).version
+    if current != expected_version:
+        raise ConflictError(f"cluster {cluster_id} is at version {current}, not {expected_version}: "
+                            "someone changed it since you loaded it; reload and try again")
+
+
+@router.get("/catalog", response_model=schemas.Catalog, tags=TAGS,
+            summary="Categories, statuses, sorts and phases the filters and forms accept")
+def catalog(analytics: AnalyticsDep) -> schemas.Catalog:
+    """The categories of the rules in force, then ``unknown`` and ``no_error_text`` (which only
+    counts failed runs without text: no cluster has it)."""
+    categories = [
+        schemas.CategoryInfo(key=rule.key, name=rule.name, category=rule.category,
+                             recommendation=rule.recommendation, severity=rule.severity)
+        for rule in (*analytics.rules.categories.values(), analytics.category_rule(UNKNOWN_CATEGORY),
+                     analytics.category_rule(NO_TEXT_CATEGORY))
+    ]
+    return schemas.Catalog(categories=categories, statuses=[status.value for status in ClusterStatus],
+                           sorts=list(SORTS), phases=[phase.value for phase in Phase.ordered()])
+
+
+@router.post("/clusters/refresh", response_model=schemas.RefreshResult, tags=TAGS, responses=WRITE_PROBLEMS,
+             dependencies=[WriteAccess], summary="Cluster the window's errors into the persisted clusters")
+def refresh(review: ReviewDep, days: Days = 30) -> object:
+    """Assigns new errors to existing clusters first and creates clusters only for what matches
+    nothing; safe to repeat."""
+    return to_jsonable(review.refresh(days))
+
+
+@router.get("/clusters", response_model=schemas.ClusterPage, tags=TAGS, responses=PROBLEMS,
+            summary="Clusters, filtered, sorted and paginated")
+def list_clusters(
+    review: ReviewDep,
+    status: Annotated[ClusterStatus | None, Query(description="only clusters in this status")] = None,
+    category: Annotated[str | None, Query(max_length=64, description="only this category key")] = None,
+    phase: Annotated[Phase | None, Query(description="only clusters seen in this phase")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="text in the name, template or examples")] = None,
+    sort: Annotated[Sort, Query(description=" | ".join(SORTS))] = Sort.size,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> object:
+    page = review.list_clusters(
+        status=status.value if status else None, category=category or None,
+        phase=phase.value if phase else None, text=q or None, sort=sort.value, limit=limit, offset=offset,
+    )
+    return to_jsonable(page)
+
+
+@router.get("/clusters/{cluster_id}", response_model=schemas.ClusterDetail, tags=TAGS,
+            responses={**NOT_FOUND, **PROBLEMS}, summary="One cluster: evidence and history")
+def get_cluster(review: ReviewDep, cluster_id: ClusterId) -> object:
+    return _detail(review, cluster_id)
+
+
+@router.post("/clusters/{cluster_id}/accept", response_model=schemas.ClusterDetail, tags=TAGS,
+             responses=WRITE_PROBLEMS, dependencies=[WriteAccess], summary="Mark a cluster reviewed")
+def accept(review: ReviewDep, cluster_id: ClusterId, body: schemas.Action) -> object:
+    review.accept(cluster_id, actor=_actor(body), expected_version=body.expected_version)
+    return _detail(review, cluster_id)
+
+
+@router.post("/clusters/{cluster_id}/rename", response_model=schemas.ClusterDetail, tags=TAGS,
+             responses=WRITE_PROBLEMS, dependencies=[WriteAccess], summary="Give a cluster a name")
+def rename(review: ReviewDep, cluster_id: ClusterId, body: schemas.Rename) -> object:
+    review.rename(cluster_id, body.name, actor=_actor(body), expected_version=body.expected_version)
+    return _detail(review, cluster_id)
+
+
+@router.post("/clusters/{cluster_id}/category", response_model=schemas.ClusterDetail, tags=TAGS,
+             responses=WRITE_PROBLEMS, dependencies=[WriteAccess], summary="Set a cluster's category")
+def set_category(review: ReviewDep, cluster_id: ClusterId, body: schemas.SetCategory) -> object:
+    review.set_category(cluster_id, body.category, actor=_actor(body), expected_version=body.expected_version)
+    return _detail(review, cluster_id)
+
+
+@router.post("/clusters/{cluster_id}/merge", response_model=schemas.ClusterDetail, tags=TAGS,
+             responses=WRITE_PROBLEMS, dependencies=[WriteAccess],
+             summary="Fold other clusters into this one (future errors follow)")
+def merge(review: ReviewDep, cluster_id: ClusterId, body: schemas.Merge) -> object:
+    _check_version(review, cluster_id, body.expected_version)
+    review.merge(body.source_ids, cluster_id, actor=_actor(body))
+    return _detail(review, cluster_id)
+
+
+@router.post("/clusters/{cluster_id}/split", response_model=schemas.ClusterDetail, tags=TAGS,
+             responses=WRITE_PROBLEMS, dependencies=[WriteAccess],
+             summary="Move templates out into a new cluster; answers with the new cluster")
+def split(review: ReviewDep, cluster_id: ClusterId, body: schemas.Split) -> object:
+    _check_version(review, cluster_id, body.expected_version)
+    created = review.split(cluster_id, body.templates, name=body.name, actor=_actor(body))
+    return _detail(review, created.id)
+
+
+@router.post("/clusters/{cluster_id}/ignore", response_model=schemas.ClusterDetail, tags=TAGS,
+             responses=WRITE_PROBLEMS, dependencies=[WriteAccess],
+             summary="Mute a cluster: forever, until a time, or for N more occurrences")
+def ignore(review: ReviewDep, cluster_id: ClusterId, body: schemas.Ignore) -> object:
+    review.ignore(cluster_id, until=body.until, occurrences=body.occurrences, actor=_actor(body),
+                  expected_version=body.expected_version)
+    return _detail(review, cluster_id)
+
+
+@router.post("/clusters/{cluster_id}/unignore", response_model=schemas.ClusterDetail, tags=TAGS,
+             responses=WRITE_PROBLEMS, dependencies=[WriteAccess], summary="End a mute now")
+def unignore(review: ReviewDep, cluster_id: ClusterId, body: schemas.Action) -> object:
+    review.unignore(cluster_id, actor=_actor(body), expected_version=body.expected_version)
+    return _detail(review, cluster_id)
+
+
+@router.post("/clusters/{cluster_id}/resolve", response_model=schemas.ClusterDetail, tags=TAGS,
+             responses=WRITE_PROBLEMS, dependencies=[WriteAccess],
+             summary="Mark fixed; it turns regressed if the error comes back")
+def resolve(review: ReviewDep, cluster_id: ClusterId, body: schemas.Action) -> object:
+    review.resolve(cluster_id, actor=_actor(body), expected_version=body.expected_version)
+    return _detail(review, cluster_id)
+
+
+@router.post("/clusters/{cluster_id}/rule-preview", response_model=schemas.RulePreview, tags=TAGS,
+             responses=WRITE_PROBLEMS, dependencies=[WriteAccess],
+             summary="Which errors a keyword/regex rule for this cluster would match (writes nothing)")
+def rule_preview(review: ReviewDep, settings: SettingsDep, cluster_id: ClusterId, body: schemas.RuleDraft,
+                 days: Days = 30) -> object:
+    return to_jsonable(review.preview_rule(cluster_id, pattern=body.pattern, keywords=body.keywords,
+                                           category=body.category, days=days, rules_file=_rules_file(settings)))
+
+
+@router.post("/clusters/{cluster_id}/promote", response_model=schemas.ClusterDetail, tags=TAGS,
+             responses=WRITE_PROBLEMS, dependencies=[WriteAccess],
+             summary="Save the rule to the rules file and give the cluster the rule's category")
+def promote(review: ReviewDep, settings: SettingsDep, cluster_id: ClusterId, body: schemas.RuleDraft) -> object:
+    """Writes to ``--rules`` / ``ERROR_ANALYTICS_RULES``, else ``./error_analytics_rules.toml`` like
+    ``analyze-errors clusters promote``. The server keeps its rules until restarted with ``--rules``."""
+    review.promote_to_rule(cluster_id, pattern=body.pattern, keywords=body.keywords, category=body.category,
+                           rules_file=_rules_file(settings), actor=_actor(body),
+                           expected_version=body.expected_version)
+    return _detail(review, cluster_id)
+
+
+@router.post("/actions/{action_id}/undo", response_model=schemas.AuditEntry, tags=TAGS,
+             responses=WRITE_PROBLEMS, dependencies=[WriteAccess], summary="Undo one review action")
+def undo(review: ReviewDep, action_id: Annotated[int, Path(ge=1)], body: schemas.Action) -> object:
+    return to_jsonable(review.undo(action_id, actor=_actor(body)))
+
+
+@router.get("/audit", response_model=list[schemas.AuditEntry], tags=TAGS, responses=PROBLEMS,
+            summary="The audit log, newest first")
+def audit(
+    review: ReviewDep,
+    cluster_id: Annotated[str | None, Query(max_length=64, description="only this cluster")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> object:
+    return to_jsonable(review.audit_log(cluster_id=cluster_id, limit=limit))

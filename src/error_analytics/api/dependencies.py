@@ -1,0 +1,112 @@
+"""What the routes depend on, as ``Annotated`` aliases a host can override.
+
+* :data:`SettingsDep` — :func:`error_analytics.config.get_settings` (cached, from the
+  environment). A host or a test replaces it with ``app.dependency_overrides[get_settings]``;
+  :func:`error_analytics.api.create_app` does that for the settings it is given.
+* :data:`AnalyticsDep` — the :class:`ErrorAnalyticsService` for those settings, opened once per
+  app and settings (the engine is a pool; opening it per request would probe the database every
+  time). Override :func:`get_analytics` to supply your own service (tests pin its clock).
+* :data:`ReviewDep` — the cluster review service on the state database, cached the same way.
+* :data:`Days` — the ``days`` query parameter, 1..3650, else a 422.
+* :data:`WriteAccess` — guards every POST: when ``Settings.api_token`` is set, a request needs
+  ``Authorization: Bearer <token>``, else a 401.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ..config import Settings, get_settings
+from ..service import MAX_DAYS, MIN_DAYS, ErrorAnalyticsService
+
+if TYPE_CHECKING:  # clustering (scikit-learn) loads on the first cluster request, not on import
+    from ..review import ClusterReviewService
+
+T = TypeVar("T")
+
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 8  # distinct settings per app before the oldest service is dropped
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+Days = Annotated[
+    int,
+    Query(ge=MIN_DAYS, le=MAX_DAYS, description=f"analyse runs of the last N days ({MIN_DAYS}-{MAX_DAYS})"),
+]
+
+
+def _settings_key(settings: Settings) -> tuple[Hashable, ...]:
+    """What makes two settings open the same databases with the same rules."""
+    return (
+        settings.database_target().url,
+        settings.state_database_target().url,
+        settings.rules_file,
+        settings.timezone,
+    )
+
+
+def _cached(request: Request, key: Hashable, build: Callable[[], T]) -> T:
+    """One object per app and key, kept on ``app.state`` (no module-level state)."""
+    state = request.app.state
+    with _CACHE_LOCK:
+        cache: dict[Hashable, Any] = getattr(state, "error_analytics_cache", None) or {}
+        state.error_analytics_cache = cache
+        if key in cache:
+            return cache[key]
+    built = build()  # outside the lock: opening a database may take a while
+    with _CACHE_LOCK:
+        if key not in cache:
+            if len(cache) >= _CACHE_SIZE:
+                cache.pop(next(iter(cache)))
+            cache[key] = built
+        return cache[key]
+
+
+def get_analytics(request: Request, settings: SettingsDep) -> ErrorAnalyticsService:
+    return _cached(request, ("analytics",) + _settings_key(settings),
+                   lambda: ErrorAnalyticsService.from_settings(settings))
+
+
+AnalyticsDep = Annotated[ErrorAnalyticsService, Depends(get_analytics)]
+
+
+def get_review(request: Request, settings: SettingsDep, analytics: AnalyticsDep) -> ClusterReviewService:
+    """The review service on the state database, sharing the analytics service (and its clock)."""
+    from ..review import ClusterReviewService
+    from ..store.state import open_state_engine
+
+    def build() -> ClusterReviewService:
+        return ClusterReviewService(analytics, open_state_engine(settings.state_database_target()))
+
+    return _cached(request, ("review", id(analytics)) + _settings_key(settings), build)
+
+
+ReviewDep = Annotated["ClusterReviewService", Depends(get_review)]
+
+_bearer = HTTPBearer(auto_error=False, description="needed for writes when a token is configured")
+
+
+def require_write_token(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    expected = settings.api_token
+    if not expected:
+        return
+    given = credentials.credentials if credentials is not None else ""
+    if not secrets.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="this endpoint writes: send 'Authorization: Bearer <token>' with the configured "
+            "token (ERROR_ANALYTICS_API_TOKEN / --token)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+WriteAccess = Depends(require_write_token)

@@ -1,0 +1,312 @@
+"""Pydantic response and request bodies of the HTTP API.
+
+Each response model mirrors one domain dataclass of :mod:`error_analytics.models` field for
+field, with the same names as :func:`error_analytics.models.to_jsonable` (the CLI's ``--json``).
+Timestamps are written the same way too (``2026-01-31 12:00:00``), so a consumer can switch
+between the CLI and the API without touching its parser. ``tests/test_api_schemas.py`` fails
+when a dataclass gains a field that its schema lacks.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+#: A naive timestamp, written as ``YYYY-MM-DD HH:MM:SS`` like the CLI's ``--json``.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(lambda value: value.isoformat(sep=" ", timespec="seconds"), return_type=str),
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class DataQualityReport(_Body):
+    """What was read and what was skipped, per source."""
+
+    rows_read: dict[str, int]
+    rows_skipped: dict[str, int]
+    skipped_examples: dict[str, list[str]]
+    missing: list[str]
+    layout: str
+    engine: str
+
+
+class ErrorSummary(_Body):
+    total_workflows: int
+    failed_workflows: int
+    failure_rate: float = Field(description="percent of runs that failed, 0-100")
+    top_errors: list[tuple[str, int]] = Field(description="[category key, count], most frequent first")
+    most_problematic_phase: str | None
+    most_problematic_phase_failures: int
+    failed_without_error_text: int
+    total_errors: int
+    days: int
+    top_clusters: list[dict[str, Any]] = Field(description="the largest clusters: id, name, size, category")
+    data_quality: DataQualityReport | None
+
+
+class PhaseErrorBreakdown(_Body):
+    phase_error_counts: dict[str, int]
+    phase_failure_rates: dict[str, float] = Field(description="percent of runs that failed in the phase")
+    phase_failed_runs: dict[str, int]
+    phase_reached_runs: dict[str, int] = Field(description="denominator of the rate")
+    total_errors: int
+    phases_above_threshold: list[str]
+    threshold_percent: float
+    rate_basis: str = Field(description="runs_reaching_phase (from task_logs) or all_runs")
+    days: int
+
+
+class ErrorPattern(_Body):
+    pattern_name: str
+    category_key: str
+    category: str
+    occurrences: int
+    runs_affected: int
+    example_message: str
+    affected_phases: list[str]
+    recommendation: str
+    severity: str
+    first_seen: Timestamp | None
+    last_seen: Timestamp | None
+    kind: str = Field(description="category (keyword rules) or cluster (discovered)")
+    cluster_id: str | None
+
+
+class DebugRecommendation(_Body):
+    issue: str
+    severity: str = Field(description="high | medium | low")
+    root_cause: str
+    solution: str
+    estimated_fix_time: str
+    occurrences: int
+    runs_affected: int
+    affected_phases: list[str]
+    last_seen: Timestamp | None
+    score: float
+    kind: str = Field(description="category | cluster | phase_hotspot | missing_error_text")
+
+
+class TrendPoint(_Body):
+    date: date
+    runs: int
+    failed: int
+    failure_rate: float
+    is_spike: bool
+
+
+class TrendData(_Body):
+    days: int
+    points: list[TrendPoint]
+    category_daily_counts: dict[str, list[int]] = Field(description="category key -> counts aligned with points")
+    direction: str = Field(description="increasing | decreasing | stable")
+    percentage_change: float
+    spike_days: list[date]
+
+
+class Health(_Body):
+    status: str = Field(description="ok, or unavailable when the workflow database cannot be read")
+    version: str
+    engine: str | None = Field(default=None, description="sqlite or postgresql")
+    detail: str | None = None
+    writes_need_token: bool
+
+
+class Problem(_Body):
+    """The body of every 4xx/5xx answer raised by the toolkit."""
+
+    detail: str
+    error: str = Field(description="name of the exception class, e.g. NotFoundError")
+
+
+class Export(_Body):
+    """Every view in one document, as ``analyze-errors --report --json`` prints it."""
+
+    days: int
+    summary: ErrorSummary
+    by_phase: PhaseErrorBreakdown
+    patterns: list[ErrorPattern]
+    trends: TrendData
+    recommendations: list[DebugRecommendation]
+    clusters: list[dict[str, Any]]
+
+
+# -- clusters and their review ---------------------------------------------------------------
+class Cluster(_Body):
+    """A discovered cluster with its stable id and review status (``DiscoveredCluster``)."""
+
+    id: str
+    size: int
+    name: str
+    template: str
+    top_terms: list[str] = Field(description="why these messages are together")
+    examples: list[str]
+    category: str
+    confidence: float
+    decided_by: str = Field(description="rule | model | none | review")
+    recommendation: str
+    templates: list[str]
+    distinct_messages: int
+    runs_affected: int
+    phases: list[str]
+    first_seen: Timestamp | None
+    last_seen: Timestamp | None
+    is_new: bool
+    status: str = Field(description="new | reviewed | ignored | resolved | regressed | merged")
+    version: int = Field(description="pass it back as expected_version to detect concurrent changes")
+    is_spike: bool
+    daily_counts: list[int] = Field(description="events per day over the last days, oldest first")
+
+
+class ClusterPage(_Body):
+    items: list[Cluster]
+    total: int = Field(description="clusters matching the filters, on all pages")
+    limit: int
+    offset: int
+
+
+class AuditEntry(_Body):
+    id: int
+    action: str
+    cluster_id: str | None
+    related_ids: list[str]
+    actor: str
+    at: Timestamp
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    undoable: bool
+    undo_of: int | None
+    undone_by: int | None
+
+
+class TemplateInfo(_Body):
+    fingerprint: str
+    template: str
+    occurrences: int
+    runs_affected: int
+    first_seen: Timestamp | None
+    last_seen: Timestamp | None
+    example: str
+    pinned: bool
+
+
+class DailyCount(_Body):
+    day: date
+    count: int
+
+
+class ClusterDetail(_Body):
+    cluster: Cluster
+    templates: list[TemplateInfo]
+    top_terms: list[str]
+    examples: list[str]
+    phases: dict[str, int]
+    run_ids: list[str]
+    daily_series: list[DailyCount]
+    history: list[AuditEntry]
+    created_at: Timestamp | None
+    reviewed_at: Timestamp | None
+    reviewed_by: str | None
+    ignored_until: Timestamp | None
+    ignore_occurrences: int | None
+    ignore_remaining: int | None
+    resolved_at: Timestamp | None
+    regressed_at: Timestamp | None
+    merged_into: str | None
+    split_from: str | None
+    merged_ids: list[str]
+    previous_ids: list[str]
+
+
+class RulePreview(_Body):
+    cluster_id: str
+    category: str
+    keywords: list[str]
+    pattern: str | None
+    matched_events: int
+    matched_messages: int
+    cluster_events: int
+    cluster_matched: int
+    cluster_to_matches: dict[str, int]
+    examples: list[str]
+    missed_examples: list[str]
+    toml: str = Field(description="the snippet that promote adds to the rules file")
+    days: int
+    rules_file: str | None
+
+
+class RefreshResult(_Body):
+    days: int
+    events_seen: int
+    new_assignments: int
+    new_templates: int
+    attached_templates: int
+    new_clusters: int
+    regressed: int
+    unmuted: int
+    new_cluster_ids: list[str]
+    regressed_ids: list[str]
+    unmuted_ids: list[str]
+    remapped_ids: dict[str, str]
+    identity_version: str
+    finished_at: Timestamp | None
+
+
+class CategoryInfo(_Body):
+    key: str
+    name: str
+    category: str
+    recommendation: str
+    severity: str
+
+
+class Catalog(_Body):
+    """The words the filters and forms may use."""
+
+    categories: list[CategoryInfo]
+    statuses: list[str]
+    sorts: list[str]
+    phases: list[str]
+
+
+# -- request bodies of the review actions ------------------------------------------------------
+Text = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class Action(_Body):
+    actor: str | None = Field(default=None, max_length=200, description="who acts; recorded in the audit log")
+    expected_version: int | None = Field(
+        default=None, description="the cluster's version as last read; a 409 when it changed since")
+
+
+class Rename(Action):
+    name: Text
+
+
+class SetCategory(Action):
+    category: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Merge(Action):
+    source_ids: list[Text] = Field(min_length=1, description="clusters folded into the one in the path")
+
+
+class Split(Action):
+    templates: list[Text] = Field(min_length=1, description="fingerprints (or templates) to move out")
+    name: Text | None = None
+
+
+class Ignore(Action):
+    until: datetime | None = Field(default=None, description="mute until this time")
+    occurrences: int | None = Field(default=None, ge=1, description="mute for N more occurrences")
+
+
+class RuleDraft(Action):
+    pattern: str | None = Field(default=None, max_length=1000, description="a regular expression")
+    keywords: list[Text] | None = None
+    category: str | None = Field(default=None, max_length=64)

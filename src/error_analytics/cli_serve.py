@@ -1,0 +1,149 @@
+"""``analyze-errors serve``: the HTTP API and the dashboard on a local web server (uvicorn).
+
+Safe by default: it binds 127.0.0.1. Write endpoints (review actions) need
+``Authorization: Bearer <token>`` when a token is set with ``--token`` or
+``ERROR_ANALYTICS_API_TOKEN``; binding any other address without a token is refused unless
+``--allow-remote-without-token`` says that is really meant.
+
+``cli.py`` wires it in with :func:`register_serve_command` and :func:`run_serve`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+
+from .config import Settings, get_settings
+from .errors import ConfigurationError, DatabaseError, ErrorAnalyticsError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+TOKEN_ENV = "ERROR_ANALYTICS_API_TOKEN"
+STARTUP_REFRESH_DAYS = 30
+
+EXAMPLES = """\
+Example:
+  analyze-errors serve --demo                 dashboard on the demo database, http://127.0.0.1:8765/
+  analyze-errors serve --db app/server/db/database.db --port 9000
+  ERROR_ANALYTICS_API_TOKEN=s3cret analyze-errors serve --host 0.0.0.0
+"""
+
+
+def register_serve_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``serve`` to ``subparsers``; the parsed namespace has ``handler=run_serve``."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve the HTTP API and the dashboard",
+        description="Serve the HTTP API (/api/error-analytics/...) and the dashboard (/) with uvicorn. "
+        "Binds 127.0.0.1 unless --host says otherwise.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    # SUPPRESS: given before ``serve`` (main parser) or after it, a value is never reset to a default
+    data = parser.add_argument_group("where the data comes from", argument_default=argparse.SUPPRESS)
+    data.add_argument("--db", metavar="PATH_OR_URL", help="workflow database: SQLite file or SQLAlchemy URL "
+                      "(default: $ERROR_ANALYTICS_DB, else the host's DB_TYPE/POSTGRES_* settings)")
+    data.add_argument("--state-db", metavar="PATH_OR_URL", help="where review state is kept (default: "
+                      "$ERROR_ANALYTICS_STATE_DB, else the workflow database, in its own ea_* tables)")
+    data.add_argument("--demo", action="store_true", help="serve the built-in demo database (built on first use)")
+    data.add_argument("--rules", metavar="FILE", help="TOML rules file that adds or overrides categories "
+                      "(default: $ERROR_ANALYTICS_RULES)")
+    server = parser.add_argument_group("server")
+    server.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST}; "
+                        "anything else needs a token or --allow-remote-without-token)")
+    server.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
+    server.add_argument("--token", metavar="TOKEN", help=f"require 'Authorization: Bearer TOKEN' on write "
+                        f"endpoints (default: ${TOKEN_ENV}; prefer the variable, a command line is visible "
+                        "to other users)")
+    server.add_argument("--allow-remote-without-token", action="store_true",
+                        help="bind a non-loopback --host without a token (anyone who reaches it can review)")
+    data.add_argument("--no-refresh", action="store_true", help="do not read the last 30 days' new errors into "
+                      "the clusters before serving (the dashboard's 'Re-run clustering' does it later)")
+    server.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
+                        help="uvicorn log level (default info)")
+    parser.set_defaults(handler=run_serve)
+    return parser
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything
+
+
+def serve_settings(args: argparse.Namespace, base: Settings | None = None) -> Settings:
+    """Settings for the server from the options, over the environment's; refuses unsafe binds."""
+    base = base or get_settings()
+    db, demo = getattr(args, "db", None), getattr(args, "demo", False)
+    if demo and db:
+        raise ConfigurationError("--demo and --db exclude each other")
+    if not 0 < args.port < 65536:
+        raise ConfigurationError(f"--port must be 1-65535, not {args.port}")
+    if demo:
+        from .demo import ensure_demo_database
+
+        db = str(ensure_demo_database(layout=getattr(args, "demo_layout", None) or "spec"))
+        print(f"Using demo database: {db}", file=sys.stderr)
+    settings = base.with_overrides(db=db, state_db=getattr(args, "state_db", None),
+                                   rules_file=getattr(args, "rules", None), api_token=args.token)
+    if not is_loopback(args.host) and not settings.api_token and not args.allow_remote_without_token:
+        raise ConfigurationError(
+            f"refusing to serve on {args.host} without a token: anyone who can reach it could change the "
+            f"review state. Set {TOKEN_ENV} (or --token), or pass --allow-remote-without-token"
+        )
+    return settings
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Serve until interrupted. Raises :class:`ConfigurationError` for unusable options."""
+    import uvicorn
+
+    from .api import create_app
+    from .service import ErrorAnalyticsService
+
+    settings = serve_settings(args)
+    analytics = ErrorAnalyticsService.from_settings(settings)  # fail now with a one-line error, not per request
+    if not getattr(args, "no_refresh", False):
+        from .review import ClusterReviewService
+        from .store.state import open_state_engine
+
+        print(f"Reading the last {STARTUP_REFRESH_DAYS} days' errors into clusters...", file=sys.stderr)
+        review = ClusterReviewService(analytics, open_state_engine(settings.state_database_target()))
+        result = review.refresh(STARTUP_REFRESH_DAYS)
+        print(f"Clusters: {result.new_clusters} new, {result.regressed} regressed, "
+              f"{result.new_assignments} new errors assigned.", file=sys.stderr)
+    app = create_app(settings)
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    writes = "writes need the token" if settings.api_token else "writes need no token"
+    print(f"Dashboard: http://{shown_host}:{args.port}/  API: /api/error-analytics/  ({writes}; Ctrl+C stops)",
+          file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m error_analytics.cli_serve ...``: the same command before ``cli.py`` has it."""
+    parser = argparse.ArgumentParser(prog="analyze-errors")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    register_serve_command(subparsers)
+    args = parser.parse_args(["serve", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return run_serve(args)
+    except (ConfigurationError, DatabaseError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    except ErrorAnalyticsError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
