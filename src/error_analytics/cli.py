@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--demo-layout", choices=("spec", "host"), default="spec",
                         help="layout of the demo database: spec (failure_reason, phase_errors) or host "
                         "(error_message, task_logs, ...). Default: spec")
+    source.add_argument("--demo-add-days", type=int, metavar="N", help="with --demo: first append N more days of "
+                        "runs (the same kinds of failures plus a brand-new one), to see how clusters and review "
+                        "decisions carry over to new data")
     source.add_argument("--rules", metavar="FILE", help="TOML rules file that adds or overrides categories, "
                         "keywords and masks (see docs/rules-file.md)")
     source.add_argument("--days", type=_days, default=30, help="analyse runs of the last N days (1-3650, default 30)")
@@ -141,6 +144,16 @@ def _run(argv: list[str], out: TextIO) -> int:
 
         db = str(ensure_demo_database(layout=args.demo_layout))
         print(f"Using demo database: {db}", file=sys.stderr)
+        if args.demo_add_days:
+            from .demo import add_days_of_runs
+
+            if not 1 <= args.demo_add_days <= 365:
+                parser.error("--demo-add-days takes 1 to 365")
+            added = add_days_of_runs(db, days=args.demo_add_days, seed=int(datetime.now().timestamp()) // 60)
+            print(f"Added {added.runs} runs ({added.failed} failed) over the last {args.demo_add_days} days",
+                  file=sys.stderr)
+    elif args.demo_add_days:
+        parser.error("--demo-add-days works with --demo")
     settings = settings.with_overrides(db=db, rules_file=args.rules, state_db=args.state_db)
     service = ErrorAnalyticsService.from_settings(settings)
     snapshot = service.snapshot(args.days)
