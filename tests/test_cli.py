@@ -152,3 +152,22 @@ def test_entry_points(spec_db, entry):
     )
     assert result.returncode == 0, result.stderr
     assert "PHASE BREAKDOWN" in result.stdout
+
+
+def test_demo_is_built_once_then_reused_and_can_grow(capsys, tmp_path, monkeypatch):
+    demo = tmp_path / "demo.db"
+    monkeypatch.setenv("ERROR_ANALYTICS_DEMO_DB", str(demo))
+    code, out, err = run_cli(capsys, "--demo", "--json", "--days", "90")
+    assert code == 0, err
+    first = json.loads(out)["summary"]
+    assert demo.is_file() and first["total_workflows"] >= 1500
+    assert first["failed_without_error_text"] > 0
+    modified = demo.stat().st_mtime_ns
+    code, out, _ = run_cli(capsys, "--demo", "--json", "--days", "90", "--no-state")
+    assert code == 0 and json.loads(out)["summary"] == first
+    assert demo.stat().st_mtime_ns == modified  # reused, not rebuilt
+    code, out, err = run_cli(capsys, "--demo", "--demo-add-days", "3", "--json", "--days", "90", "--no-state")
+    assert code == 0, err
+    grown = json.loads(out)["summary"]
+    assert grown["total_workflows"] > first["total_workflows"]
+    assert grown["failed_workflows"] > first["failed_workflows"]
