@@ -1,0 +1,155 @@
+"""Template grouping: exact signatures first, then positional merging of near-identical ones.
+
+Stage 1 groups messages whose masked text has the same *signature* (placeholders made
+generic, see :func:`signature_tokens`). Stage 2 (:func:`positional_merge`) merges signatures
+of the same length that differ in exactly one position, when that position is evidently a
+variable: at least ``min_variants`` distinct signatures share everything else, or one of
+them already has a placeholder there. This is how a value that no mask recognises (a user
+name, a service name, a test name) becomes ``<*>`` — decided by the data, not by a rule.
+
+Two guards keep the merge precise (both measured on Loghub-2k, see docs/benchmarks.md):
+the first token is not merged when it is a plain word, punctuation aside (it names the
+component, action or exception type: ``KeyError:``, as in Drain's tree), and ``key=value`` tokens are not merged (the value of a key is usually
+a state: ``user=root`` versus ``user=guest`` are different events).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+
+from error_analytics.clustering.normalize import WILDCARD
+
+#: Tokens that are an empty value: ``connection from x () at ...``.
+_EMPTY_VALUES = frozenset({"()", "[]", "{}", '""', "''", "<>"})
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+_PUNCTUATION = "()[]{}<>:;,.!?'\"`|#*"
+#: Signatures longer than this (in tokens) are not considered for positional merging.
+MAX_MERGE_TOKENS = 64
+
+
+def signature_tokens(generic: str) -> list[str]:
+    """Tokens of a signature: a token made of placeholders and punctuation only becomes
+    ``<*>``, an empty bracket pair is an empty value (``<*>``), runs of ``<*>`` collapse."""
+    tokens: list[str] = []
+    for token in generic.split():
+        if (
+            token in _EMPTY_VALUES
+            or WILDCARD in token
+            and token != WILDCARD
+            and not _ALNUM.search(token.replace(WILDCARD, ""))
+        ):
+            token = WILDCARD
+        if token == WILDCARD and tokens and tokens[-1] == WILDCARD:
+            continue
+        tokens.append(token)
+    return tokens
+
+
+class UnionFind:
+    """Disjoint sets over ``0..n-1``; the root of a set is its smallest member."""
+
+    def __init__(self, size: int) -> None:
+        self.parent = list(range(size))
+
+    def find(self, item: int) -> int:
+        parent = self.parent
+        while parent[item] != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    def union(self, first: int, second: int) -> None:
+        first, second = self.find(first), self.find(second)
+        if first != second:
+            self.parent[max(first, second)] = min(first, second)
+
+    def roots(self) -> list[int]:
+        return [self.find(item) for item in range(len(self.parent))]
+
+
+def _mergeable(token: str, position: int) -> bool:
+    if token == WILDCARD:
+        return False
+    if "=" in token:
+        return False
+    return not (position == 0 and token.strip(_PUNCTUATION).isalpha())
+
+
+def positional_merge(signatures: Sequence[list[str]], *, min_variants: int = 3) -> list[int]:
+    """For each signature (as tokens), the index of the representative of its merged group.
+
+    Cost is linear in the total number of tokens: every signature is keyed once per
+    position (``prefix, <hole>, suffix``) and signatures sharing a key are candidates.
+    """
+    key_to_members: dict[tuple[int, str], list[int]] = defaultdict(list)
+    holes: list[tuple[int, tuple[int, str]]] = []
+    for index, tokens in enumerate(signatures):
+        if len(tokens) < 2 or len(tokens) > MAX_MERGE_TOKENS:
+            continue
+        for position, token in enumerate(tokens):
+            key = (
+                position,
+                " ".join(tokens[:position]) + " \x00 " + " ".join(tokens[position + 1 :]),
+            )
+            if token == WILDCARD:
+                holes.append((index, key))
+            elif _mergeable(token, position):
+                key_to_members[key].append(index)
+    key_to_holes: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for index, key in holes:
+        if key in key_to_members:
+            key_to_holes[key].append(index)
+    union_find = UnionFind(len(signatures))
+    for key, members in key_to_members.items():
+        with_holes = members + key_to_holes.get(key, [])
+        if len(with_holes) < 2:
+            continue
+        if len(members) < min_variants and key not in key_to_holes:
+            continue
+        position = key[0]
+        first = signatures[with_holes[0]]
+        if all(token == WILDCARD for i, token in enumerate(first) if i != position):
+            continue  # nothing constant would remain
+        for other in with_holes[1:]:
+            union_find.union(with_holes[0], other)
+    return union_find.roots()
+
+
+def _hole_key(tokens: list[str], position: int) -> str:
+    return " ".join(tokens[:position]) + " \x00 " + " ".join(tokens[position + 1 :])
+
+
+class SignatureIndex:
+    """Finds the cluster of a new signature: an exact known signature, or one that differs
+    from known ones in a single position that is already variable within one cluster (two or
+    more known signatures, or a ``<*>``, at that position, all in the same cluster)."""
+
+    def __init__(self, signatures: Sequence[str], cluster_ids: Sequence[str]) -> None:
+        self._exact = dict(zip(signatures, cluster_ids))
+        key_to_ids: dict[str, set[str]] = defaultdict(set)
+        key_weight: dict[str, int] = defaultdict(int)
+        for signature, identifier in zip(signatures, cluster_ids):
+            tokens = signature.split(" ")
+            if len(tokens) < 2 or len(tokens) > MAX_MERGE_TOKENS:
+                continue
+            for position, token in enumerate(tokens):
+                key = _hole_key(tokens, position)
+                key_to_ids[key].add(identifier)
+                key_weight[key] += 2 if token == WILDCARD else 1
+        self._holes = {
+            key: next(iter(ids))
+            for key, ids in key_to_ids.items()
+            if len(ids) == 1 and key_weight[key] >= 2
+        }
+
+    def lookup(self, signature: str) -> str | None:
+        found = self._exact.get(signature)
+        if found is not None:
+            return found
+        tokens = signature.split(" ")
+        if len(tokens) < 2 or len(tokens) > MAX_MERGE_TOKENS:
+            return None
+        candidates = {self._holes.get(_hole_key(tokens, p)) for p in range(len(tokens))} - {None}
+        return candidates.pop() if len(candidates) == 1 else None

@@ -1,0 +1,277 @@
+"""Normalisation: raw error text -> cleaned -> salient part -> masked template text.
+
+Three steps, each bounded in time whatever the input:
+
+1. :func:`clean` caps the length (head and tail are kept, because tools print the cause
+   first and tracebacks print it last), strips ANSI escape codes and replaces control and
+   NUL bytes.
+2. :func:`salient_text` reduces a multi-line message to the lines that name the failure (a
+   traceback's final exception line and its location, compiler/npm/pytest/go ``error``
+   lines, ...), joined on one line with `` | ``. Single-line messages pass through.
+3. :class:`Masker` replaces what varies between occurrences of the same error (see
+   :mod:`error_analytics.rules.masking`) by placeholders. Many messages are masked at once,
+   joined by newlines, so each rule is one pass of the regex engine over a large string.
+
+:func:`signature` turns masked text into the grouping key: every placeholder becomes ``<*>``
+and whitespace is collapsed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from error_analytics.errors import InvalidRuleError
+from error_analytics.rules import salient as salient_rules
+from error_analytics.rules.masking import DEFAULT_MASKS, MaskRule
+
+#: Longest text looked at per message; longer messages keep their head and tail.
+MAX_MESSAGE_CHARS = 20_000
+#: Longest salient line kept (characters).
+MAX_LINE_CHARS = 500
+#: Lines examined in a multi-line message (after the length cap).
+MAX_LINES = 2_000
+#: Generic placeholder used in signatures and templates.
+WILDCARD = "<*>"
+LINE_JOINER = " | "
+#: Non-empty lines from which a message without a precise error line is a *report*, compared
+#: by its whole text (shorter messages are all salient text already).
+MIN_REPORT_LINES = 3
+
+_ANSI = re.compile(
+    r"\x1b\[[0-?]{0,64}[ -/]{0,8}[@-~]"  # CSI: colours, cursor moves
+    r"|\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks
+    r"|\x1b[@-Z\\-_]"  # two-byte escapes
+    r"|\[\d{1,3}(?:;\d{1,3}){0,8}m"  # colour codes whose ESC byte was lost
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]+")
+_SPACES = re.compile(r"[ \t]+")
+_TRACEBACK_LOCATION = re.compile(salient_rules.TRACEBACK_LOCATION)
+_STRONG = re.compile("|".join(f"(?:{p})" for p in salient_rules.STRONG_ERROR_LINES), re.MULTILINE)
+_WEAK = re.compile("|".join(f"(?:{p})" for p in salient_rules.WEAK_ERROR_LINES), re.MULTILINE)
+
+
+def clean(text: object) -> str:
+    """Text fit for matching: capped, without ANSI codes, control bytes or ``\\r``."""
+    if text is None:
+        return ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    elif not isinstance(text, str):
+        text = str(text)
+    if len(text) > MAX_MESSAGE_CHARS:
+        half = MAX_MESSAGE_CHARS // 2
+        text = text[:half] + "\n" + text[-half:]
+    if "\x1b" in text or "[" in text:
+        text = _ANSI.sub("", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub(" ", text)
+
+
+def _short(line: str) -> str:
+    line = _SPACES.sub(" ", line.strip())
+    return line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS]
+
+
+def _traceback_salient(text: str) -> list[str] | None:
+    """Final exception line of the last Python traceback, with its innermost location."""
+    header = text.rfind(salient_rules.TRACEBACK_HEADER)
+    if header < 0:
+        return None
+    location = None
+    for line in text[header:].split("\n", MAX_LINES)[1:MAX_LINES]:
+        if _TRACEBACK_LOCATION.match(line):
+            location = line
+        elif location is not None and line.strip() and not line.startswith((" ", "\t")):
+            return [_short(line), _short(location)]
+    return None
+
+
+def _matching_lines(pattern: re.Pattern[str], text: str, limit: int) -> list[str]:
+    """The first ``limit`` distinct lines of ``text`` in which ``pattern`` matches."""
+    found: list[str] = []
+    position = 0
+    while len(found) < limit:
+        match = pattern.search(text, position)
+        if match is None:
+            break
+        start = text.rfind("\n", 0, match.start()) + 1
+        end = text.find("\n", match.end())
+        end = len(text) if end < 0 else end
+        line = _short(text[start:end])
+        if line and line not in found:
+            found.append(line)
+        position = end + 1
+    return found
+
+
+def _salient(text: str) -> tuple[list[str], bool]:
+    """Salient lines of cleaned ``text`` and whether they are precise error lines (a
+    traceback's exception or a tool's ``error`` line) rather than a guess."""
+    if "\n" not in text:
+        return [_short(text)], True
+    picked = _traceback_salient(text)
+    if picked:
+        return picked, True
+    for pattern, precise in ((_STRONG, True), (_WEAK, False)):
+        found = _matching_lines(pattern, text, salient_rules.MAX_SALIENT_LINES)
+        if found:
+            return found, precise
+    non_empty = [_short(line) for line in text.split("\n", MAX_LINES)[:MAX_LINES] if line.strip()]
+    if not non_empty:
+        return [""], True
+    return (non_empty[:1] if len(non_empty) == 1 else [non_empty[0], non_empty[-1]]), False
+
+
+def salient_lines(text: str) -> list[str]:
+    """The lines of cleaned ``text`` that name the failure (at most a few)."""
+    return _salient(text)[0]
+
+
+def salient_text(text: object) -> str:
+    """Cleaned, salient part of one message on a single line."""
+    return LINE_JOINER.join(salient_lines(clean(text)))
+
+
+def prepare(text: object) -> tuple[str, bool]:
+    """Salient text of one message and whether it is a *report*: at least
+    :data:`MIN_REPORT_LINES` lines and no precise error line among them, so that only its
+    whole text can say what it is about."""
+    cleaned = clean(text).strip()
+    lines, precise = _salient(cleaned)
+    report = not precise and _has_lines(cleaned, MIN_REPORT_LINES)
+    return LINE_JOINER.join(lines), report
+
+
+def _has_lines(text: str, count: int) -> bool:
+    """Whether ``text`` has at least ``count`` non-empty lines."""
+    seen = 0
+    for line in text.split("\n", MAX_LINES):
+        if line.strip():
+            seen += 1
+            if seen >= count:
+                return True
+    return False
+
+
+_DIGIT = re.compile(r"\d")
+_DIGITS = ("<digit>",)
+#: Literals without which a default mask cannot match a line (``_DIGITS``: any digit).
+_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "url": ("://",),
+    "email": ("@",),
+    "uuid": ("-",),
+    "timestamp": (":", "-"),
+    "ip": (".", ":"),
+    "path": ("/", "\\"),
+    "host_port": (":",),
+    "hostname": (".",),
+    "hex": _DIGITS,
+    "size": _DIGITS,
+    "duration": _DIGITS,
+    "quoted": ("'", '"', "`", "‘", "“"),
+    "number": _DIGITS,
+    "id": _DIGITS,
+}
+
+
+def _names_digit(pattern: str) -> bool:
+    without_counts = re.sub(r"\{\d*,?\d*\}|0-9", "", pattern)
+    return re.search(r"[1-9]", without_counts) is not None
+
+
+class Masker:
+    """Applies an ordered list of :class:`MaskRule` to one text or to many at once."""
+
+    def __init__(self, masks: Sequence[MaskRule] = DEFAULT_MASKS) -> None:
+        self.masks = tuple(masks)
+        compiled = []
+        for rule in self.masks:
+            try:
+                compiled.append((re.compile(rule.pattern), rule.replacement))
+            except re.error as exc:
+                raise InvalidRuleError(f"mask {rule.name!r}: invalid pattern: {exc}") from exc
+        self._compiled = compiled
+        defaults = {rule.name: rule for rule in DEFAULT_MASKS}
+        self._triggers = [
+            _TRIGGERS.get(rule.name) if defaults.get(rule.name) == rule else None
+            for rule in self.masks
+        ]
+        names = sorted(
+            {r.replacement for r in self.masks if re.fullmatch(r"<[A-Z_]+>", r.replacement)}
+        )
+        names.append(WILDCARD)
+        self._placeholder = re.compile("|".join(re.escape(name) for name in names))
+        #: True when no pattern names a digit value (``[1-9]``, ``HTTP 5\\d\\d``): messages that
+        #: differ only in digits then mask alike, which the clusterer exploits.
+        self.digit_independent = not any(_names_digit(rule.pattern) for rule in self.masks)
+
+    def mask(self, text: str) -> str:
+        for pattern, replacement in self._compiled:
+            text = pattern.sub(replacement, text)
+        return text
+
+    def mask_many(self, texts: Sequence[str]) -> list[str]:
+        """Mask single-line texts; one regex pass per rule over all the lines it can apply to.
+
+        A default rule only visits the lines holding its trigger (``://`` for URLs, a digit for
+        numbers): a pass over fewer characters, same result.
+        """
+        if not texts:
+            return []
+        lines = list(texts)
+        if any("\n" in line for line in lines):
+            raise ValueError("mask_many takes single-line texts")
+        every = range(len(lines))
+        digit_lines = [i for i, line in enumerate(lines) if _DIGIT.search(line)]
+        for (pattern, replacement), trigger in zip(self._compiled, self._triggers):
+            if trigger is None:
+                chosen: Sequence[int] = every
+            elif trigger == _DIGITS:
+                chosen = digit_lines
+            else:
+                chosen = [i for i in every if any(literal in lines[i] for literal in trigger)]
+            if not chosen:
+                continue
+            if len(chosen) == len(lines):
+                masked = pattern.sub(replacement, "\n".join(lines)).split("\n")
+                if len(masked) != len(lines):  # a user pattern matched across lines
+                    return [self.mask(text) for text in texts]
+                lines = masked
+                continue
+            masked = pattern.sub(replacement, "\n".join([lines[i] for i in chosen])).split("\n")
+            if len(masked) != len(chosen):
+                return [self.mask(text) for text in texts]
+            for i, line in zip(chosen, masked):
+                lines[i] = line
+        return lines
+
+    def signature(self, masked: str) -> str:
+        """Grouping key: placeholders made generic, whitespace collapsed."""
+        return " ".join(self._placeholder.sub(WILDCARD, masked).split())
+
+    def signatures(self, masked: Sequence[str]) -> list[str]:
+        joined = self._placeholder.sub(WILDCARD, "\n".join(masked))
+        return [" ".join(line.split()) for line in joined.split("\n")]
+
+
+def normalize(text: object, masker: Masker | None = None) -> str:
+    """Masked salient text of one message (convenience for callers and tests)."""
+    return (masker or Masker()).mask(salient_text(text))
+
+
+def normalize_many(texts: Iterable[object], masker: Masker | None = None) -> list[str]:
+    masker = masker or Masker()
+    return masker.mask_many([salient_text(text) for text in texts])
+
+
+#: Words of a multi-line message kept for its document vector.
+MAX_DOCUMENT_WORDS = 2_000
+
+
+def document_text(text: object, masker: Masker) -> str:
+    """The whole cleaned message on one line (first words only), masked: what a multi-line
+    message says beyond its salient lines, for document similarity."""
+    words = clean(text).split(maxsplit=MAX_DOCUMENT_WORDS)[:MAX_DOCUMENT_WORDS]
+    return masker.mask(" ".join(words))

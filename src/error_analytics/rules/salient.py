@@ -1,0 +1,52 @@
+"""Salient-line rules: which lines of a multi-line error say what went wrong, as data.
+
+A long log excerpt (a traceback, a compiler run, an npm or pytest report) is reduced to the
+few lines that name the failure before it is masked and clustered; the full text is kept
+alongside. Patterns are searched in the whole text with ``re.MULTILINE`` (``^`` starts a
+line) and must not cross a line break (a space or tab class, never ``\\s``); every pattern is
+linear-time.
+"""
+
+from __future__ import annotations
+
+#: First line of a Python traceback.
+TRACEBACK_HEADER = "Traceback (most recent call last):"
+
+#: ``File "x.py", line 3, in main`` — the location lines of a Python traceback.
+TRACEBACK_LOCATION = r'^[ \t]*File "[^"]{0,1024}", line \d+(?:, in \S{1,256})?'
+
+#: The final line of a Python traceback: ``ValueError: bad`` or ``pkg.mod.Error: bad``.
+EXCEPTION_LINE = (
+    r"^[ \t]*(?:[A-Za-z_][\w]{0,128}\.){0,16}[A-Za-z_]\w{0,128}"
+    r"(?:Error|Exception|Exit|Interrupt|Warning|Failure|Fault)\b"
+)
+
+#: Lines that state an error in the shape a tool prints it (compiler, npm, pytest, go, ...).
+STRONG_ERROR_LINES: tuple[str, ...] = (
+    EXCEPTION_LINE,
+    r"[a-z](?:Error|Exception):[ \t]",  # an exception named mid-line: Stderr: x.OperationalError: …
+    r"\b(?i:error)(?:\[[A-Z]{0,4}\d{1,6}\])?:",  # error: / error[E0308]: / Error: / ERROR:
+    r"\b(?i:error)[ \t]+[A-Z]{1,4}\d{1,6}\b",  # tsc: error TS2304
+    r"^[ \t]*\d+:\d+[ \t]+error\b",  # eslint: 3:5  error  'x' is not defined
+    r"npm ERR!",
+    r"^E[ \t]{2,}\S",  # pytest assertion detail
+    r"^[ \t]*(?:FAILED|FAIL|ERROR)\b",  # pytest / go / jest summaries
+    r"^--- FAIL:",
+    r"^\[ERROR\]",  # maven
+    r"\b(?i:fatal|panic):",
+    r"^[ \t]*Caused by:",
+    r"\bException in thread\b",
+)
+
+#: Lines that merely mention trouble; used when no line is a strong error line.
+WEAK_ERROR_LINES: tuple[str, ...] = (
+    (
+        r"\b(?i:errors?|fatal|failed|failures?|fail|failing|exception|abort(?:ed)?|panic"
+        r"|cannot|can't|could not|couldn't|unable to|not found|no such|undefined|denied|refused"
+        r"|timed?[ -]?out|segmentation fault|killed|invalid|unexpected|missing|not allowed"
+        r"|exited with|exit (?:code|status)|does not exist|doesn't exist)\b"
+    ),
+)
+
+#: How many salient lines to keep from one message.
+MAX_SALIENT_LINES = 2

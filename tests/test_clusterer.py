@@ -1,0 +1,235 @@
+"""The clusterer: estimator contract, grouping, determinism, names and templates."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from error_analytics.clustering import ClusteringResult, ErrorClusterer, cluster_messages
+from error_analytics.errors import InputError
+from error_analytics.models import DiscoveredCluster
+
+
+def corpus() -> list[str]:
+    """Three recurring errors with varying values, plus a one-off."""
+    messages = []
+    for i in range(12):
+        messages.append(f"connect ECONNREFUSED 10.0.{i}.7:5432")
+    for name in ("vite", "react", "lodash", "vite", "zod", "vite", "react"):
+        messages.append(f"Error: Cannot find module '{name}'")
+    for i in range(5):
+        messages.append(
+            "Traceback (most recent call last):\n"
+            f'  File "/srv/app/job_{i}.py", line {10 + i}, in run\n'
+            "    total = price + qty\n"
+            "TypeError: unsupported operand type(s) for +: 'int' and 'str'\n"
+        )
+    messages.append("disk quota exceeded on volume data")
+    return messages
+
+
+def by_text(result: ClusteringResult, messages: list[str]) -> dict[str, str]:
+    return dict(zip(messages, result.labels))
+
+
+def test_init_only_stores_keyword_parameters() -> None:
+    clusterer = ErrorClusterer(min_variants=4, similarity_threshold=0.5)
+    assert clusterer.get_params()["min_variants"] == 4
+    assert clusterer.similarity_threshold == 0.5
+    assert not hasattr(clusterer, "labels_")
+    with pytest.raises(TypeError):
+        ErrorClusterer(4)  # type: ignore[misc]
+    ErrorClusterer(min_variants=1)  # invalid values are only rejected by fit
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"min_variants": 1},
+        {"similarity_threshold": 0},
+        {"category_threshold": 2},
+        {"max_examples": 0},
+        {"rules": "rules.toml"},
+    ],
+)
+def test_fit_validates_parameters(params: dict) -> None:
+    with pytest.raises(InputError):
+        ErrorClusterer(**params).fit(["a"])
+
+
+def test_fit_returns_self_with_learned_state() -> None:
+    messages = corpus()
+    clusterer = ErrorClusterer()
+    assert clusterer.fit(messages) is clusterer
+    assert len(clusterer.labels_) == len(messages)
+    assert clusterer.n_clusters_ == len(clusterer.clusters_) == 4
+    assert all(isinstance(cluster, DiscoveredCluster) for cluster in clusterer.clusters_)
+    assert {label for label in clusterer.labels_} == {cluster.id for cluster in clusterer.clusters_}
+
+
+def test_bare_string_is_rejected() -> None:
+    with pytest.raises(InputError, match="single string"):
+        ErrorClusterer().fit("connect ECONNREFUSED 10.0.0.1:80")
+    with pytest.raises(InputError):
+        cluster_messages(b"bytes")  # type: ignore[arg-type]
+
+
+def test_groups_true_siblings_and_nothing_else() -> None:
+    messages = corpus()
+    labels = by_text(cluster_messages(messages), messages)
+    refused = {labels[m] for m in messages if "ECONNREFUSED" in m}
+    modules = {labels[m] for m in messages if "Cannot find module" in m}
+    tracebacks = {labels[m] for m in messages if "Traceback" in m}
+    assert len(refused) == len(modules) == len(tracebacks) == 1
+    assert len(refused | modules | tracebacks | {labels["disk quota exceeded on volume data"]}) == 4
+
+
+def test_clusters_are_largest_first_with_sizes() -> None:
+    result = cluster_messages(corpus())
+    sizes = [cluster.size for cluster in result.clusters]
+    assert sizes == sorted(sizes, reverse=True) == [12, 7, 5, 1]
+    assert sum(sizes) == len(result.labels)
+    modules = result.clusters[1]
+    assert modules.distinct_messages == 4  # vite, react, lodash, zod
+
+
+def test_template_name_terms_and_examples_make_sense() -> None:
+    result = cluster_messages(corpus())
+    refused, modules, typed, quota = result.clusters
+    assert refused.template == "connect ECONNREFUSED <IP>"
+    assert modules.template == "Error: Cannot find module <STR>"
+    assert modules.name == "Error: Cannot find module <STR>"
+    assert typed.template.startswith(
+        "TypeError: unsupported operand type(s) for +: <STR> and <STR>"
+    )
+    assert "econnrefused" in refused.top_terms
+    assert {"cannot", "find", "module"} <= set(modules.top_terms)
+    assert "<" not in " ".join(modules.top_terms)  # placeholders are not terms
+    assert modules.examples[0] == "Error: Cannot find module 'vite'"  # most frequent first
+    assert 1 <= len(modules.examples) <= 3
+    assert quota.template == "disk quota exceeded on volume data"
+    assert all(cluster.templates for cluster in result.clusters)
+
+
+def test_variable_word_becomes_wildcard_when_it_varies_enough() -> None:
+    users = ["cyrus", "news", "test", "root", "admin"]
+    messages = [f"session closed for user {user}" for user in users]
+    result = cluster_messages(messages)
+    assert len(result.clusters) == 1
+    assert result.clusters[0].template == "session closed for user <*>"
+    # two values are not evidence of a variable: different states stay apart
+    result = cluster_messages(["Link Up on en0", "Link Down on en0"])
+    assert len(result.clusters) == 2
+
+
+def test_multi_line_reports_of_the_same_kind_are_merged() -> None:
+    report = (
+        "standard: Use JavaScript Standard Style (https://standardjs.com)\n"
+        "standard: Run `standard --fix` to automatically fix some problems.\n"
+        "  /home/ci/app/lib/{name}.js:{line}:4: {problem}\n"
+    )
+    messages = [
+        report.format(name="locale", line=17, problem="Unexpected trailing comma."),
+        report.format(name="menu", line=2, problem="Missing space before function parentheses."),
+        report.format(name="build", line=178, problem="Missing space after ','."),
+    ]
+    other = "Overfull hbox in paragraph\nat lines 10--12\nLaTeX Warning: There were undefined references."
+    labels = cluster_messages([*messages, other]).labels
+    assert labels[0] == labels[1] == labels[2] != labels[3]
+
+
+def test_short_messages_with_different_causes_are_not_merged() -> None:
+    messages = [
+        "Non-zero exit code: 2\nStderr: bash: uv: command not found",
+        "Non-zero exit code: 137\nStderr: Killed",
+        "Non-zero exit code: 1\nStderr: Command timed out after 300s: npm run typecheck",
+    ]
+    assert len(set(cluster_messages(messages).labels)) == 3
+
+
+def test_tracebacks_of_different_exceptions_stay_apart() -> None:
+    traceback = 'Traceback (most recent call last):\n  File "/app/{f}.py", line 3, in run\n{exc}\n'
+    messages = [
+        traceback.format(f="a", exc="KeyError: 'model'"),
+        traceback.format(f="b", exc="KeyError: 'phase'"),
+        traceback.format(f="c", exc="ValueError: bad literal"),
+        traceback.format(f="d", exc="OSError: disk full"),
+        traceback.format(f="e", exc="IndexError: list index out of range"),
+        # the same shape with three exception types: the type is not a variable
+        traceback.format(f="f", exc="NameError: 'x'"),
+        traceback.format(f="g", exc="AttributeError: 'y'"),
+    ]
+    labels = cluster_messages(messages).labels
+    assert labels[0] == labels[1]
+    assert len(set(labels)) == 6
+
+
+def test_predict_known_variant_and_unrelated() -> None:
+    messages = corpus()
+    clusterer = ErrorClusterer().fit(messages)
+    seen = clusterer.predict(messages)
+    assert seen == clusterer.labels_
+    refused_id = clusterer.labels_[0]
+    new = clusterer.predict(
+        [
+            "connect ECONNREFUSED 192.168.1.1:6379",  # new values of a known pattern
+            "Error: Cannot find module 'svelte'",  # a new module name in a variable position
+            "kernel panic: attempted to kill init",  # nothing like it
+        ]
+    )
+    assert new[0] == refused_id
+    assert new[1] == clusterer.labels_[12]
+    assert new[2] is None
+
+
+def test_predict_requires_fit() -> None:
+    with pytest.raises(InputError, match="not fitted"):
+        ErrorClusterer().predict(["x"])
+
+
+def test_fit_predict_matches_labels() -> None:
+    messages = corpus()
+    assert ErrorClusterer().fit_predict(messages) == cluster_messages(messages).labels
+
+
+def test_same_input_gives_same_ids_and_clusters() -> None:
+    first, second = cluster_messages(corpus()), cluster_messages(corpus())
+    assert first.labels == second.labels
+    assert [(c.id, c.size, c.template) for c in first.clusters] == [
+        (c.id, c.size, c.template) for c in second.clusters
+    ]
+
+
+def test_shuffled_input_gives_same_grouping_and_ids() -> None:
+    messages = corpus() * 3
+    shuffled = messages[:]
+    random.Random(4).shuffle(shuffled)
+    original, permuted = cluster_messages(messages), cluster_messages(shuffled)
+    assert by_text(original, messages) == by_text(permuted, shuffled)
+    assert [(c.id, c.template, c.examples) for c in original.clusters] == [
+        (c.id, c.template, c.examples) for c in permuted.clusters
+    ]
+
+
+def test_empty_and_odd_inputs() -> None:
+    assert cluster_messages([]).clusters == []
+    result = cluster_messages(["", None, "   ", "x\x00y"])  # type: ignore[list-item]
+    assert len(result.labels) == 4
+    assert result.labels[0] == result.labels[1] == result.labels[2]
+
+
+def test_progress_is_reported() -> None:
+    calls: list[tuple[int, int]] = []
+    ErrorClusterer(batch_size=5).fit(
+        corpus(), progress=lambda done, total: calls.append((done, total))
+    )
+    assert calls[-1][0] == calls[-1][1] > 0
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+def test_cost_follows_distinct_patterns() -> None:
+    messages = [f"job {i} failed: connect ECONNREFUSED 10.0.0.{i % 250}:80" for i in range(20_000)]
+    result = cluster_messages(messages)
+    assert len(result.clusters) == 1
+    assert result.clusters[0].size == 20_000

@@ -1,0 +1,182 @@
+"""Normalisation: each mask, salient lines of multi-line text, ANSI, hostile input."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from error_analytics.clustering.normalize import (
+    MAX_MESSAGE_CHARS,
+    Masker,
+    clean,
+    normalize,
+    prepare,
+    salient_lines,
+    salient_text,
+)
+from error_analytics.errors import InvalidRuleError
+from error_analytics.rules.masking import DEFAULT_MASKS, MaskRule
+
+
+@pytest.fixture(scope="module")
+def masker() -> Masker:
+    return Masker()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("see https://ci.example.com/job/12?x=1 now", "see <URL> now"),
+        ("mail ops.team+ci@example.org today", "mail <EMAIL> today"),
+        ("run 123e4567-e89b-12d3-a456-426614174000 failed", "run <UUID> failed"),
+        ("at 2024-05-01T10:22:33.120Z done", "at <TIME> done"),
+        ("connection from x at Sun Jul 24 02:38:22 2005", "connection from x at <TIME>"),
+        ("started 10:22:33 ok", "started <TIME> ok"),
+        ("connect ECONNREFUSED 127.0.0.1:5432", "connect ECONNREFUSED <IP>"),
+        ("peer 10.251.43.21 lost.", "peer <IP> lost."),
+        ("open /home/ci/work/app/main.py failed", "open <PATH> failed"),
+        ("lint src/app.js:12 failed", "lint <PATH>:<NUM> failed"),
+        ("cannot open C:\\Users\\ci\\a.txt", "cannot open <PATH>"),
+        ("dial db.internal.example.com:5432 refused", "dial <HOST> refused"),
+        ("Could not resolve host github.com", "Could not resolve host <HOST>"),
+        ("segfault at 0x7ffd1a2b pc", "segfault at <HEX> pc"),
+        ("commit ab12cd34ef56 is missing", "commit <HEX> is missing"),
+        ("downloaded 12.5 MB and 2034 bytes", "downloaded <SIZE> and <SIZE>"),
+        ("Error: timeout of 2000ms exceeded", "Error: timeout of <DURATION> exceeded"),
+        ("no output in the last 10m0s", "no output in the last <DURATION>"),
+        ("retry in 5 sec", "retry in <DURATION>"),
+        ("Cannot find module 'vite'", "Cannot find module <STR>"),
+        ('No module named "requests"', "No module named <STR>"),
+        ("exit status -2 after 3 tries", "exit status <NUM> after <NUM> tries"),
+        ("test72 FAILED in core.114", "<ID> FAILED in <ID>"),
+    ],
+)
+def test_each_default_mask(masker: Masker, text: str, expected: str) -> None:
+    assert masker.mask(text) == expected
+
+
+def test_masks_leave_constants_alone(masker: Masker) -> None:
+    # single-digit names, capitalised states and plain words are part of the template
+    assert (
+        masker.mask("Link Up on en0 state 'Active' via IPv6")
+        == "Link Up on en0 state 'Active' via IPv6"
+    )
+    assert masker.mask("prettier/prettier and/or utf8") == "prettier/prettier and/or utf8"
+
+
+def test_default_masks_are_ordered_data() -> None:
+    names = [rule.name for rule in DEFAULT_MASKS]
+    assert names.index("url") < names.index("path") < names.index("number") < names.index("id")
+    assert all(isinstance(rule, MaskRule) for rule in DEFAULT_MASKS)
+
+
+def test_user_masks_extend_and_switch_off() -> None:
+    jira = MaskRule("jira", r"\bJIRA-\d+\b", "<TICKET>")
+    without_quotes = [rule for rule in DEFAULT_MASKS if rule.name != "quoted"]
+    masker = Masker([jira, *without_quotes])
+    assert masker.mask("see JIRA-123 for 'vite'") == "see <TICKET> for 'vite'"
+
+
+def test_invalid_user_mask_is_reported() -> None:
+    with pytest.raises(InvalidRuleError, match="broken"):
+        Masker([MaskRule("broken", "(unclosed", "<X>")])
+
+
+def test_mask_many_equals_mask_one_by_one(masker: Masker) -> None:
+    texts = ["a 1", "GET https://x.io/1 took 3 s", "", "C:\\a\\b.txt 0x1f"]
+    assert masker.mask_many(texts) == [masker.mask(text) for text in texts]
+
+
+def test_user_mask_across_lines_falls_back(masker: Masker) -> None:
+    greedy = Masker([MaskRule("greedy", r"a\s+b", "<AB>")])
+    assert greedy.mask_many(["x a", "b y"]) == ["x a", "b y"]
+
+
+def test_signature_makes_placeholders_generic(masker: Masker) -> None:
+    assert masker.signature("took <DURATION>  at <TIME>") == "took <*> at <*>"
+
+
+def test_python_traceback_reduced_to_exception_and_location() -> None:
+    text = (
+        "Traceback (most recent call last):\n"
+        '  File "/app/run.py", line 10, in <module>\n'
+        "    main()\n"
+        '  File "/app/lib/db.py", line 42, in connect\n'
+        "    sock.connect(addr)\n"
+        "ConnectionRefusedError: [Errno 111] Connection refused\n"
+    )
+    lines = salient_lines(clean(text))
+    assert lines[0] == "ConnectionRefusedError: [Errno 111] Connection refused"
+    assert lines[1] == 'File "/app/lib/db.py", line 42, in connect'
+
+
+def test_compiler_error_lines_are_salient() -> None:
+    text = (
+        "   Compiling app v0.1.0 (/work/app)\n"
+        "error[E0308]: mismatched types\n"
+        "  --> src/main.rs:4:18\n"
+        "   |\n"
+        '4  |     let x: u32 = "a";\n'
+        "warning: unused variable\n"
+    )
+    assert salient_text(text).startswith("error[E0308]: mismatched types")
+
+
+def test_npm_and_pytest_lines_are_salient() -> None:
+    npm = "> build\n> vite build\nnpm ERR! code E404\nnpm ERR! 404 Not Found - GET https://r/x\n"
+    assert salient_lines(clean(npm))[0] == "npm ERR! code E404"
+    pytest_out = (
+        "tests/test_a.py F\n\n    def test_a():\n>       assert 1 == 2\nE       assert 1 == 2\n"
+    )
+    assert salient_lines(clean(pytest_out)) == ["E assert 1 == 2"]
+
+
+def test_multi_line_without_error_words_keeps_first_and_last_line() -> None:
+    assert salient_lines("step one\nstep two\nstep three") == ["step one", "step three"]
+
+
+def test_ansi_codes_and_control_bytes_are_removed() -> None:
+    text = "\x1b[31;1mError:\x1b[0m bad\x00value\x07 \x1b]0;title\x07here"
+    assert clean(text) == "Error: bad value  here"
+    assert (
+        normalize("\x1b[1m\x1b[31mtimeout of 60000ms exceeded\x1b[0m")
+        == "timeout of <DURATION> exceeded"
+    )
+
+
+def test_prepare_tells_reports_from_precise_errors() -> None:
+    assert prepare("one line") == ("one line", False)
+    # a precise error line names the failure: not a report, however long the text
+    assert prepare("step 1\nstep 2\nError: second\nstep 4")[1] is False
+    # no precise error line in three or more lines: a report, compared by its whole text
+    assert prepare("> Links\n  01. [L0410] 301 https://a/b\n  02. [L0499] 404 https://c")[1] is True
+    assert prepare("wrapper failed\ndetails here")[1] is False  # too short to be a report
+    assert prepare("only\n\n   ")[1] is False
+
+
+def test_non_text_input_is_handled() -> None:
+    assert salient_text(None) == ""
+    assert salient_text(b"bytes \xff here") == "bytes here"
+    assert salient_text(12) == "12"
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "x" * 1_000_000,  # 1 MB without any break
+        "Error: " + "a/" * 300_000,  # path-like run
+        "1." * 400_000,  # number-like run
+        "'" * 500_000,  # quote run
+        ("line\n" * 200_000) + "Error: end",  # many lines
+        "\x00\x01\x02" * 300_000,  # binary
+        "a@" * 300_000 + ".com",  # email-like run
+        "aaaa-" * 200_000,  # hyphen run
+        ("@@@" + "9" * 1000 + ":") * 300,  # digits and punctuation
+    ],
+)
+def test_huge_and_hostile_messages_finish_quickly(masker: Masker, hostile: str) -> None:
+    started = time.perf_counter()
+    result = masker.mask(salient_text(hostile))
+    assert time.perf_counter() - started < 2.0
+    assert len(result) <= MAX_MESSAGE_CHARS
