@@ -82,9 +82,9 @@ def test_bad_options(argv):
 
 
 def test_missing_database_fails_before_serving(tmp_path, capsys):
-    from error_analytics.cli_serve import main
+    from error_analytics.cli import main
 
-    assert main(["--db", str(tmp_path / "missing.db")]) == 2
+    assert main(["serve", "--db", str(tmp_path / "missing.db")]) == 2
     assert "Error: database file not found" in capsys.readouterr().err
 
 
@@ -103,7 +103,7 @@ def served(*argv: str, env: dict[str, str] | None = None, timeout: float = 120) 
     port = _free_port()
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in the finally below)
     process = subprocess.Popen(
-        [sys.executable, "-m", "error_analytics.cli_serve", *argv, "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "error_analytics", "serve", *argv, "--port", str(port), "--log-level", "warning"],
         env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -180,11 +180,11 @@ def test_concurrent_requests_on_sqlite(sqlite_url):
 
 
 def test_main_options_given_before_serve_are_kept():
-    from .test_docs import wired_parser
+    from error_analytics.cli import build_parser
 
-    args = wired_parser().parse_args(["--db", "before.db", "--rules", "r.toml", "serve", "--state-db", "s.db"])
+    args = build_parser().parse_args(["--db", "before.db", "--rules", "r.toml", "serve", "--state-db", "s.db"])
     assert args.handler is run_serve
     settings = serve_settings(args, Settings())
     assert (settings.db, settings.rules_file, settings.state_db) == ("before.db", "r.toml", "s.db")
-    after = serve_settings(wired_parser().parse_args(["serve", "--db", "after.db"]), Settings())
+    after = serve_settings(build_parser().parse_args(["serve", "--db", "after.db"]), Settings())
     assert after.db == "after.db"

@@ -11,8 +11,6 @@ from fastapi.routing import APIRoute
 
 from error_analytics.api import router
 from error_analytics.cli import build_parser
-from error_analytics.cli_review import add_review_flag, register_review_commands
-from error_analytics.cli_serve import register_serve_command
 from error_analytics.rules import ERROR_PATTERNS
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "features" / "error-analytics.md"
@@ -41,26 +39,10 @@ def _walk(parser: argparse.ArgumentParser, command: str, found: dict[str, set[st
                 found.setdefault(command, set()).add(option)
 
 
-def wired_parser() -> argparse.ArgumentParser:
-    """``build_parser()`` with the review and serve commands, wired as ``cli.py`` wires them
-    (added here only while ``cli.py`` does not have them yet)."""
-    parser = build_parser()
-    subparsers = next((action for action in parser._actions if isinstance(action, argparse._SubParsersAction)), None)
-    if subparsers is None:
-        subparsers = parser.add_subparsers(dest="command")
-    if "clusters" not in subparsers.choices:
-        if "--review" not in parser._option_string_actions:
-            add_review_flag(parser)
-        register_review_commands(subparsers)
-    if "serve" not in subparsers.choices:
-        register_serve_command(subparsers)
-    return parser
-
-
 def cli_options() -> dict[str, set[str]]:
     """``{"analyze-errors": {...}, "analyze-errors serve": {...}, ...}`` from the real parsers."""
     found: dict[str, set[str]] = {}
-    _walk(wired_parser(), "analyze-errors", found)
+    _walk(build_parser(), "analyze-errors", found)
     assert {"analyze-errors serve", "analyze-errors clusters list"} <= set(found), sorted(found)
     return found
 

@@ -22,6 +22,7 @@ from .errors import ConfigurationError, DatabaseError, ErrorAnalyticsError
 from .cli_review import add_review_flag, register_review_commands, run_review_command, wants_review
 from .cli_serve import register_serve_command, run_serve
 from .models import to_jsonable
+from .progress import terminal_progress
 
 EXAMPLES = """\
 Examples:
@@ -246,11 +247,11 @@ def _clusters(service, settings, args: argparse.Namespace) -> list:
 
         try:
             state_engine = open_state_engine(settings.state_database_target())
-            return ClusterReviewService(service, state_engine).window_clusters(args.days, progress=_progress(args))
+            return ClusterReviewService(service, state_engine).window_clusters(args.days, progress=terminal_progress("Clustering", enabled=not (args.json or args.no_progress)))
         except DatabaseError as exc:
             print(f"Note: review state unavailable ({exc}); showing this run's clusters only "
                   "(use --state-db to keep ids and decisions)", file=sys.stderr)
-    return service.cluster_errors(args.days, progress=_progress(args))
+    return service.cluster_errors(args.days, progress=terminal_progress("Clustering", enabled=not (args.json or args.no_progress)))
 
 
 def _json_views(chosen: list[str], args: argparse.Namespace) -> set[str]:
@@ -261,26 +262,6 @@ def _json_views(chosen: list[str], args: argparse.Namespace) -> set[str]:
     if args.report:
         views |= {"summary", "by_phase", "patterns", "trends", "recommendations", "clusters"}
     return views
-
-
-def _progress(args: argparse.Namespace):
-    """A rich progress callback on a terminal; None in --json, when piped, or with --no-progress."""
-    if args.json or args.no_progress or not sys.stderr.isatty():
-        return None
-    from rich.progress import Progress
-
-    state: dict[str, Any] = {}
-
-    def update(done: int, total: int) -> None:
-        if "bar" not in state:
-            state["bar"] = Progress(transient=True)
-            state["bar"].start()
-            state["task"] = state["bar"].add_task("Clustering", total=total)
-        state["bar"].update(state["task"], completed=done, total=total)
-        if done >= total:
-            state["bar"].stop()
-
-    return update
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 from .config import get_settings
 from .errors import InputError
 from .models import to_jsonable
+from .progress import terminal_progress
 
 DEFAULT_RULES_FILE = "error_analytics_rules.toml"
 EXAMPLES = """\
@@ -227,7 +228,7 @@ def run_review_command(args: argparse.Namespace, out: TextIO, answers: TextIO | 
 
     refreshed = None
     if command in ("list", "show", "review", "refresh") and not _arg(args, "no_refresh", False):
-        refreshed = service.refresh(days, progress=_progress(as_json))
+        refreshed = service.refresh(days, progress=terminal_progress("Reading errors", enabled=not as_json))
         if not as_json and command != "refresh":
             print("\n".join(render.refresh_lines(refreshed)), file=sys.stderr)
     if command == "refresh":
@@ -292,23 +293,3 @@ def _promote(args, service, settings, actor: str, out: TextIO, answers: TextIO, 
                                       pattern=preview.pattern, keywords=preview.keywords)
     return emit({"preview": preview, "cluster": cluster},
                 render.preview_lines(preview) + [f"Rule written to {rules_file}; {cluster.id} is now {cluster.category}."])
-
-
-def _progress(as_json: bool):
-    """A progress bar on a terminal (never with --json or when piped)."""
-    if as_json or not sys.stderr.isatty():
-        return None
-    from rich.progress import Progress
-
-    state: dict[str, Any] = {}
-
-    def update(done: int, total: int) -> None:
-        if "bar" not in state:
-            state["bar"] = Progress(transient=True)
-            state["bar"].start()
-            state["task"] = state["bar"].add_task("Reading errors", total=total)
-        state["bar"].update(state["task"], completed=done, total=total)
-        if done >= total:
-            state["bar"].stop()
-
-    return update

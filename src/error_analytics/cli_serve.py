@@ -15,7 +15,7 @@ import ipaddress
 import sys
 
 from .config import Settings, get_settings
-from .errors import ConfigurationError, DatabaseError, ErrorAnalyticsError
+from .errors import ConfigurationError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -125,25 +125,3 @@ def run_serve(args: argparse.Namespace) -> int:
           file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m error_analytics.cli_serve ...``: the same command before ``cli.py`` has it."""
-    parser = argparse.ArgumentParser(prog="analyze-errors")
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    register_serve_command(subparsers)
-    args = parser.parse_args(["serve", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return run_serve(args)
-    except (ConfigurationError, DatabaseError) as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 2
-    except ErrorAnalyticsError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
