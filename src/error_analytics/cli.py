@@ -125,6 +125,10 @@ def _run(argv: list[str], out: TextIO) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "command", None) == "serve":
         return run_serve(args)
+    if args.demo_add_days and not args.demo:
+        parser.error("--demo-add-days works with --demo")
+    if args.demo_add_days:
+        _demo_database(args, parser)  # grow it first, whichever command then reads it
     if wants_review(args):
         return run_review_command(args, out)
     if args.input is not None:
@@ -137,24 +141,7 @@ def _run(argv: list[str], out: TextIO) -> int:
     from .service import ErrorAnalyticsService
 
     settings = get_settings()
-    db = args.db
-    if args.demo:
-        if args.db:
-            parser.error("--demo and --db exclude each other")
-        from .demo import ensure_demo_database
-
-        db = str(ensure_demo_database(layout=args.demo_layout))
-        print(f"Using demo database: {db}", file=sys.stderr)
-        if args.demo_add_days:
-            from .demo import add_days_of_runs
-
-            if not 1 <= args.demo_add_days <= 365:
-                parser.error("--demo-add-days takes 1 to 365")
-            added = add_days_of_runs(db, days=args.demo_add_days, seed=int(datetime.now().timestamp()) // 60)
-            print(f"Added {added.runs} runs ({added.failed} failed) over the last {args.demo_add_days} days",
-                  file=sys.stderr)
-    elif args.demo_add_days:
-        parser.error("--demo-add-days works with --demo")
+    db = _demo_database(args, parser) or args.db
     settings = settings.with_overrides(db=db, rules_file=args.rules, state_db=args.state_db)
     service = ErrorAnalyticsService.from_settings(settings)
     snapshot = service.snapshot(args.days)
@@ -233,6 +220,26 @@ def _run(argv: list[str], out: TextIO) -> int:
     lines += render.quality_lines(snapshot.quality)
     out.write("\n".join(lines) + "\n")
     return 0
+
+
+def _demo_database(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | None:
+    """With ``--demo``: the demo database's path (built on first use, grown by --demo-add-days once)."""
+    if not args.demo:
+        return None
+    if args.db:
+        parser.error("--demo and --db exclude each other")
+    from .demo import add_days_of_runs, ensure_demo_database
+
+    path = str(ensure_demo_database(layout=args.demo_layout))
+    print(f"Using demo database: {path}", file=sys.stderr)
+    if args.demo_add_days:
+        if not 1 <= args.demo_add_days <= 365:
+            parser.error("--demo-add-days takes 1 to 365")
+        added = add_days_of_runs(path, days=args.demo_add_days, seed=int(datetime.now().timestamp()) // 60)
+        print(f"Added {added.runs} runs ({added.failed} failed) over the last {args.demo_add_days} days",
+              file=sys.stderr)
+        args.demo_add_days = None  # once
+    return path
 
 
 def _clusters(service, settings, args: argparse.Namespace) -> list:
