@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from .analysis.grouping import GroupStats, group_events
+from .analysis.grouping import GroupStats, ProblemFigures, group_events
 from .analysis.recommendations import (
     group_recommendation,
     missing_text_recommendation,
@@ -301,23 +301,23 @@ class ErrorAnalyticsService:
                 without_text = stats.runs_affected
                 continue
             rule = self.category_rule(key)
-            recommendations.append(group_recommendation(stats, rule, now, failed, issue=rule.name, kind="category"))
+            recommendations.append(
+                group_recommendation(stats.figures(), rule, now, failed, issue=rule.name, kind="category")
+            )
         for cluster in clusters or ():
             if cluster.status == "ignored":
                 continue
-            stats = GroupStats(
-                key=cluster.id,
+            figures = ProblemFigures(
                 occurrences=cluster.size,
-                run_ids={f"{cluster.id}:{index}" for index in range(cluster.runs_affected)},
-                phase_counts=Counter({phase: 1 for phase in cluster.phases}),
-                first_seen=cluster.first_seen,
+                runs_affected=cluster.runs_affected,
+                phases=list(cluster.phases),
                 last_seen=cluster.last_seen,
                 example_message=cluster.examples[0] if cluster.examples else cluster.template,
             )
             rule = self.category_rule(cluster.category)
             rule = dataclasses.replace(rule, recommendation=cluster.recommendation or rule.recommendation)
             recommendations.append(
-                group_recommendation(stats, rule, now, failed, issue=f"Cluster: {cluster.name}", kind="cluster")
+                group_recommendation(figures, rule, now, failed, issue=f"Cluster: {cluster.name}", kind="cluster")
             )
         recommendations.extend(phase_hotspot_recommendations(self.analyze_by_phase(days, snapshot=snapshot)))
         missing = missing_text_recommendation(without_text, failed)

@@ -10,6 +10,17 @@ from datetime import datetime
 from ..models import ErrorEvent, Phase
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProblemFigures:
+    """How often, how widely and how recently a problem occurs: what ranking needs."""
+
+    occurrences: int
+    runs_affected: int
+    phases: list[str]
+    last_seen: datetime | None
+    example_message: str
+
+
 @dataclasses.dataclass(slots=True)
 class GroupStats:
     """How often, how widely and how recently one group of errors occurs."""
@@ -31,6 +42,9 @@ class GroupStats:
         """Affected phases in workflow order."""
         order = {phase.value: index for index, phase in enumerate(Phase.ordered())}
         return sorted(self.phase_counts, key=lambda name: order.get(name, len(order)))
+
+    def figures(self) -> ProblemFigures:
+        return ProblemFigures(self.occurrences, self.runs_affected, self.phases, self.last_seen, self.example_message)
 
     def add(self, event: ErrorEvent) -> None:
         self.occurrences += 1

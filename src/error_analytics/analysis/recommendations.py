@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from ..models import CategoryRule, DebugRecommendation, PhaseErrorBreakdown, Severity
-from .grouping import GroupStats
+from .grouping import ProblemFigures
 
 HALF_LIFE_DAYS = 7.0
 BREADTH_BONUS = 0.25
@@ -24,14 +24,14 @@ MISSING_TEXT_SHARE = 0.2
 _SEVERITY_WEIGHT = {Severity.HIGH.value: 1.5, Severity.MEDIUM.value: 1.0, Severity.LOW.value: 0.7}
 
 
-def score(stats: GroupStats, now: datetime, severity: str) -> float:
+def score(stats: ProblemFigures, now: datetime, severity: str) -> float:
     age_days = max(0.0, (now - stats.last_seen).total_seconds() / 86400) if stats.last_seen else 30.0
-    breadth = 1 + BREADTH_BONUS * max(0, len(stats.phase_counts) - 1)
+    breadth = 1 + BREADTH_BONUS * max(0, len(stats.phases) - 1)
     return stats.runs_affected * breadth * 0.5 ** (age_days / HALF_LIFE_DAYS) * _SEVERITY_WEIGHT.get(severity, 1.0)
 
 
 def group_recommendation(
-    stats: GroupStats, rule: CategoryRule, now: datetime, failed_runs: int, *, issue: str, kind: str
+    stats: ProblemFigures, rule: CategoryRule, now: datetime, failed_runs: int, *, issue: str, kind: str
 ) -> DebugRecommendation:
     severity = rule.severity
     if failed_runs and stats.runs_affected >= 0.25 * failed_runs:
