@@ -184,3 +184,16 @@ def test_answers_follow_new_failures_despite_the_cache(db_url):
     writer.dispose()
     summary = service.get_error_summary(30)
     assert (summary.total_workflows, summary.failed_workflows) == (11, 5)
+
+
+def test_clusters_from_the_database_are_the_same_on_both_engines(sqlite_url, pg_url):
+    results = []
+    for url in (sqlite_url, pg_url):
+        host_database(url).dispose()
+        clusters = service_for(url).cluster_errors(30)
+        results.append([(c.id, c.size, c.runs_affected, c.phases, c.category, c.template) for c in clusters])
+    assert results[0] == results[1]
+    by_template = {row[5]: row for row in results[0]}
+    assert any("Cannot find module" in template for template in by_template)
+    vite = next(row for row in results[0] if "Cannot find module" in row[5])
+    assert vite[2:5] == (1, ["Build"], "import_error")
