@@ -6,7 +6,9 @@ Algorithm (measured in docs/benchmarks.md):
    lines, masks (:mod:`.normalize`). Masking runs as a few regex passes over many messages
    joined together, which is what makes a million messages affordable in Python.
 2. **Exact templates.** Messages whose masked signature is identical form one group — the
-   precise, very fast core of log parsers such as Drain and Brain.
+   precise, very fast core of log parsers such as Drain and Brain. A Python traceback's
+   group is decided by its exception line alone (:func:`.grouping.group_key`): where it was
+   raised stays in its text and examples but does not split the group.
 3. **Positional merge** (:mod:`.grouping`): signatures of equal length that differ in one
    position that the data shows to be variable are merged.
 4. **Document similarity for reports only**: a report is a message of three or more lines
@@ -37,6 +39,7 @@ from error_analytics.clustering.categorize import ClusterEvidence, categorize_cl
 from error_analytics.clustering.grouping import (
     SignatureIndex,
     UnionFind,
+    group_key,
     positional_merge,
     signature_tokens,
 )
@@ -208,13 +211,19 @@ class ErrorClusterer:
         for form_id, signature_id in enumerate(form_signature):
             signature_forms[signature_id].append(form_id)
 
-        # 3. positional merge, 4. document similarity among groups of reports
+        # 3. a traceback's exception line decides its group, not where it was raised;
+        #    positional merge of those keys, 4. document similarity among groups of reports
+        key_index: dict[str, int] = {}
+        signature_key = [key_index.setdefault(group_key(s), len(key_index)) for s in signatures]
+        keys = list(key_index)
         roots = positional_merge(
-            [s.split(" ") if s else [] for s in signatures], min_variants=self.min_variants
+            [k.split(" ") if k else [] for k in keys], min_variants=self.min_variants
         )
         union_find = UnionFind(len(signatures))
-        for signature_id, root in enumerate(roots):
-            union_find.union(signature_id, root)
+        key_first: dict[int, int] = {}
+        for signature_id, key_id in enumerate(signature_key):
+            root = roots[key_id]
+            union_find.union(key_first.setdefault(root, signature_id), signature_id)
         self._merge_documents(
             signatures,
             signature_forms,
@@ -383,9 +392,9 @@ class ErrorClusterer:
 
     # -- prediction ------------------------------------------------------------------------
     def _build_predict_index(self, signatures, signature_cluster, ids) -> None:
-        self._signature_index = SignatureIndex(
-            signatures, [ids[c] for c in signature_cluster.tolist()]
-        )
+        # The signature index is built on the first predict(): fit alone does not pay for it.
+        self._signature_index = None
+        self._predict_source = (signatures, signature_cluster, ids)
         if getattr(self, "document_vectorizer_", None) is not None:
             self._document_ids = [ids[signature_cluster[root]] for root in self._document_roots]
 
@@ -394,12 +403,27 @@ class ErrorClusterer:
         if not hasattr(self, "clusters_"):
             raise InputError("this ErrorClusterer is not fitted yet; call fit() first")
         texts = _as_messages(messages)
+        if self._signature_index is None:
+            signatures, signature_cluster, ids = self._predict_source
+            labels = [ids[c] for c in signature_cluster.tolist()]
+            known = set(signatures)
+            heads: dict[str, str] = {}
+            for signature, label in zip(signatures, labels):
+                head = group_key(signature)
+                if head not in known:
+                    heads.setdefault(head, label)
+            self._signature_index = SignatureIndex(
+                [*signatures, *heads], [*labels, *heads.values()]
+            )
+            self._predict_source = None
         prepared = [prepare(text) for text in texts]
         masked = self.masker_.mask_many([salient for salient, _ in prepared])
         result: list[str | None] = []
         for text, form, (_, report) in zip(texts, masked, prepared):
             signature = " ".join(signature_tokens(self.masker_.signature(form)))
             found = self._signature_index.lookup(signature)
+            if found is None and (head := group_key(signature)) != signature:
+                found = self._signature_index.lookup(head)
             if found is None and report and getattr(self, "document_vectorizer_", None) is not None:
                 found = self._nearest_document(text)
             result.append(found)

@@ -69,12 +69,35 @@ class UnionFind:
         return [self.find(item) for item in range(len(self.parent))]
 
 
+#: A first token that names an exception type, possibly dotted
+#: (``requests.exceptions.ConnectionError:``): never merged with another type.
+_EXCEPTION_TYPE = re.compile(
+    r"(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt|Warning|Failure|Fault):"
+)
+#: A signature made of a traceback's exception line and its location
+#: (``KeyError: <*> | File <*> line <*> in main``): the exception decides the group.
+_TRACEBACK_LOCATION_TAIL = re.compile(r" \| File [^|]{1,600}? line <\*>,?(?: in [^ |]{1,256})?$")
+
+
+def group_key(signature: str) -> str:
+    """The part of a signature that decides its group: a Python traceback's exception line
+    without the location it was raised at (where it was raised does not make it another
+    error, as in Sentry's grouping by exception type and value); else the signature."""
+    if " | File " not in signature:
+        return signature
+    match = _TRACEBACK_LOCATION_TAIL.search(signature)
+    return signature[: match.start()] if match and match.start() > 0 else signature
+
+
 def _mergeable(token: str, position: int) -> bool:
     if token == WILDCARD:
         return False
     if "=" in token:
         return False
-    return not (position == 0 and token.strip(_PUNCTUATION).isalpha())
+    return not (
+        position == 0
+        and (token.strip(_PUNCTUATION).isalpha() or _EXCEPTION_TYPE.fullmatch(token))
+    )
 
 
 def positional_merge(signatures: Sequence[list[str]], *, min_variants: int = 3) -> list[int]:

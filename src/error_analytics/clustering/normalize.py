@@ -74,6 +74,39 @@ def _short(line: str) -> str:
     return line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS]
 
 
+_STRONG_HINTS = [
+    salient_rules.STRONG_ERROR_HINTS.get(p) for p in salient_rules.STRONG_ERROR_LINES
+]
+_STRONG_SUBSETS: dict[tuple[int, ...], re.Pattern[str] | None] = {}
+
+
+def _strong_for(text: str) -> re.Pattern[str] | None:
+    """The strong-line pattern restricted to the alternatives whose literal hints occur in
+    ``text`` (the others cannot match): the same lines, found with a lighter search."""
+    lowered = text.lower()
+    chosen = tuple(
+        i
+        for i, hints in enumerate(_STRONG_HINTS)
+        if hints is None or any(hint in lowered for hint in hints)
+    )
+    if len(chosen) == len(_STRONG_HINTS):
+        return _STRONG
+    pattern = _STRONG_SUBSETS.get(chosen)
+    if pattern is None and chosen not in _STRONG_SUBSETS:
+        if len(_STRONG_SUBSETS) > 4096:
+            _STRONG_SUBSETS.clear()
+        pattern = (
+            re.compile(
+                "|".join(f"(?:{salient_rules.STRONG_ERROR_LINES[i]})" for i in chosen),
+                re.MULTILINE,
+            )
+            if chosen
+            else None
+        )
+        _STRONG_SUBSETS[chosen] = pattern
+    return pattern
+
+
 def _traceback_salient(text: str) -> list[str] | None:
     """Final exception line of the last Python traceback, with its innermost location."""
     header = text.rfind(salient_rules.TRACEBACK_HEADER)
@@ -114,7 +147,9 @@ def _salient(text: str) -> tuple[list[str], bool]:
     picked = _traceback_salient(text)
     if picked:
         return picked, True
-    for pattern, precise in ((_STRONG, True), (_WEAK, False)):
+    for pattern, precise in ((_strong_for(text), True), (_WEAK, False)):
+        if pattern is None:
+            continue
         found = _matching_lines(pattern, text, salient_rules.MAX_SALIENT_LINES)
         if found:
             return found, precise
@@ -230,8 +265,16 @@ class Masker:
                 chosen: Sequence[int] = every
             elif trigger == _DIGITS:
                 chosen = digit_lines
+            elif len(trigger) == 1:
+                literal = trigger[0]
+                chosen = [i for i, line in enumerate(lines) if literal in line]
             else:
-                chosen = [i for i in every if any(literal in lines[i] for literal in trigger)]
+                first, second, *more = trigger
+                chosen = [
+                    i
+                    for i, line in enumerate(lines)
+                    if first in line or second in line or any(lit in line for lit in more)
+                ]
             if not chosen:
                 continue
             if len(chosen) == len(lines):

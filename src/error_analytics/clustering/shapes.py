@@ -17,7 +17,8 @@ import numpy as np
 
 from error_analytics.clustering.normalize import Masker, prepare
 
-_ZERO_DIGITS = str.maketrans("123456789", "000000000")
+#: ASCII digits 1-9 -> ``0`` on UTF-8 bytes: same key as on text, several times faster.
+_ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
 _DIGIT = re.compile(r"\d")
 
 
@@ -35,11 +36,15 @@ def normalise_distinct(
     depends on digit values, so one representative per shape is masked; shapes whose
     masked text still holds a digit (``en0``, ``IPv6``) are masked message by message.
     """
-    shape_ids: dict[str, int] = {}
+    shape_ids: dict[str | bytes, int] = {}
     representatives: list[int] = []
     raw_shape = np.empty(len(distinct_raw), dtype=np.int64)
     for raw_id, text in enumerate(distinct_raw):
-        key = text.translate(_ZERO_DIGITS) if masker.digit_independent else text
+        key = (
+            text.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS)
+            if masker.digit_independent
+            else text
+        )
         shape = shape_ids.setdefault(key, len(representatives))
         if shape == len(representatives):
             representatives.append(raw_id)
@@ -50,7 +55,28 @@ def normalise_distinct(
 
     def normalise(raw_ids: Sequence[int]) -> tuple[list[int], list[bool]]:
         prepared = [prepare(distinct_raw[raw_id]) for raw_id in raw_ids]
-        masked = masker.mask_many([salient for salient, _ in prepared])
+        salient = [text for text, _ in prepared]
+        # Many messages share a salient text up to its digits (a long log whose numbers
+        # differ, reduced to the same error line): mask one per salient shape.
+        keys = (
+            [text.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS) for text in salient]
+            if masker.digit_independent
+            else salient
+        )
+        first: dict[str | bytes, int] = {}
+        unique = [i for i, key in enumerate(keys) if first.setdefault(key, i) == i]
+        masked_unique = dict(zip(unique, masker.mask_many([salient[i] for i in unique])))
+        masked: list[str] = []
+        redo: list[int] = []
+        for i, key in enumerate(keys):
+            leader = first[key]
+            form = masked_unique[leader]
+            if leader != i and _DIGIT.search(form) is not None:
+                redo.append(i)  # digits the masks keep: this text masks on its own
+            masked.append(form)
+        if redo:
+            for i, form in zip(redo, masker.mask_many([salient[i] for i in redo])):
+                masked[i] = form
         ids, has_digit = [], []
         for form, (_, report) in zip(masked, prepared):
             form_id = form_index.setdefault(form, len(form_index))

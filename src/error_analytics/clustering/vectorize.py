@@ -114,13 +114,26 @@ def top_terms(
 ) -> list[list[str]]:
     """The ``n`` heaviest words of each group of rows (summed TF-IDF weight, ties by word)."""
     vocabulary = vectorizer.get_feature_names_out()
+    dull = np.fromiter((word in _DULL_WORDS for word in vocabulary), dtype=bool, count=len(vocabulary))
+    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
     result = []
     for rows in row_groups:
         if not rows or matrix.shape[1] == 0:
             result.append([])
             continue
-        weights = np.asarray(matrix[list(rows)].sum(axis=0)).ravel()
-        nonzero = [col for col in np.flatnonzero(weights) if vocabulary[col] not in _DULL_WORDS]
-        ranked = sorted(nonzero, key=lambda col: (-round(float(weights[col]), 6), vocabulary[col]))
-        result.append([str(vocabulary[col]) for col in ranked[:n]])
+        if len(rows) == 1:  # one row: its stored entries are the weights, no sparse slicing
+            row = rows[0]
+            columns = indices[indptr[row] : indptr[row + 1]]
+            values = data[indptr[row] : indptr[row + 1]]
+        else:
+            weights = np.asarray(matrix[list(rows)].sum(axis=0)).ravel()
+            columns = np.flatnonzero(weights)
+            values = weights[columns]
+        keep = (values != 0) & ~dull[columns]
+        pairs = [
+            (-round(float(value), 6), str(vocabulary[col]))
+            for col, value in zip(columns[keep].tolist(), values[keep].tolist())
+        ]
+        pairs.sort()
+        result.append([word for _, word in pairs[:n]])
     return result
