@@ -166,3 +166,25 @@ def test_odd_dates_are_bad_values():
 )
 def test_hook_error_detection(payload, expected):
     assert hook_error_message("PostToolUse", payload) == expected
+
+
+def test_binary_huge_and_null_messages_are_read_not_fatal(sqlite_url):
+    engine = sa.create_engine(sqlite_url)
+    from error_analytics.demo.schema import create_workflow_tables
+
+    create_workflow_tables(engine, "spec")
+    created = (NOW - timedelta(days=1)).isoformat(sep=" ")
+    with engine.begin() as connection:
+        insert = sa.text("INSERT INTO workflow_history (adw_id, status, created_at, failure_reason, phase_errors) "
+                         "VALUES (:id, 'failed', :t, :reason, :errors)")
+        connection.execute(insert, {"id": "bin00001", "t": created, "reason": b"\x00\xffModuleNotFoundError\x00",
+                                    "errors": None})
+        connection.execute(insert, {"id": "huge0001", "t": created, "reason": "E" * 3_000_000, "errors": "null"})
+        connection.execute(insert, {"id": "null0001", "t": created, "reason": None, "errors": '{"Build": null}'})
+    engine.dispose()
+    quality = DataQualityReport()
+    events = {event.run_id: event for event in reader_for(sqlite_url).error_events(WINDOW, quality)}
+    assert events["bin00001"].message == "\ufffdModuleNotFoundError"
+    assert len(events["huge0001"].message) == 1_000_000
+    assert events["null0001"].source is Source.NO_ERROR_TEXT
+    assert quality.total_skipped == 0
