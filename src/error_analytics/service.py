@@ -264,7 +264,7 @@ class ErrorAnalyticsService:
 
     def cluster_patterns(self, clusters: list[DiscoveredCluster]) -> list[ErrorPattern]:
         """Discovered clusters as patterns, to list beside the keyword categories."""
-        return [_cluster_pattern(cluster) for cluster in clusters]
+        return [_cluster_pattern(cluster, self.category_rule(cluster.category)) for cluster in clusters]
 
     def get_failure_trends(self, days: int = 30, *, snapshot: Snapshot | None = None) -> TrendData:
         snapshot = snapshot or self.snapshot(days)
@@ -337,11 +337,12 @@ class _LabelLookup:
         return self._id_to_label.get(id(event))
 
 
-def _cluster_pattern(cluster: DiscoveredCluster) -> ErrorPattern:
+def _cluster_pattern(cluster: DiscoveredCluster, rule: CategoryRule) -> ErrorPattern:
     return ErrorPattern(
         pattern_name=cluster.name,
         category_key=cluster.category,
-        category=cluster.category,
+        category=rule.category,
+        severity=rule.severity,
         occurrences=cluster.size,
         runs_affected=cluster.runs_affected,
         example_message=cluster.examples[0] if cluster.examples else cluster.template,
