@@ -85,13 +85,14 @@ def host_database(url: str) -> sa.Engine:
             logs.append({
                 "adw_id": row["adw_id"], "issue_number": 1, "workflow_template": row["workflow_template"],
                 "phase_name": phase, "phase_number": number, "phase_status": status, "error_message": error,
-                "started_at": row["created_at"], "created_at": row["created_at"],
+                "started_at": row["created_at"] + timedelta(minutes=10 * number),
+                "created_at": row["created_at"],
             })
     insert_rows(engine, "task_logs", logs)
     insert_rows(engine, "workflow_history", [run("b0000005", "failed", 3, current_phase="reviewing")])
     hooks = [
         {"event_id": "e1", "event_type": "PostToolUse", "source_app": "adw_wf-b0000003", "session_id": "s1",
-         "workflow_id": "wf-b0000003", "timestamp": NOW - timedelta(days=2), "tool_name": "Bash",
+         "workflow_id": "wf-b0000003", "timestamp": NOW - timedelta(days=2, minutes=-25), "tool_name": "Bash",
          "payload": {"tool_name": "Bash", "tool_response": {"is_error": True,
                                                             "stderr": "npm ERR! code ERESOLVE"}},
          "processed": 0, "created_at": NOW - timedelta(days=2)},

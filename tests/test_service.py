@@ -61,7 +61,8 @@ def test_phase_rates_use_runs_that_reached_the_phase(db_url):
     assert breakdown.phase_reached_runs["Test"] == 9
     assert breakdown.phase_failed_runs["Test"] == 1
     assert breakdown.phase_failure_rates["Test"] == round(100 / 9, 1)
-    assert breakdown.phase_failure_rates["Build"] == 10.0
+    assert breakdown.phase_failed_runs["Build"] == 2  # the task log failure and a hook error inside Build
+    assert breakdown.phase_failure_rates["Build"] == 20.0
 
 
 def test_find_error_patterns(db_url):
@@ -70,7 +71,7 @@ def test_find_error_patterns(db_url):
     by_key = {pattern.category_key: pattern for pattern in patterns}
     assert by_key["import_error"].pattern_name == "Import Error"
     assert by_key["import_error"].occurrences == 2
-    assert by_key["import_error"].affected_phases == ["Build", "Unknown"]
+    assert by_key["import_error"].affected_phases == ["Build"]
     assert by_key["import_error"].example_message in ("Cannot find module 'vite'", "npm ERR! code ERESOLVE")
     assert by_key["connection_error"].affected_phases == ["Test"]
     assert by_key["connection_error"].recommendation

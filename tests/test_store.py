@@ -59,7 +59,8 @@ def test_host_layout_events(db_url):
         ("b0000001", "Build", "task_log", "Cannot find module 'vite'"),
         ("b0000002", "Document", "phase_error", None),
         ("b0000002", "Test", "task_log", "dial tcp 127.0.0.1:5432: connect: connection refused"),
-        ("b0000003", "Unknown", "hook_event", "npm ERR! code ERESOLVE"),
+        # a hook error has no phase of its own: task_logs say Build was running (started +20 min)
+        ("b0000003", "Build", "hook_event", "npm ERR! code ERESOLVE"),
         ("b0000005", "Review", "no_error_text", None),
     ]
     assert quality.rows_skipped["error_phase_distribution: malformed JSON"] == 1

@@ -172,7 +172,8 @@ class WorkflowReader:
         runs, run_events = self._workflow_events(window, quality)
         for event in self._task_log_events(window, quality, runs):
             run_events[event.run_id].append(event)
-        for event in self._hook_events(window, quality, runs):
+        hook_events = list(self._hook_events(window, quality, runs))
+        for event in self._with_phases_from_task_logs(hook_events):
             run_events[event.run_id].append(event)
         events: list[ErrorEvent] = []
         for run_id, found in run_events.items():
@@ -292,6 +293,39 @@ class WorkflowReader:
                         run_id, phase, Source.TASK_LOG, text or f"{tool} call failed", timestamp, template, model
                     )
 
+    def _with_phases_from_task_logs(self, events: list[ErrorEvent]) -> list[ErrorEvent]:
+        """Hook errors carry no phase; where task_logs time the run's phases, the phase running
+        at the event's time is its phase. Without task_logs they stay ``Unknown``."""
+        columns = self.schema.columns(TASK_LOG_TABLE)
+        pending = [event for event in events if event.phase is Phase.UNKNOWN and event.timestamp]
+        if not pending or not {"adw_id", "phase_name", "started_at"} <= columns:
+            return events
+        run_ids = sorted({event.run_id for event in pending})
+        run_to_starts: dict[str, list[tuple[datetime, Phase]]] = defaultdict(list)
+        with self.engine.connect() as connection:
+            for offset in range(0, len(run_ids), 500):
+                chunk = run_ids[offset:offset + 500]
+                rows = connection.execute(
+                    sa.text(f"SELECT adw_id, phase_name, started_at FROM {TASK_LOG_TABLE} "
+                            "WHERE adw_id IN :run_ids AND started_at IS NOT NULL").bindparams(
+                        sa.bindparam("run_ids", expanding=True)),
+                    {"run_ids": chunk},
+                )
+                for run_id, phase_name, started_at in rows:
+                    started = _safe_timestamp(started_at)
+                    phase = normalize_phase(phase_name)
+                    if started is not None and phase is not Phase.UNKNOWN:
+                        run_to_starts[str(run_id)].append((started, phase))
+        for starts in run_to_starts.values():
+            starts.sort(key=lambda item: (item[0], Phase.ordered().index(item[1])))
+        placed = []
+        for event in events:
+            starts = run_to_starts.get(event.run_id)
+            if starts and event.phase is Phase.UNKNOWN and event.timestamp:
+                event = dataclasses.replace(event, phase=_phase_at(starts, event.timestamp))
+            placed.append(event)
+        return placed
+
     def _hook_events(
         self, window: TimeWindow, quality: DataQualityReport, runs: dict[str, _RunInfo]
     ) -> Iterable[ErrorEvent]:
@@ -340,6 +374,16 @@ class WorkflowReader:
                 run.template if run else None,
                 run.model if run else None,
             )
+
+
+def _phase_at(starts: list[tuple[datetime, Phase]], moment: datetime) -> Phase:
+    """The phase that had started last at ``moment`` (``starts`` sorted by time)."""
+    current = Phase.UNKNOWN
+    for started, phase in starts:
+        if started > moment:
+            break
+        current = phase
+    return current
 
 
 def _safe_timestamp(value: object) -> datetime | None:
