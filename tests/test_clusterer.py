@@ -253,3 +253,60 @@ def test_cost_follows_distinct_patterns() -> None:
     result = cluster_messages(messages)
     assert len(result.clusters) == 1
     assert result.clusters[0].size == 20_000
+
+
+def test_multi_line_messages_in_one_tool_frame_are_grouped():
+    messages = [
+        (
+            "Checking src/a.swift\n"
+            "src/a.swift:12:5: warning: Colon Violation: colons next to the identifier (colon)"
+        ),
+        (
+            "Checking src/b.swift\n"
+            "src/b.swift:40:1: warning: Line Length Violation: line should be 120 characters"
+            " or less (line_length)"
+        ),
+    ]
+    labels = cluster_messages(messages).labels
+    assert labels[0] == labels[1]
+
+
+def test_multi_line_messages_with_one_layout_and_shared_words_are_grouped():
+    messages = [
+        "Testing tests.kernel_test\ninet_SUITE:t_gethostnative failed on line 417\nReason: x",
+        "Testing tests.os_mon_test\ncpu_sup_SUITE:util_api failed on line 88\nReason: y",
+    ]
+    labels = cluster_messages(messages).labels
+    assert labels[0] == labels[1]
+
+
+def test_multi_line_messages_with_different_causes_stay_apart():
+    messages = [
+        "Non-zero exit code: 1\nStderr: error: could not lock config file .git/config",
+        "Non-zero exit code: 1\nStderr: error: could not find module vite",
+        "Non-zero exit code: 2\nStderr: fatal: not a git repository",
+        "Non-zero exit code: 1\nStderr: Killed",
+        (
+            'Traceback (most recent call last):\n  File "a.py", line 3, in main\n'
+            "KeyError: 'x'\nsrc/a.c:1:2: error: failed: see log (1)"
+        ),
+        (
+            'Traceback (most recent call last):\n  File "a.py", line 3, in main\n'
+            "TypeError: bad operand\nsrc/a.c:1:2: error: failed: see log (1)"
+        ),
+    ]
+    labels = cluster_messages(messages).labels
+    assert len(set(labels[:4])) == 4
+    assert labels[4] != labels[5]
+    # a git error and a missing module, alone in the input: still apart
+    pair = cluster_messages(messages[:2]).labels
+    assert pair[0] != pair[1]
+
+
+def test_single_line_messages_are_not_grouped_by_frame_or_words():
+    messages = [
+        "src/a.c:3:4: warning: unused variable x (unused)",
+        "src/b.c:9:1: warning: implicit declaration of function y (implicit)",
+    ]
+    labels = cluster_messages(messages).labels
+    assert labels[0] != labels[1]

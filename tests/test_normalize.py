@@ -180,3 +180,115 @@ def test_huge_and_hostile_messages_finish_quickly(masker: Masker, hostile: str) 
     result = masker.mask(salient_text(hostile))
     assert time.perf_counter() - started < 2.0
     assert len(result) <= MAX_MESSAGE_CHARS
+
+
+# Shortcuts of the batch paths: each must give what the plain path gives.
+
+_VARIED_LINES = [
+    "GET https://api.example.com/v1/items/42 took 1.5 s from 10.0.0.12:8080",
+    "uuid 123e4567-e89b-12d3-a456-426614174000 at 2024-01-02T03:04:05Z on Mon Jan  2 03:04:05 2024",
+    "fe80:0:0:0:202:b3ff:fe1e:8329 and ::1 and 1.2.3 and 1.2.3.4.5 and v1.20.3",
+    "host db-1.internal:5432 and cache.example.org, node7.local:80 and a.b.com-x",
+    "0x1f 0X2A deadbeef12 a1b2c3 10x20 5x1f 0xz face 0deadbeef",
+    "sizes 10MB 5 KiB 3b 12 bytes 7B 1.5 GB; times 10ms 3m20s 5 min 2h 1d 4µs 7 us",
+    "'quoted_1' \"q2\" `q3` ‘q4’ “q5” 'Capital' -5 +3 1,234.5 test72 core.114 TS2304 en0",
+    "user@mail.example.com wrote C:\\Users\\x\\f.txt and ./a/b and src/app.js and ~/x",
+    "port 0 on en0 and en1 ipv6 utf8 x86_64 [Thunderbird_A8] ib_sm_0.c:302",
+    "12:34:56 3:04:05,123 2024-1-2 99-99-99 1-2-3 :12: a:bc:de",
+    "no digits here at all",
+    "",
+]
+
+
+def _digit_variants(text: str, count: int = 6) -> list[str]:
+    """The text with its digits changed in several ways (zeros kept, zeros moved)."""
+    import random
+
+    rng = random.Random(len(text))
+    variants = []
+    for _ in range(count):
+        variants.append(
+            "".join(
+                (
+                    str(rng.choice((0, rng.randrange(1, 10))))
+                    if char.isdigit() and char.isascii()
+                    else char
+                )
+                for char in text
+            )
+        )
+    return variants
+
+
+def test_mask_many_with_prefilters_equals_mask_one_by_one(masker: Masker) -> None:
+    texts = _VARIED_LINES + [v for line in _VARIED_LINES for v in _digit_variants(line)]
+    assert masker.mask_many(texts) == [masker.mask(text) for text in texts]
+
+
+def test_mask_alike_equals_mask_one_by_one(masker: Masker) -> None:
+    texts = [v for line in _VARIED_LINES for v in _digit_variants(line, 12)]
+    texts += [line.replace("0x", "7x") for line in texts] + texts[:20]
+    assert masker.mask_alike(texts) == [masker.mask(text) for text in texts]
+
+
+def test_mask_alike_with_user_masks() -> None:
+    texts = [v for line in _VARIED_LINES for v in _digit_variants(line, 8)]
+    for masks in (
+        DEFAULT_MASKS + (MaskRule("build", r"build-0\d+", "<BUILD>"),),  # a zero that matters
+        DEFAULT_MASKS + (MaskRule("twice", r"(?P<d>\d)(?P=d)", "<TWICE>"),),  # compares digits
+        (MaskRule("five", r"5\d*", "<FIVE>"),),  # names a digit
+        (MaskRule("keep", r"en(\d)", r"if\1"),),  # puts digits back
+    ):
+        masker = Masker(masks)
+        assert masker.mask_alike(texts) == [masker.mask(text) for text in texts]
+
+
+_MULTI_LINE = [
+    "step 1\nE   assert 1 == 2\nE  AssertionError\nend",
+    "a\nE\tx\nE y\nEE  z\n  E   indented\nlast",
+    "ok\nsrc/a.ts(3,5): error TS2304: Cannot find name 'x'.\nsrc/b.ts: error TS2304 again",
+    "build\nnpm ERR! code ELIFECYCLE\nnpm ERR! errno 1\nnpm ERR! x",
+    "line\nsomething failed here\nmore\nERROR: done",
+    "x\nCaused by: java.io.IOException: boom\n\tat a.b(C.java:1)",
+    "go\n--- FAIL: TestX (0.00s)\nFAIL\tpkg\t0.01s",
+    "résumé\nErreur: échec\nValueError: bad value ünïcode",
+    "dotless\nvalıd\nfaıled to start\nmıssing",
+    "long s\nmiſſing file\nerrorſ here",
+    "kelvin\nKilled by signal\nİnvalid state",
+    "nothing\nto see\nhere",
+    "Warning: x\n\nwarning: y\nwarning: y",
+    "first\nlast line error",
+    "a\nb\ncrash: error",
+    "same\nERROR x\nERROR x\nERROR y",
+]
+
+
+def test_salient_line_search_equals_whole_text_search() -> None:
+    """Only the lines holding a hint are searched: the lines found are those a search of
+    the whole text finds."""
+    import importlib
+
+    n = importlib.import_module("error_analytics.clustering.normalize")
+    from error_analytics.rules import salient as rules
+
+    limit = rules.MAX_SALIENT_LINES
+    texts = _MULTI_LINE + [t.lower() for t in _MULTI_LINE] + [t.upper() for t in _MULTI_LINE]
+    for text in texts:
+        strong = n._strong_for("\n" + text.lower())
+        expected = None
+        for entry, precise in ((strong, True), ((n._WEAK, None), False)):
+            if entry is not None:
+                found = n._matching_lines(entry[0], text, limit)
+                if found:
+                    expected = (found, precise)
+                    break
+        if expected is None:  # first and last lines: no pattern involved
+            continue
+        assert n._salient(text) == expected, text
+
+
+def test_clean_keeps_printable_text_and_replaces_control_bytes() -> None:
+    assert clean("plain [12] text [x") == "plain [12] text [x"
+    assert clean("a\x00b\x7fc\ufffdd") == "a b c d"
+    assert clean("tab\there\nline") == "tab\there\nline"
+    assert clean("\x1b[31mred\x1b[0m [1;32mgreen[0m") == "red green"

@@ -19,6 +19,12 @@ Algorithm (measured in docs/benchmarks.md):
    similarity: on log lines it joins different events that share words (Loghub-2k GA falls
    from 0.98 to 0.83 at 0.7 and below 0.6 at 0.3), and on workflow errors it joins
    tracebacks of different exceptions.
+5. **Frames and sentences of multi-line messages** (:mod:`.reports`): groups made only of
+   multi-line messages that name the same exception types are merged when a salient line of
+   each has the same *frame* — the line with every non-keyword word masked
+   (``<*>:<*>:<*>: warning: <*> (<*>)``; generic ones such as ``error: <*>`` do not count) —
+   or when their salient texts differ only in names and numbers (same skeleton, same plain
+   words: ``inet_SUITE:t_x failed on line <NUM>`` and ``cpu_sup_SUITE:y failed on line <NUM>``).
 
 Hierarchical or density clustering over all TF-IDF vectors was rejected: it is quadratic in
 the number of distinct messages and, measured on Loghub-2k, much less precise than template
@@ -34,7 +40,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from error_analytics.clustering import vectorize
+from error_analytics.clustering import reports, vectorize
 from error_analytics.clustering.categorize import ClusterEvidence, categorize_clusters
 from error_analytics.clustering.grouping import (
     SignatureIndex,
@@ -233,8 +239,18 @@ class ErrorClusterer:
             distinct_raw,
             union_find,
         )
+        # 5. multi-line messages printed in the same tool frame (see :mod:`.reports`)
+        reports.merge_multi_line(
+            signatures,
+            signature_forms,
+            forms,
+            form_raws,
+            distinct_raw,
+            union_find,
+            masker.signature,
+        )
 
-        # 5. clusters
+        # 6. clusters
         root_signatures: dict[int, list[int]] = defaultdict(list)
         for signature_id in range(len(signatures)):
             root_signatures[union_find.find(signature_id)].append(signature_id)

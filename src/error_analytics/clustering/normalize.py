@@ -21,9 +21,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from error_analytics.errors import InvalidRuleError
 from error_analytics.rules import salient as salient_rules
-from error_analytics.rules.masking import DEFAULT_MASKS, MaskRule
+from error_analytics.rules.masking import _TLDS, DEFAULT_MASKS, MaskRule
 
 #: Longest text looked at per message; longer messages keep their head and tail.
 MAX_MESSAGE_CHARS = 20_000
@@ -44,6 +46,8 @@ _ANSI = re.compile(
     r"|\x1b[@-Z\\-_]"  # two-byte escapes
     r"|\[\d{1,3}(?:;\d{1,3}){0,8}m"  # colour codes whose ESC byte was lost
 )
+#: What every ANSI code without an ESC byte starts with (the last alternative of ``_ANSI``).
+_ANSI_LOST_ESCAPE = re.compile(r"\[\d")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]+")
 _SPACES = re.compile(r"[ \t]+")
 _TRACEBACK_LOCATION = re.compile(salient_rules.TRACEBACK_LOCATION)
@@ -62,49 +66,73 @@ def clean(text: object) -> str:
     if len(text) > MAX_MESSAGE_CHARS:
         half = MAX_MESSAGE_CHARS // 2
         text = text[:half] + "\n" + text[-half:]
-    if "\x1b" in text or "[" in text:
+    if "\x1b" in text or ("[" in text and _ANSI_LOST_ESCAPE.search(text) is not None):
         text = _ANSI.sub("", text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.isprintable() and "\ufffd" not in text:
+        return text  # no control byte (a line break or tab is not printable either)
     return _CONTROL.sub(" ", text)
 
 
 def _short(line: str) -> str:
-    line = _SPACES.sub(" ", line.strip())
+    line = line.strip()
+    if "  " in line or "\t" in line:
+        line = _SPACES.sub(" ", line)
     return line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS]
 
 
-_STRONG_HINTS = [
-    salient_rules.STRONG_ERROR_HINTS.get(p) for p in salient_rules.STRONG_ERROR_LINES
-]
-_STRONG_SUBSETS: dict[tuple[int, ...], re.Pattern[str] | None] = {}
+_STRONG_HINTS = [salient_rules.STRONG_ERROR_HINTS.get(p) for p in salient_rules.STRONG_ERROR_LINES]
+_STRONG_SUBSETS: dict[tuple[int, ...], tuple[re.Pattern[str], tuple[str, ...] | None] | None] = {}
+_ALL_STRONG_HINTS: tuple[str, ...] | None = (
+    None
+    if any(hints is None for hints in _STRONG_HINTS)
+    else tuple(dict.fromkeys(h for hints in _STRONG_HINTS for h in hints))
+)
+_WEAK_HINTS: tuple[str, ...] | None = (
+    None
+    if any(p not in salient_rules.WEAK_ERROR_HINTS for p in salient_rules.WEAK_ERROR_LINES)
+    else tuple(
+        dict.fromkeys(
+            h for p in salient_rules.WEAK_ERROR_LINES for h in salient_rules.WEAK_ERROR_HINTS[p]
+        )
+    )
+)
 
 
-def _strong_for(text: str) -> re.Pattern[str] | None:
+def _strong_for(lowered: str) -> tuple[re.Pattern[str], tuple[str, ...] | None] | None:
     """The strong-line pattern restricted to the alternatives whose literal hints occur in
-    ``text`` (the others cannot match): the same lines, found with a lighter search."""
-    lowered = text.lower()
+    the text (``lowered``: the text lower-cased after a ``\\n``; the others cannot match),
+    with the hints of those alternatives (``None``: one of them has none): the same lines,
+    found with a lighter search."""
     chosen = tuple(
         i
         for i, hints in enumerate(_STRONG_HINTS)
         if hints is None or any(hint in lowered for hint in hints)
     )
-    if len(chosen) == len(_STRONG_HINTS):
-        return _STRONG
-    pattern = _STRONG_SUBSETS.get(chosen)
-    if pattern is None and chosen not in _STRONG_SUBSETS:
+    entry = _STRONG_SUBSETS.get(chosen)
+    if entry is None and chosen not in _STRONG_SUBSETS:
         if len(_STRONG_SUBSETS) > 4096:
             _STRONG_SUBSETS.clear()
-        pattern = (
-            re.compile(
-                "|".join(f"(?:{salient_rules.STRONG_ERROR_LINES[i]})" for i in chosen),
-                re.MULTILINE,
+        if not chosen:
+            entry = None
+        else:
+            pattern = (
+                _STRONG
+                if len(chosen) == len(_STRONG_HINTS)
+                else re.compile(
+                    "|".join(f"(?:{salient_rules.STRONG_ERROR_LINES[i]})" for i in chosen),
+                    re.MULTILINE,
+                )
             )
-            if chosen
-            else None
-        )
-        _STRONG_SUBSETS[chosen] = pattern
-    return pattern
+            hints = (
+                None
+                if any(_STRONG_HINTS[i] is None for i in chosen)
+                else tuple(dict.fromkeys(h for i in chosen for h in _STRONG_HINTS[i]))
+            )
+            entry = (pattern, hints)
+        _STRONG_SUBSETS[chosen] = entry
+    return entry
 
 
 def _traceback_salient(text: str) -> list[str] | None:
@@ -139,6 +167,35 @@ def _matching_lines(pattern: re.Pattern[str], text: str, limit: int) -> list[str
     return found
 
 
+_HINT_SEARCHES: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def _hinted_lines(
+    pattern: re.Pattern[str], text: str, lowered: str, hints: tuple[str, ...], limit: int
+) -> list[str]:
+    """:func:`_matching_lines`, searching only the lines that hold one of ``hints`` (every
+    match of ``pattern`` holds one; ``lowered`` is ``"\\n" + text.lower()``, of the same
+    length as the text after its first character). Patterns never cross a line break, so a
+    match found in a line alone is one found in the whole text, and lines come in order."""
+    hinted = _HINT_SEARCHES.get(hints)
+    if hinted is None:
+        # a hint, then the rest of its line: one match per line holding a hint
+        alternatives = "|".join(re.escape(hint) for hint in sorted(hints, key=len, reverse=True))
+        hinted = _HINT_SEARCHES[hints] = re.compile(f"(?:{alternatives})[^\n]*")
+    found: list[str] = []
+    search = pattern.search
+    for line_match in hinted.finditer(lowered):
+        end = line_match.end() - 1  # the end of the line, in ``text``
+        start = text.rfind("\n", 0, end) + 1
+        if search(text, start, end) is not None:
+            line = _short(text[start:end])
+            if line and line not in found:
+                found.append(line)
+                if len(found) >= limit:
+                    break
+    return found
+
+
 def _salient(text: str) -> tuple[list[str], bool]:
     """Salient lines of cleaned ``text`` and whether they are precise error lines (a
     traceback's exception or a tool's ``error`` line) rather than a guess."""
@@ -147,10 +204,25 @@ def _salient(text: str) -> tuple[list[str], bool]:
     picked = _traceback_salient(text)
     if picked:
         return picked, True
-    for pattern, precise in ((_strong_for(text), True), (_WEAK, False)):
-        if pattern is None:
+    lowered = "\n" + text.lower()
+    # Line by line only when lower() keeps positions (one character for one) and no
+    # character matches an ASCII letter under ``(?i)`` that lower() does not map to it
+    # (``ı``, ``ſ``; ``İ`` lowers to two characters).
+    by_line = text.isascii() or (
+        len(lowered) == len(text) + 1 and "\u0131" not in text and "\u017f" not in text
+    )
+    # Line by line, the whole pattern finds the same lines as the alternatives whose hints
+    # occur in the text: the others cannot match in a line without their hints.
+    strong = (_STRONG, _ALL_STRONG_HINTS) if by_line and _ALL_STRONG_HINTS else _strong_for(lowered)
+    limit = salient_rules.MAX_SALIENT_LINES
+    for entry, precise in ((strong, True), ((_WEAK, _WEAK_HINTS), False)):
+        if entry is None:
             continue
-        found = _matching_lines(pattern, text, salient_rules.MAX_SALIENT_LINES)
+        pattern, hints = entry
+        if by_line and hints is not None:
+            found = _hinted_lines(pattern, text, lowered, hints, limit)
+        else:
+            found = _matching_lines(pattern, text, limit)
         if found:
             return found, precise
     non_empty = [_short(line) for line in text.split("\n", MAX_LINES)[:MAX_LINES] if line.strip()]
@@ -211,6 +283,40 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: For a default mask, a cheap pattern found in every line the mask changes (a necessary
+#: condition, checked after the trigger): lines without it are left out of the mask's pass.
+#: Each starts with a literal or a digit, which the regex engine skips to quickly.
+_PREFILTERS: dict[str, str] = {
+    "uuid": r"-[0-9a-fA-F]{4}-",  # 8-4-4-4-12 hex groups
+    # 2024-01-02 or 12:34:56 inside every alternative: \d[-:]\d\d[-:]\d
+    "timestamp": r"[-:](?<=\d[-:])\d\d[-:]\d",
+    # IPv4 (\d\.\d{1,3}\.\d) or IPv6 groups
+    "ip": r"\.(?<=\d\.)\d{1,3}\.\d|:[0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4}:",
+    "host_port": r":\d",
+    "hostname": r"\.(?:" + _TLDS + r")\b",
+    # a run of hex characters holding a digit and a letter has them side by side (or 0x)
+    "hex": r"[a-fA-FxX](?:(?<=\d.)|(?=\d))",
+    "size": r"[KMGTPkBb](?:(?<=\d.)|(?<=\d[ \t].))",  # \d[ \t]?[KMGTPkBb]
+    "duration": r"\d[ \t]?[nuµmshd]",
+}
+
+
+def _lines_matching(pattern: re.Pattern[str], lines: Sequence[str]) -> list[int]:
+    """Indices of the ``lines`` in which ``pattern`` (which ends by taking the rest of its
+    line) matches: one search over all of them, joined by newlines."""
+    starts = [match.start() for match in pattern.finditer("\n".join(lines))]
+    if not starts:
+        return []
+    ends = np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)) + 1)
+    return np.searchsorted(ends, starts, side="right").tolist()
+
+
+_NONZERO = "123456789"
+_NONZERO_TO_ONE = bytes.maketrans(b"23456789", b"11111111")
+_ALL_DIGITS = "0123456789"
+_DIGITS_TO_ONE = bytes.maketrans(b"023456789", b"111111111")
+
+
 def _names_digit(pattern: str) -> bool:
     without_counts = re.sub(r"\{\d*,?\d*\}|0-9", "", pattern)
     return re.search(r"[1-9]", without_counts) is not None
@@ -233,6 +339,12 @@ class Masker:
             _TRIGGERS.get(rule.name) if defaults.get(rule.name) == rule else None
             for rule in self.masks
         ]
+        self._prefilters = [
+            re.compile(f"(?:{_PREFILTERS[rule.name]})[^\n]*")
+            if rule.name in _PREFILTERS and defaults.get(rule.name) == rule
+            else None
+            for rule in self.masks
+        ]
         names = sorted(
             {r.replacement for r in self.masks if re.fullmatch(r"<[A-Z_]+>", r.replacement)}
         )
@@ -241,6 +353,18 @@ class Masker:
         #: True when no pattern names a digit value (``[1-9]``, ``HTTP 5\\d\\d``): messages that
         #: differ only in digits then mask alike, which the clusterer exploits.
         self.digit_independent = not any(_names_digit(rule.pattern) for rule in self.masks)
+        #: Whether texts that differ only in their digits 1-9 are masked at the same places
+        #: (no pattern names such a digit or compares groups, no replacement holds a digit
+        #: or a group reference), which :meth:`mask_alike` relies on.
+        self._alike = self.digit_independent and not any(
+            "(?P=" in rule.pattern or any(c in "0123456789\\" for c in rule.replacement)
+            for rule in self.masks
+        )
+        #: Whether a ``0`` matters only before ``x`` (``0x1f``): no pattern holds a ``0``
+        #: but in ``0[xX]`` (counts and ``0-9`` ranges aside).
+        self._free_zeros = not any(
+            "0" in re.sub(r"\{\d*,?\d*\}|0-9|0\[xX\]", "", rule.pattern) for rule in self.masks
+        )
 
     def mask(self, text: str) -> str:
         for pattern, replacement in self._compiled:
@@ -258,11 +382,16 @@ class Masker:
         lines = list(texts)
         if any("\n" in line for line in lines):
             raise ValueError("mask_many takes single-line texts")
-        every = range(len(lines))
+        every: Sequence[int] = range(len(lines))
+        chosen: Sequence[int]
         digit_lines = [i for i, line in enumerate(lines) if _DIGIT.search(line)]
-        for (pattern, replacement), trigger in zip(self._compiled, self._triggers):
-            if trigger is None:
-                chosen: Sequence[int] = every
+        for (pattern, replacement), trigger, prefilter in zip(
+            self._compiled, self._triggers, self._prefilters
+        ):
+            if prefilter is not None:
+                chosen = _lines_matching(prefilter, lines)
+            elif trigger is None:
+                chosen = every
             elif trigger == _DIGITS:
                 chosen = digit_lines
             elif len(trigger) == 1:
@@ -289,6 +418,69 @@ class Masker:
             for i, line in zip(chosen, masked):
                 lines[i] = line
         return lines
+
+    def mask_alike(self, texts: Sequence[str]) -> list[str]:
+        """:meth:`mask_many` for texts of which many differ only in their digits 1-9 (the
+        same line with another port or count): same result, fewer texts masked.
+
+        The masks match such texts at the same places, so a group of them is masked through
+        a few *probes*: the group's first text with its digits 1-9 renumbered so that the
+        digits left in the masked probes tell which input digit each one is. Every text of
+        the group is then its masked probe with those digits put back.
+        """
+        if not self._alike:
+            return self.mask_many(texts)
+        groups: dict[bytes, list[int]] = {}
+        for i, text in enumerate(texts):
+            raw = text.encode("utf-8", "surrogatepass")
+            if self._free_zeros and b"0x" not in raw and b"0X" not in raw:
+                key = b"*" + raw.translate(_DIGITS_TO_ONE)  # every digit renumbered
+            else:
+                key = b"0" + raw.translate(_NONZERO_TO_ONE)  # zeros kept
+            groups.setdefault(key, []).append(i)
+        direct: list[int] = []
+        probes: list[str] = []
+        plans: list[tuple[list[int], list[int], int, int]] = []
+        for key, members in groups.items():
+            text = texts[members[0]]
+            free = _ALL_DIGITS if key[0] == 42 else _NONZERO  # 42: "*"
+            digits = [p for p, char in enumerate(text) if char in free]
+            count, numbered = 1, 9
+            while numbered < len(digits):
+                count, numbered = count + 1, numbered * 9
+            if len(members) <= count:
+                direct.extend(members)
+                continue
+            plans.append((members, digits, len(probes), count))
+            chars = list(text)
+            for power in range(count):
+                scale = 9**power
+                for i, p in enumerate(digits):
+                    chars[p] = _NONZERO[(i // scale) % 9]
+                probes.append("".join(chars))
+        result: list[str] = [""] * len(texts)
+        for i, form in zip(direct, self.mask_many([texts[i] for i in direct])):
+            result[i] = form
+        masked = self.mask_many(probes)
+        for members, digits, first, count in plans:
+            probe = masked[first : first + count]
+            base = probe[0]
+            slots = [
+                (o, digits[sum((int(m[o]) - 1) * 9**j for j, m in enumerate(probe))])
+                for o, char in enumerate(base)
+                if char in _NONZERO
+            ]
+            if not slots:
+                for i in members:
+                    result[i] = base
+                continue
+            chars = list(base)
+            for i in members:
+                text = texts[i]
+                for o, p in slots:
+                    chars[o] = text[p]
+                result[i] = "".join(chars)
+        return result
 
     def signature(self, masked: str) -> str:
         """Grouping key: placeholders made generic, whitespace collapsed."""

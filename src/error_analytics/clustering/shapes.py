@@ -11,7 +11,7 @@ result identical to masking every message.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -36,21 +36,26 @@ def normalise_distinct(
     depends on digit values, so one representative per shape is masked; shapes whose
     masked text still holds a digit (``en0``, ``IPv6``) are masked message by message.
     """
+    keys: Iterable[str | bytes] = (
+        (text.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS) for text in distinct_raw)
+        if masker.digit_independent
+        else distinct_raw
+    )
     shape_ids: dict[str | bytes, int] = {}
-    representatives: list[int] = []
-    raw_shape = np.empty(len(distinct_raw), dtype=np.int64)
-    for raw_id, text in enumerate(distinct_raw):
-        key = (
-            text.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS)
-            if masker.digit_independent
-            else text
-        )
-        shape = shape_ids.setdefault(key, len(representatives))
-        if shape == len(representatives):
-            representatives.append(raw_id)
-        raw_shape[raw_id] = shape
-    del shape_ids
+    setdefault = shape_ids.setdefault
+    # a new key gets the number of keys seen before it: shapes are numbered in order
+    raw_shape = np.fromiter(
+        (setdefault(key, len(shape_ids)) for key in keys),
+        dtype=np.int64,
+        count=len(distinct_raw),
+    )
+    del keys, shape_ids
+    # the first message of each shape represents it (shape numbers are in first-seen order)
+    representatives: list[int] = np.unique(raw_shape, return_index=True)[1].tolist()
     form_index: dict[str, int] = {}
+    #: salient text -> its masked text, for the texts masked on their own so far (the
+    #: representatives of shapes whose masked text keeps digits come back with their shape)
+    genuine: dict[str, str] = {}
     form_report: list[bool] = []
 
     def normalise(raw_ids: Sequence[int]) -> tuple[list[int], list[bool]]:
@@ -65,7 +70,10 @@ def normalise_distinct(
         )
         first: dict[str | bytes, int] = {}
         unique = [i for i, key in enumerate(keys) if first.setdefault(key, i) == i]
-        masked_unique = dict(zip(unique, masker.mask_many([salient[i] for i in unique])))
+        missing = [i for i in unique if salient[i] not in genuine]
+        for i, form in zip(missing, masker.mask_many([salient[i] for i in missing])):
+            genuine[salient[i]] = form
+        masked_unique = {i: genuine[salient[i]] for i in unique}
         masked: list[str] = []
         redo: list[int] = []
         for i, key in enumerate(keys):
@@ -75,7 +83,7 @@ def normalise_distinct(
                 redo.append(i)  # digits the masks keep: this text masks on its own
             masked.append(form)
         if redo:
-            for i, form in zip(redo, masker.mask_many([salient[i] for i in redo])):
+            for i, form in zip(redo, masker.mask_alike([salient[i] for i in redo])):
                 masked[i] = form
         ids, has_digit = [], []
         for form, (_, report) in zip(masked, prepared):

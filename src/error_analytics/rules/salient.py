@@ -39,8 +39,9 @@ STRONG_ERROR_LINES: tuple[str, ...] = (
 )
 
 #: For a strong pattern, lower-case literals of which at least one occurs in any text it
-#: matches (a pattern without an entry is always tried). Only a speed-up: the patterns
-#: that cannot match a text are left out of its search, which finds the same lines.
+#: matches (a pattern without an entry is always tried); a literal that starts with ``\n``
+#: must start a line. Only a speed-up: the patterns that cannot match a text are left out of
+#: its search, and only the lines holding a literal are searched, which finds the same lines.
 STRONG_ERROR_HINTS: dict[str, tuple[str, ...]] = {
     EXCEPTION_LINE: ("error", "exception", "exit", "interrupt", "warning", "failure", "fault"),
     STRONG_ERROR_LINES[1]: ("error:", "exception:"),
@@ -48,7 +49,7 @@ STRONG_ERROR_HINTS: dict[str, tuple[str, ...]] = {
     STRONG_ERROR_LINES[3]: ("error",),
     STRONG_ERROR_LINES[4]: ("error",),
     STRONG_ERROR_LINES[5]: ("npm err!",),
-    STRONG_ERROR_LINES[6]: ("e  ", "e \t", "e\t"),
+    STRONG_ERROR_LINES[6]: ("\ne ", "\ne\t"),
     STRONG_ERROR_LINES[7]: ("fail", "error"),
     STRONG_ERROR_LINES[8]: ("--- fail:",),
     STRONG_ERROR_LINES[9]: ("[error]",),
@@ -66,6 +67,40 @@ WEAK_ERROR_LINES: tuple[str, ...] = (
         r"|exited with|exit (?:code|status)|does not exist|doesn't exist)\b"
     ),
 )
+
+#: For each weak pattern, as :data:`STRONG_ERROR_HINTS`: lower-case literals of which at
+#: least one occurs in any text it matches.
+WEAK_ERROR_HINTS: dict[str, tuple[str, ...]] = {
+    WEAK_ERROR_LINES[0]: (
+        "error",
+        "fatal",
+        "fail",
+        "exception",
+        "abort",
+        "panic",
+        "cannot",
+        "can't",
+        "could not",
+        "couldn't",
+        "unable to",
+        "not found",
+        "no such",
+        "undefined",
+        "denied",
+        "refused",
+        "time",
+        "segmentation fault",
+        "killed",
+        "invalid",
+        "unexpected",
+        "missing",
+        "not allowed",
+        "exited with",
+        "exit ",
+        "does not exist",
+        "doesn't exist",
+    ),
+}
 
 #: How many salient lines to keep from one message.
 MAX_SALIENT_LINES = 2
