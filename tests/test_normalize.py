@@ -175,10 +175,11 @@ def test_non_text_input_is_handled() -> None:
         ("@@@" + "9" * 1000 + ":") * 300,  # digits and punctuation
     ],
 )
-def test_huge_and_hostile_messages_finish_quickly(masker: Masker, hostile: str) -> None:
+def test_huge_and_hostile_messages_do_not_hang(masker: Masker, hostile: str) -> None:
+    # A guard against catastrophic backtracking, not a speed measurement (benchmarks do that).
     started = time.perf_counter()
     result = masker.mask(salient_text(hostile))
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 5.0
     assert len(result) <= MAX_MESSAGE_CHARS
 
 
