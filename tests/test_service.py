@@ -198,3 +198,20 @@ def test_clusters_from_the_database_are_the_same_on_both_engines(sqlite_url, pg_
     assert any("Cannot find module" in template for template in by_template)
     vite = next(row for row in results[0] if "Cannot find module" in row[5])
     assert vite[2:5] == (1, ["Build"], "import_error")
+
+
+def test_unknown_phase_rate_is_over_all_runs_even_with_task_logs(db_url):
+    engine = sa.create_engine(db_url)
+    create_workflow_tables(engine, "host")
+    runs = completed_runs(4) + [run("u0000001", "failed", 1, error_message="Review phase failed")]
+    insert_rows(engine, "workflow_history", runs)
+    insert_rows(engine, "task_logs", [
+        {"adw_id": row["adw_id"], "phase_name": "plan", "phase_number": 1, "phase_status": "completed",
+         "started_at": row["created_at"]} for row in runs[:4]
+    ])
+    engine.dispose()
+    breakdown = service_for(db_url).analyze_by_phase(30)
+    assert breakdown.rate_basis == "runs_reaching_phase"
+    assert breakdown.phase_failed_runs["Unknown"] == 1
+    assert breakdown.phase_reached_runs["Unknown"] == 5
+    assert breakdown.phase_failure_rates["Unknown"] == 20.0

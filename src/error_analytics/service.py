@@ -67,11 +67,11 @@ UNKNOWN_RULE = CategoryRule(
 )
 NO_TEXT_RULE = CategoryRule(
     key=NO_TEXT_CATEGORY,
-    name="Failed Without Error Text",
+    name="Errors Without Text",
     category="Missing Diagnostics",
     recommendation="Record the exception text and the failing phase when a workflow fails.",
     severity=Severity.MEDIUM.value,
-    root_cause="Failed runs that recorded no error text",
+    root_cause="Failed runs that recorded no error text, and phase error counts without a message",
     estimated_fix_time="1-2 hours",
 )
 
@@ -199,7 +199,8 @@ class ErrorAnalyticsService:
         for phase in Phase.ordered():
             name = phase.value
             failed = len(phase_to_runs.get(name, ()))
-            reached = (reach or {}).get(phase, 0) if reach else snapshot.counts.total
+            # Unknown is no phase a run reaches: its rate is always over all runs
+            reached = reach.get(phase, 0) if reach and phase is not Phase.UNKNOWN else snapshot.counts.total
             reached = max(reached, failed)
             phase_counts[name] = error_counts.get(name, 0)
             failed_runs[name] = failed
