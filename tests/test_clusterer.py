@@ -310,3 +310,45 @@ def test_single_line_messages_are_not_grouped_by_frame_or_words():
     ]
     labels = cluster_messages(messages).labels
     assert labels[0] != labels[1]
+
+
+def test_examples_are_the_most_frequent_messages_then_the_smallest_text() -> None:
+    import numpy as np
+
+    from error_analytics.clustering.estimator import _first_raws
+
+    rng = random.Random(3)
+    for _ in range(200):
+        texts = [f"m{rng.randrange(10**6):06d}" for _ in range(rng.randint(1, 60))]
+        texts = list(dict.fromkeys(texts))
+        counts = np.array([rng.choice((1, 1, 1, 2, 5)) for _ in texts])
+
+        def order(raw: int, texts=texts, counts=counts) -> tuple[int, str]:
+            return -int(counts[raw]), texts[raw]
+
+        raws = rng.sample(range(len(texts)), rng.randint(1, len(texts)))
+        for k in (1, 3, 20):
+            assert _first_raws(raws, k, counts, texts, order) == sorted(raws, key=order)[:k]
+
+
+def test_cached_words_are_the_words_of_the_joined_text() -> None:
+    from error_analytics.clustering.vectorize import WordCache, words
+
+    cache = WordCache()
+    parts = ["Cannot find module <STR>", "KeyError: <*> in <PATH>", "", "x_y AB c9 İstanbul"]
+    assert cache.joined(parts) == words(" ".join(parts))
+    assert cache.joined(parts[:1]) == words(parts[0])
+
+
+def test_fit_leaves_the_garbage_collector_as_it_found_it() -> None:
+    import gc
+
+    assert gc.isenabled()
+    ErrorClusterer().fit(corpus())
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ErrorClusterer().fit(corpus())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -24,9 +24,10 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import ThreadpoolController
 
 from error_analytics.clustering.seed import OTHER, SEED_CORPUS
-from error_analytics.clustering.vectorize import make_vectorizer
+from error_analytics.clustering.vectorize import WordCache, make_vectorizer
 from error_analytics.models import UNKNOWN_CATEGORY
 from error_analytics.rules import RuleSet, get_category, match_category
 
@@ -39,6 +40,21 @@ GENERIC_RECOMMENDATION = (
 MAX_FORMS_PER_CLUSTER = 50
 #: Training messages taken from the input (rule-labelled forms), at most.
 MAX_TRAINING_FORMS = 5_000
+#: The model is small (thousands of rows): BLAS runs it on one thread. Several BLAS threads
+#: only wait on each other here, and on a busy two-core machine they made the fit and the
+#: prediction three times slower.
+BLAS_THREADS = 1
+
+
+_threadpools: list[ThreadpoolController] = []
+
+
+def _blas_limit():  # a context manager
+    """Limit BLAS to :data:`BLAS_THREADS` inside a ``with`` block. The thread pools are
+    looked up once, at first use: each lookup scans the loaded libraries."""
+    if not _threadpools:
+        _threadpools.append(ThreadpoolController())
+    return _threadpools[0].limit(limits=BLAS_THREADS, user_api="blas")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,8 +79,8 @@ class ClusterEvidence:
 class CategoryModel:
     """Logistic regression over TF-IDF words; classes are category keys plus ``other``."""
 
-    def __init__(self) -> None:
-        self.vectorizer = make_vectorizer(max_features=20_000)
+    def __init__(self, words: WordCache | None = None) -> None:
+        self.vectorizer = make_vectorizer(max_features=20_000, analyzer=words or WordCache())
         self.classifier: LogisticRegression | None = None
         self.classes: list[str] = []
 
@@ -75,20 +91,26 @@ class CategoryModel:
             return self
         matrix = self.vectorizer.fit_transform(texts)
         self.classifier = LogisticRegression(C=10.0, max_iter=1000, class_weight="balanced")
-        self.classifier.fit(matrix, list(labels), sample_weight=np.asarray(weights, dtype=float))
+        with _blas_limit():
+            self.classifier.fit(
+                matrix, list(labels), sample_weight=np.asarray(weights, dtype=float)
+            )
         self.classes = [str(label) for label in self.classifier.classes_]
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if self.classifier is None or not texts:
             return np.zeros((len(texts), max(1, len(self.classes))))
-        return self.classifier.predict_proba(self.vectorizer.transform(texts))
+        matrix = self.vectorizer.transform(texts)
+        with _blas_limit():
+            return self.classifier.predict_proba(matrix)
 
 
 def _train_model(
     cluster_forms: Sequence[ClusterEvidence],
     form_labels: Sequence[list[str | None]],
     rules: RuleSet,
+    words: WordCache | None = None,
 ) -> CategoryModel:
     texts: list[str] = []
     labels: list[str] = []
@@ -107,13 +129,18 @@ def _train_model(
                 labels.append(label)
                 weights.append(1.0)
                 taken += 1
-    return CategoryModel().fit(texts, labels, weights)
+    return CategoryModel(words).fit(texts, labels, weights)
 
 
 def categorize_clusters(
-    clusters: Sequence[ClusterEvidence], rules: RuleSet, *, threshold: float = 0.5
+    clusters: Sequence[ClusterEvidence],
+    rules: RuleSet,
+    *,
+    threshold: float = 0.5,
+    words: WordCache | None = None,
 ) -> list[CategoryDecision]:
-    """One decision per cluster, in order."""
+    """One decision per cluster, in order. ``words`` may hold the words of the masked texts
+    already (the clusterer shares it with its top terms)."""
     votes_per_cluster: list[Counter[str]] = []
     form_labels: list[list[str | None]] = []
     for evidence in clusters:
@@ -126,7 +153,7 @@ def categorize_clusters(
                 votes[match.key] += count
         votes_per_cluster.append(votes)
         form_labels.append(labels)
-    model = _train_model(clusters, form_labels, rules)
+    model = _train_model(clusters, form_labels, rules, words)
     priority = {key: rank for rank, key in enumerate(rules.categories)}
     decisions = []
     for evidence, votes, probabilities in zip(

@@ -34,6 +34,7 @@ grouping. All costs after step 1 grow with the number of distinct patterns, not 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -50,7 +51,13 @@ from error_analytics.clustering.grouping import (
     signature_tokens,
 )
 from error_analytics.clustering.naming import build_name, build_template, cluster_id
-from error_analytics.clustering.normalize import Masker, document_text, prepare
+from error_analytics.clustering.normalize import (
+    MAX_DOCUMENT_WORDS,
+    Masker,
+    clean,
+    document_text,
+    prepare,
+)
 from error_analytics.clustering.shapes import normalise_distinct
 from error_analytics.errors import InputError
 from error_analytics.models import DiscoveredCluster
@@ -80,9 +87,24 @@ def _as_messages(messages: object) -> list[str]:
         items = list(messages)  # type: ignore[call-overload]
     except TypeError as exc:
         raise InputError(f"expected a list of messages, got {type(messages).__name__}") from exc
+    if set(map(type, items)) <= {str}:  # the usual case, checked without a Python loop
+        return items
     return [
         item if isinstance(item, str) else ("" if item is None else str(item)) for item in items
     ]
+
+
+def _first_raws(raws, k, raw_counts, distinct_raw, order) -> list[int]:
+    """The ``k`` first of ``raws`` by ``order`` (count descending, then text): counts are
+    compared in numpy, texts only among the raws tied at the k-th count."""
+    if len(raws) <= max(16, k):
+        return sorted(raws, key=order)[:k]
+    ids = np.asarray(raws, dtype=np.int64)
+    counts = raw_counts[ids]
+    threshold = np.partition(counts, len(counts) - k)[len(counts) - k]
+    above = sorted(ids[counts > threshold].tolist(), key=order)
+    tied = ids[counts == threshold].tolist()
+    return above + heapq.nsmallest(k - len(above), tied, key=distinct_raw.__getitem__)
 
 
 class ErrorClusterer:
@@ -179,17 +201,32 @@ class ErrorClusterer:
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, messages: Iterable[str], *, progress: Progress | None = None) -> ErrorClusterer:
+        # Fitting allocates millions of small acyclic objects (strings, tuples, lists) and
+        # frees them by reference counting; the cyclic collector would only rescan them,
+        # again and again, for nothing (about a seventh of a 200k-message fit).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._fit(messages, progress)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _fit(self, messages: Iterable[str], progress: Progress | None) -> ErrorClusterer:
         rules = self._validate()
         texts = _as_messages(messages)
         self.masker_ = masker = Masker(rules.masks)
-        raw_index: dict[str, int] = {}
-        raw_ids = np.fromiter(
-            (raw_index.setdefault(t, len(raw_index)) for t in texts),
-            dtype=np.int64,
-            count=len(texts),
+        # distinct messages in first-occurrence order, each message's number among them: one
+        # pass of dict.setdefault (position of the first occurrence), then a rank in numpy
+        first_seen: dict[str, int] = {}
+        first = np.fromiter(
+            map(first_seen.setdefault, texts, range(len(texts))), dtype=np.int64, count=len(texts)
         )
-        distinct_raw = list(raw_index)
-        del raw_index
+        distinct_raw = list(first_seen)
+        raw_ids = np.searchsorted(
+            np.fromiter(first_seen.values(), dtype=np.int64, count=len(first_seen)), first
+        )
+        del first_seen, first
         raw_counts = np.bincount(raw_ids, minlength=len(distinct_raw))
 
         # 1. normalise each distinct message shape once, in batches
@@ -200,9 +237,12 @@ class ErrorClusterer:
         form_counts = np.bincount(raw_form, weights=raw_counts, minlength=len(forms)).astype(
             np.int64
         )
-        form_raws: list[list[int]] = [[] for _ in forms]
-        for raw_id, form_id in enumerate(raw_form.tolist()):
-            form_raws[form_id].append(raw_id)
+        # raw ids of each form, ascending: a stable sort by form, cut at the form boundaries
+        by_form = np.argsort(raw_form, kind="stable").tolist()
+        form_ends = np.cumsum(np.bincount(raw_form, minlength=len(forms))).tolist()
+        form_raws: list[list[int]] = [
+            by_form[start:end] for start, end in zip([0, *form_ends[:-1]], form_ends)
+        ]
 
         # 2. exact signatures
         signature_index: dict[str, int] = {}
@@ -275,7 +315,7 @@ class ErrorClusterer:
             else raw_form
         )
         ids = [cluster.id for cluster in self.clusters_]
-        self.labels_ = [ids[number] for number in raw_cluster[raw_ids].tolist()]
+        self.labels_ = np.array(ids, dtype=object)[raw_cluster[raw_ids]].tolist()
         self.n_clusters_ = len(self.clusters_)
         self._build_predict_index(signatures, signature_cluster, ids)
         if progress is not None:
@@ -295,18 +335,30 @@ class ErrorClusterer:
         root_members: dict[int, list[int]] = defaultdict(list)
         for signature_id in range(len(signatures)):
             root_members[union_find.find(signature_id)].append(signature_id)
-        document_roots, documents = [], []
+        document_roots, document_forms = [], []
         for root, members in sorted(root_members.items()):
             member_forms = [f for s in members for f in signature_forms[s]]
             if not all(form_report[f] for f in member_forms):
                 continue
-            top = heapq.nlargest(
-                MAX_DOCUMENT_FORMS, member_forms, key=lambda f: (form_counts[f], -f)
-            )
-            documents.append(
-                " ".join(document_text(distinct_raw[form_raws[f][0]], self.masker_) for f in top)
+            document_forms.append(
+                heapq.nlargest(MAX_DOCUMENT_FORMS, member_forms, key=lambda f: (form_counts[f], -f))
             )
             document_roots.append(root)
+        # :func:`.normalize.document_text` of each form, masked in one batch
+        masked = iter(
+            self.masker_.mask_many(
+                [
+                    " ".join(
+                        clean(distinct_raw[form_raws[f][0]]).split(maxsplit=MAX_DOCUMENT_WORDS)[
+                            :MAX_DOCUMENT_WORDS
+                        ]
+                    )
+                    for top in document_forms
+                    for f in top
+                ]
+            )
+        )
+        documents = [" ".join(next(masked) for _ in top) for top in document_forms]
         self.document_vectorizer_ = None
         if len(documents) < 2:
             return
@@ -333,8 +385,21 @@ class ErrorClusterer:
         distinct_raw,
         raw_counts,
     ) -> None:
-        def representative(form_id: int) -> int:
-            return min(form_raws[form_id], key=lambda raw: (-raw_counts[raw], distinct_raw[raw]))
+        counts = raw_counts.tolist()  # Python ints: cheaper to read one by one than numpy's
+
+        def order(raw: int) -> tuple[int, str]:
+            return -counts[raw], distinct_raw[raw]
+
+        best_raws: dict[int, list[int]] = {}
+
+        def top_raws(form_id: int) -> list[int]:
+            # the form's first max_examples raws by (-count, text), without a Python key per raw
+            found = best_raws.get(form_id)
+            if found is None:
+                found = best_raws[form_id] = _first_raws(
+                    form_raws[form_id], self.max_examples, raw_counts, distinct_raw, order
+                )
+            return found
 
         signature_counts = [int(sum(form_counts[f] for f in fs)) for fs in signature_forms]
         described = []
@@ -357,13 +422,18 @@ class ErrorClusterer:
             cluster_forms.append(member_forms)
         evidence = [
             ClusterEvidence(
-                [(distinct_raw[representative(f)], forms[f], int(form_counts[f])) for f in fs[:50]]
+                [(distinct_raw[top_raws(f)[0]], forms[f], int(form_counts[f])) for f in fs[:50]]
             )
             for fs in cluster_forms
         ]
-        decisions = categorize_clusters(evidence, rules, threshold=self.category_threshold)
-        documents = [" ".join(forms[f] for f in fs[:20]) for fs in cluster_forms]
-        vectorizer, matrix = vectorize.fit_transform(documents)
+        words = vectorize.WordCache()
+        decisions = categorize_clusters(
+            evidence, rules, threshold=self.category_threshold, words=words
+        )
+        # each document is the cluster's first 20 forms joined by spaces, given to the
+        # vectorizer as the forms themselves: their words are known already
+        documents = [[forms[f] for f in fs[:20]] for fs in cluster_forms]
+        vectorizer, matrix = vectorize.fit_transform(documents, words.joined)
         terms = (
             vectorize.top_terms(
                 vectorizer, matrix, [[i] for i in range(len(documents))], self.n_top_terms
@@ -381,9 +451,7 @@ class ErrorClusterer:
                 identifier = cluster_id(identifier + rep_signature)
             used_ids.add(identifier)
             raws = heapq.nsmallest(
-                self.max_examples,
-                (r for f in fs[:50] for r in form_raws[f]),
-                key=lambda r: (-raw_counts[r], distinct_raw[r]),
+                self.max_examples, (r for f in fs[:50] for r in top_raws(f)), key=order
             )
             template = (
                 build_template([(forms[f], int(form_counts[f])) for f in fs]) or "(empty message)"

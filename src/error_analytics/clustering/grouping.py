@@ -106,21 +106,32 @@ def positional_merge(signatures: Sequence[list[str]], *, min_variants: int = 3) 
     Cost is linear in the total number of tokens: every signature is keyed once per
     position (``prefix, <hole>, suffix``) and signatures sharing a key are candidates.
     """
-    key_to_members: dict[tuple[int, str], list[int]] = defaultdict(list)
-    holes: list[tuple[int, tuple[int, str]]] = []
+    # A key is (prefix, suffix) around the hole, each an interned id of its token sequence
+    # (a trie node): equal ids mean equal token sequences, and no string is built per position.
+    prefix_trie: dict[tuple[int, str], int] = {}
+    suffix_trie: dict[tuple[int, str], int] = {}
+    key_to_members: dict[tuple[int, int, int], list[int]] = defaultdict(list)
+    holes: list[tuple[int, tuple[int, int, int]]] = []
+    prefix_node = prefix_trie.setdefault
+    suffix_node = suffix_trie.setdefault
     for index, tokens in enumerate(signatures):
-        if len(tokens) < 2 or len(tokens) > MAX_MERGE_TOKENS:
+        size = len(tokens)
+        if size < 2 or size > MAX_MERGE_TOKENS:
             continue
-        for position, token in enumerate(tokens):
-            key = (
-                position,
-                " ".join(tokens[:position]) + " \x00 " + " ".join(tokens[position + 1 :]),
-            )
+        suffixes = [0] * size
+        node = 0
+        for position in range(size - 1, 0, -1):
+            node = suffix_node((node, tokens[position]), len(suffix_trie) + 1)
+            suffixes[position - 1] = node
+        node = 0
+        for position, token, suffix in zip(range(size), tokens, suffixes):
+            key = (position, node, suffix)
             if token == WILDCARD:
                 holes.append((index, key))
-            elif _mergeable(token, position):
+            elif "=" not in token and (position or _mergeable(token, 0)):
                 key_to_members[key].append(index)
-    key_to_holes: dict[tuple[int, str], list[int]] = defaultdict(list)
+            node = prefix_node((node, token), len(prefix_trie) + 1)
+    key_to_holes: dict[tuple[int, int, int], list[int]] = defaultdict(list)
     for index, key in holes:
         if key in key_to_members:
             key_to_holes[key].append(index)

@@ -10,7 +10,7 @@ stays bounded whatever the number of rows.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -61,7 +61,47 @@ def _preprocess(text: str) -> str:
     return _PLACEHOLDER.sub(" ", text).lower()
 
 
-def make_vectorizer(*, max_features: int | None = 50_000) -> TfidfVectorizer:
+_TOKEN = re.compile(TOKEN_PATTERN)
+
+
+def words(text: str) -> list[str]:
+    """The words a vectorizer of :func:`make_vectorizer` sees in ``text``."""
+    return _TOKEN.findall(_preprocess(text))
+
+
+class WordCache:
+    """:func:`words` of each text, computed once: the same masked forms are vectorised by
+    the category model (training and prediction) and, joined per cluster, for top terms.
+    The words of texts joined by a space are the words of each text in turn (a space
+    separates words, and neither a placeholder nor a word spans one)."""
+
+    def __init__(self) -> None:
+        self._words: dict[str, list[str]] = {}
+
+    def __call__(self, text: str) -> list[str]:
+        found = self._words.get(text)
+        if found is None:
+            found = self._words[text] = words(text)
+        return found
+
+    def joined(self, texts: Sequence[str]) -> list[str]:
+        """The words of ``" ".join(texts)``."""
+        if len(texts) == 1:
+            return self(texts[0])
+        return [word for text in texts for word in self(text)]
+
+
+def make_vectorizer(
+    *,
+    max_features: int | None = 50_000,
+    analyzer: Callable[[Hashable], list[str]] | None = None,
+) -> TfidfVectorizer:
+    """TF-IDF over :func:`words`; ``analyzer`` (for example a :class:`WordCache`) gives the
+    words of each document instead, when it gives the same words faster."""
+    if analyzer is not None:
+        return TfidfVectorizer(
+            analyzer=analyzer, sublinear_tf=True, max_features=max_features, dtype=np.float32
+        )
     return TfidfVectorizer(
         token_pattern=TOKEN_PATTERN,
         preprocessor=_preprocess,
@@ -71,9 +111,12 @@ def make_vectorizer(*, max_features: int | None = 50_000) -> TfidfVectorizer:
     )
 
 
-def fit_transform(documents: Sequence[str]) -> tuple[TfidfVectorizer | None, sparse.csr_matrix]:
-    """Vectorizer and matrix for ``documents``; ``(None, empty)`` when no document has a word."""
-    vectorizer = make_vectorizer()
+def fit_transform(
+    documents: Sequence[object], analyzer: Callable[[Hashable], list[str]] | None = None
+) -> tuple[TfidfVectorizer | None, sparse.csr_matrix]:
+    """Vectorizer and matrix for ``documents``; ``(None, empty)`` when no document has a word.
+    ``documents`` are texts, or anything ``analyzer`` takes (see :func:`make_vectorizer`)."""
+    vectorizer = make_vectorizer(analyzer=analyzer)
     try:
         matrix = vectorizer.fit_transform(documents)
     except ValueError:  # empty vocabulary
