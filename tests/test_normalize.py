@@ -293,3 +293,21 @@ def test_clean_keeps_printable_text_and_replaces_control_bytes() -> None:
     assert clean("a\x00b\x7fc\ufffdd") == "a b c d"
     assert clean("tab\there\nline") == "tab\there\nline"
     assert clean("\x1b[31mred\x1b[0m [1;32mgreen[0m") == "red green"
+
+
+def test_colour_codes_without_escape_byte_are_removed_as_by_the_full_pattern() -> None:
+    import importlib
+
+    n = importlib.import_module("error_analytics.clustering.normalize")
+    for text in ("[1;32mgreen[0m [12] [3m", "a[38;5;196mb [1x [1;2;3;4;5;6;7;8;9;10m", "[999m"):
+        assert clean(text) == n._ANSI.sub("", text)
+
+
+def test_digit_masks_see_the_lines_as_masked_so_far(masker: Masker) -> None:
+    # earlier masks take the only digits of some lines; user masks may add digits back
+    texts = ["at 2024-01-02 12:34:56 in 3ms", "x12y3 after 10.0.0.1", "5s", "plain", "a 7 b"]
+    texts += ["took 1 h", "took 1\th", "took 12µs", "id ab12cd34 from 0x1F"]
+    assert masker.mask_many(texts) == [masker.mask(text) for text in texts]
+    digits = Masker((MaskRule("seven", r"seven", "7 and 77"), *DEFAULT_MASKS))
+    texts.append("seven of nine")
+    assert digits.mask_many(texts) == [digits.mask(text) for text in texts]

@@ -48,6 +48,8 @@ _ANSI = re.compile(
 )
 #: What every ANSI code without an ESC byte starts with (the last alternative of ``_ANSI``).
 _ANSI_LOST_ESCAPE = re.compile(r"\[\d")
+#: The last alternative of ``_ANSI`` alone: all of it that can match a text without ESC.
+_ANSI_WITHOUT_ESCAPE = re.compile(r"\[\d{1,3}(?:;\d{1,3}){0,8}m")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]+")
 _SPACES = re.compile(r"[ \t]+")
 _TRACEBACK_LOCATION = re.compile(salient_rules.TRACEBACK_LOCATION)
@@ -66,8 +68,10 @@ def clean(text: object) -> str:
     if len(text) > MAX_MESSAGE_CHARS:
         half = MAX_MESSAGE_CHARS // 2
         text = text[:half] + "\n" + text[-half:]
-    if "\x1b" in text or ("[" in text and _ANSI_LOST_ESCAPE.search(text) is not None):
+    if "\x1b" in text:
         text = _ANSI.sub("", text)
+    elif "[" in text and _ANSI_LOST_ESCAPE.search(text) is not None:
+        text = _ANSI_WITHOUT_ESCAPE.sub("", text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.isprintable() and "\ufffd" not in text:
@@ -297,7 +301,8 @@ _PREFILTERS: dict[str, str] = {
     # a run of hex characters holding a digit and a letter has them side by side (or 0x)
     "hex": r"[a-fA-FxX](?:(?<=\d.)|(?=\d))",
     "size": r"[KMGTPkBb](?:(?<=\d.)|(?<=\d[ \t].))",  # \d[ \t]?[KMGTPkBb]
-    "duration": r"\d[ \t]?[nuµmshd]",
+    # \d[ \t]?[nuµmshd], searched from the unit letter (faster on these texts)
+    "duration": r"[nuµmshd](?:(?<=\d.)|(?<=\d[ \t].))",
 }
 
 
@@ -384,7 +389,7 @@ class Masker:
             raise ValueError("mask_many takes single-line texts")
         every: Sequence[int] = range(len(lines))
         chosen: Sequence[int]
-        digit_lines = [i for i, line in enumerate(lines) if _DIGIT.search(line)]
+        digit = _DIGIT.search
         for (pattern, replacement), trigger, prefilter in zip(
             self._compiled, self._triggers, self._prefilters
         ):
@@ -393,7 +398,8 @@ class Masker:
             elif trigger is None:
                 chosen = every
             elif trigger == _DIGITS:
-                chosen = digit_lines
+                # on the lines as masked so far: earlier masks took many digits away
+                chosen = [i for i, line in enumerate(lines) if digit(line)]
             elif len(trigger) == 1:
                 literal = trigger[0]
                 chosen = [i for i, line in enumerate(lines) if literal in line]
