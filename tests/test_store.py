@@ -189,3 +189,7 @@ def test_binary_huge_and_null_messages_are_read_not_fatal(sqlite_url):
     assert len(events["huge0001"].message) == 1_000_000
     assert events["null0001"].source is Source.NO_ERROR_TEXT
     assert quality.total_skipped == 0
+    assert quality.rows_adjusted == {
+        "failure_reason: binary message decoded as UTF-8": 1,
+        "failure_reason: message cut to its first 1,000,000 characters": 1,
+    }

@@ -97,6 +97,8 @@ class DataQualityReport:
     rows_skipped: dict[str, int] = dataclasses.field(default_factory=dict)
     # reason -> up to a few examples (run ids or truncated values) to find the rows again
     skipped_examples: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    # "source: what was done" -> count: values read but changed to be usable (decoded, cut)
+    rows_adjusted: dict[str, int] = dataclasses.field(default_factory=dict)
     missing: list[str] = dataclasses.field(default_factory=list)  # tables/columns not present
     layout: str = "unknown"
     engine: str = "unknown"
@@ -111,6 +113,10 @@ class DataQualityReport:
             examples = self.skipped_examples.setdefault(key, [])
             if len(examples) < 3:
                 examples.append(example[:120])
+
+    def adjust(self, source: str, what: str) -> None:
+        key = f"{source}: {what}"
+        self.rows_adjusted[key] = self.rows_adjusted.get(key, 0) + 1
 
     @property
     def total_skipped(self) -> int:

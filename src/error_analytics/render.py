@@ -131,13 +131,15 @@ def cluster_lines(clusters: list[DiscoveredCluster], *, limit: int | None = None
 
 
 def quality_lines(quality: DataQualityReport | None) -> list[str]:
-    if quality is None or not (quality.total_skipped or quality.missing):
+    if quality is None or not (quality.total_skipped or quality.missing or quality.rows_adjusted):
         return []
     lines = ["", "DATA QUALITY"]
     read = ", ".join(f"{source}: {count}" for source, count in sorted(quality.rows_read.items()))
     lines.append(f"Layout: {quality.layout} on {quality.engine}; rows read: {read or 'none'}")
     for reason, count in sorted(quality.rows_skipped.items()):
         lines.append(f"Skipped {count}: {reason}")
+    for reason, count in sorted(quality.rows_adjusted.items()):
+        lines.append(f"Read with changes {count}: {reason}")
     if quality.missing:
         lines.append("Not present: " + ", ".join(quality.missing))
     return lines

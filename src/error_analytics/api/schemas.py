@@ -31,6 +31,7 @@ class DataQualityReport(_Body):
     rows_read: dict[str, int]
     rows_skipped: dict[str, int]
     skipped_examples: dict[str, list[str]]
+    rows_adjusted: dict[str, int] = Field(description="values read but changed to be usable (decoded, cut)")
     missing: list[str]
     layout: str
     engine: str

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from ..models import DataQualityReport, ErrorEvent, Phase, Source, TimeWindow
 from ..rules import normalize_phase
-from .parsing import BadValue, clean_text, hook_error_message, iter_phase_errors, load_json, parse_timestamp
+from .parsing import MAX_MESSAGE_CHARS, BadValue, clean_text, hook_error_message, iter_phase_errors, load_json, parse_timestamp
 from .schema_probe import HOOK_TABLE, TASK_LOG_TABLE, WORKFLOW_TABLE, WorkflowSchema, probe_schema
 
 FAILED_STATUSES = ("failed", "error", "failure")
@@ -220,7 +220,7 @@ class WorkflowReader:
                     timestamp = None
                 run = _RunInfo(run_id, bool(is_failed), normalize_phase(current_phase), timestamp, template, model)
                 runs[run_id] = run
-                message = clean_text(text)
+                message = _checked_text(text, text_column or WORKFLOW_TABLE, quality)
                 if message:
                     run_events[run_id].append(
                         ErrorEvent(run_id, run.phase, Source.FAILURE_TEXT, message, timestamp, template, model)
@@ -272,7 +272,9 @@ class WorkflowReader:
             timestamp = run.timestamp if run else _safe_timestamp(run_time)
             phase = normalize_phase(phase_name)
             failed = str(status or "").lower() == "failed"
-            message = clean_text(error_message) or (clean_text(log_message) if failed else None)
+            message = _checked_text(error_message, f"{TASK_LOG_TABLE}.error_message", quality) or (
+                _checked_text(log_message, f"{TASK_LOG_TABLE}.log_message", quality) if failed else None
+            )
             if message or failed:
                 yield ErrorEvent(run_id, phase, Source.TASK_LOG, message, timestamp, template, model)
             if tool_calls is None:
@@ -384,6 +386,18 @@ def _phase_at(starts: list[tuple[datetime, Phase]], moment: datetime) -> Phase:
             break
         current = phase
     return current
+
+
+def _checked_text(value: object, source: str, quality: DataQualityReport) -> str | None:
+    """:func:`clean_text`, counting what had to be changed: binary values, NUL bytes, cuts."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        quality.adjust(source, "binary message decoded as UTF-8")
+    elif isinstance(value, str) and "\x00" in value:
+        quality.adjust(source, "NUL bytes removed")
+    text = clean_text(value)
+    if text is not None and len(text) == MAX_MESSAGE_CHARS:
+        quality.adjust(source, f"message cut to its first {MAX_MESSAGE_CHARS:,} characters")
+    return text
 
 
 def _safe_timestamp(value: object) -> datetime | None:
