@@ -356,7 +356,8 @@ class WorkflowReader:
             quality.read(HOOK_TABLE)
             run_id = _hook_run_id(workflow_id, source_app)
             try:
-                message = hook_error_message(event_type, payload)
+                parsed = load_json(payload)  # parsed once; hook_error_message takes it as is
+                message = hook_error_message(event_type, parsed)
             except BadValue as problem:
                 quality.skip(HOOK_TABLE, problem.reason, run_id or "?")
                 continue
@@ -364,8 +365,7 @@ class WorkflowReader:
                 continue
             run = runs.get(run_id) if run_id else None
             phase = Phase.UNKNOWN
-            parsed = _maybe_dict(payload)
-            if parsed and parsed.get("phase"):
+            if isinstance(parsed, dict) and parsed.get("phase"):
                 phase = normalize_phase(parsed.get("phase"))
             yield ErrorEvent(
                 run_id or "unknown",
@@ -405,14 +405,6 @@ def _safe_timestamp(value: object) -> datetime | None:
         return parse_timestamp(value)
     except BadValue:
         return None
-
-
-def _maybe_dict(payload: object) -> dict | None:
-    try:
-        parsed = load_json(payload)
-    except BadValue:
-        return None
-    return parsed if isinstance(parsed, dict) else None
 
 
 def _hook_run_id(workflow_id: object, source_app: object) -> str | None:
