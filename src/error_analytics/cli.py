@@ -164,8 +164,8 @@ def _run(argv: list[str], out: TextIO) -> int:
         results["summary"] = summary
     if "phase" in chosen or args.report:
         results["by_phase"] = service.analyze_by_phase(args.days, snapshot=snapshot)
-    patterns = service.find_error_patterns(args.days, snapshot=snapshot)
     if "patterns" in chosen or "summary" in chosen or args.report:
+        patterns = service.find_error_patterns(args.days, snapshot=snapshot)
         results["patterns"] = patterns + service.cluster_patterns(clusters)
     if "trends" in chosen or args.report:
         results["trends"] = service.get_failure_trends(args.days, snapshot=snapshot)
