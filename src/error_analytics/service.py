@@ -42,6 +42,7 @@ from .models import (
     Phase,
     PhaseErrorBreakdown,
     Severity,
+    Source,
     TimeWindow,
     TrendData,
 )
@@ -173,7 +174,7 @@ class ErrorAnalyticsService:
         known = {phase: runs for phase, runs in breakdown.phase_failed_runs.items() if runs and phase != Phase.UNKNOWN.value}
         candidates = known or {phase: runs for phase, runs in breakdown.phase_failed_runs.items() if runs}
         worst_phase = max(candidates, key=lambda phase: (candidates[phase], -_phase_index(phase)), default=None)
-        without_text = sum(1 for event in snapshot.events if event.source.value == "no_error_text")
+        without_text = sum(1 for event in snapshot.events if event.source is Source.NO_ERROR_TEXT)
         return ErrorSummary(
             total_workflows=snapshot.counts.total,
             failed_workflows=snapshot.counts.failed,
