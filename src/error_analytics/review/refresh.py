@@ -90,8 +90,9 @@ class Refresher:
 
             groups = self._group(unknown_events, message_to_fp, lambda done, _: report(min(done, unknown_distinct), total))
             placed = _Placement(tx, known, now, self.templater.identity_version, self._recommendation)
+            fp_to_example = _examples(unknown_events, message_to_fp)
             for group in groups:
-                placed.place(group, fp_to_template, _examples(unknown_events, message_to_fp))
+                placed.place(group, fp_to_template, fp_to_example)
             placed.write()
 
             rows = [

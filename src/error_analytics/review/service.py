@@ -139,8 +139,8 @@ class ClusterReviewService:
         window = self.analytics.window(days)
         with self.store.read() as tx:
             views = ClusterViews(tx, window.end, since=window.start)
-            records = [tx.cluster(cluster_id) for cluster_id in views.stats]
-            live = [record for record in records if record is not None and record.status != ClusterStatus.MERGED.value]
+            records = tx.clusters(views.stats).values()
+            live = [record for record in records if record.status != ClusterStatus.MERGED.value]
             live.sort(key=lambda record: (-views.stats_of(record.id).occurrences, record.id))
             return views.build(live)
 

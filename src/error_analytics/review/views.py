@@ -112,17 +112,15 @@ def cluster_detail(tx: StateTransaction, record: ClusterRecord, now: datetime, h
     views = ClusterViews(tx, now, cluster_ids=[record.id])
     cluster = views.build([record])[0]
     template_stats = tx.template_stats(record.id)
-    templates = [
-        TemplateInfo(
+    templates = []
+    for template in views.ranked_templates(record.id):
+        occurrence = template_stats.get(template.fingerprint, OccurrenceStats())
+        templates.append(TemplateInfo(
             fingerprint=template.fingerprint, template=template.template,
-            occurrences=template_stats.get(template.fingerprint, OccurrenceStats()).occurrences,
-            runs_affected=template_stats.get(template.fingerprint, OccurrenceStats()).runs,
-            first_seen=template_stats.get(template.fingerprint, OccurrenceStats()).first_seen,
-            last_seen=template_stats.get(template.fingerprint, OccurrenceStats()).last_seen,
+            occurrences=occurrence.occurrences, runs_affected=occurrence.runs,
+            first_seen=occurrence.first_seen, last_seen=occurrence.last_seen,
             example=template.example, pinned=template.pinned,
-        )
-        for template in views.ranked_templates(record.id)
-    ]
+        ))
     days = day_range(now.date(), SERIES_DAYS)
     day_to_count = tx.daily_counts(days[0], [record.id]).get(record.id, {})
     ignore_remaining = None
@@ -134,7 +132,7 @@ def cluster_detail(tx: StateTransaction, record: ClusterRecord, now: datetime, h
         templates=templates,
         top_terms=list(record.top_terms),
         examples=[template.example for template in templates[:MAX_EXAMPLES]],
-        phases=ordered_phases(tx.phase_counts([record.id]).get(record.id, {})),
+        phases=ordered_phases(views.phases.get(record.id, {})),
         run_ids=tx.recent_run_ids(record.id, MAX_RUN_IDS),
         daily_series=[DailyCount(day, day_to_count.get(day, 0)) for day in days],
         history=tx.actions(cluster_id=record.id, limit=history_limit),
