@@ -156,12 +156,7 @@ def _run(argv: list[str], out: TextIO) -> int:
 
     results: dict[str, Any] = {}
     if "summary" in chosen or args.report:
-        summary = service.get_error_summary(args.days, snapshot=snapshot)
-        summary.top_clusters = [
-            {"id": cluster.id, "name": cluster.name, "size": cluster.size, "category": cluster.category}
-            for cluster in clusters[:5]
-        ]
-        results["summary"] = summary
+        results["summary"] = service.get_error_summary(args.days, snapshot=snapshot, clusters=clusters)
     if "phase" in chosen or args.report:
         results["by_phase"] = service.analyze_by_phase(args.days, snapshot=snapshot)
     if "patterns" in chosen or "summary" in chosen or args.report:

@@ -24,12 +24,11 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TextIO
 
-from .config import get_settings
+from .config import DEFAULT_RULES_FILE, get_settings
 from .errors import InputError
 from .models import to_jsonable
 from .progress import terminal_progress
 
-DEFAULT_RULES_FILE = "error_analytics_rules.toml"
 EXAMPLES = """\
 Examples:
   analyze-errors --review --demo                  review the new clusters one at a time

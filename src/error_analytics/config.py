@@ -28,6 +28,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import ConfigurationError
 
 HOST_SQLITE_PATH = Path("app/server/db/database.db")
+#: Where promote-to-rule writes when no rules file is configured (CLI and API alike).
+DEFAULT_RULES_FILE = "error_analytics_rules.toml"
 POSTGRES_VARIABLES = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD")
 
 

@@ -167,7 +167,9 @@ class ErrorAnalyticsService:
         return self.rules.categories.get(key, UNKNOWN_RULE)
 
     # -- the five analyses ---------------------------------------------------------------
-    def get_error_summary(self, days: int = 30, *, snapshot: Snapshot | None = None) -> ErrorSummary:
+    def get_error_summary(
+        self, days: int = 30, *, snapshot: Snapshot | None = None, clusters: list[DiscoveredCluster] | None = None
+    ) -> ErrorSummary:
         snapshot = snapshot or self.snapshot(days)
         category_counts = Counter(snapshot.category_of(event) for event in snapshot.events)
         breakdown = self.analyze_by_phase(days, snapshot=snapshot)
@@ -185,6 +187,10 @@ class ErrorAnalyticsService:
             failed_without_error_text=without_text,
             total_errors=len(snapshot.events),
             days=days,
+            top_clusters=[
+                {"id": cluster.id, "name": cluster.name, "size": cluster.size, "category": cluster.category}
+                for cluster in (clusters or [])[:5]
+            ],
             data_quality=snapshot.quality,
         )
 

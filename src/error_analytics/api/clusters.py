@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-from ..errors import ConflictError
+from ..config import DEFAULT_RULES_FILE
 from ..models import NO_TEXT_CATEGORY, UNKNOWN_CATEGORY, ClusterStatus, Phase, to_jsonable
 from . import schemas
 from .dependencies import AnalyticsDep, Days, ReviewDep, SettingsDep, WriteAccess
@@ -34,8 +34,6 @@ SORTS = ("size", "last_seen", "first_seen", "runs")
 Sort = enum.Enum("Sort", {name: name for name in SORTS}, type=str)
 ClusterId = Annotated[str, Path(min_length=1, max_length=64, description="the cluster's stable id")]
 DEFAULT_ACTOR = "api"
-#: Where promote writes without a configured rules file: the CLI's default too.
-DEFAULT_RULES_FILE = "error_analytics_rules.toml"
 
 
 def _actor(body: schemas.Action) -> str:
@@ -50,14 +48,6 @@ def _detail(review: ReviewDep, cluster_id: str) -> object:
     return to_jsonable(review.get_cluster(cluster_id))
 
 
-def _check_version(review: ReviewDep, cluster_id: str, expected_version: int | None) -> None:
-    """For merge and split, whose service methods take no version: refuse a stale page."""
-    if expected_version is None:
-        return
-    current = review.cluster(cluster_id).version
-    if current != expected_version:
-        raise ConflictError(f"cluster {cluster_id} is at version {current}, not {expected_version}: "
-                            "someone changed it since you loaded it; reload and try again")
 
 
 @router.get("/catalog", response_model=schemas.Catalog, tags=TAGS,
@@ -133,8 +123,7 @@ def set_category(review: ReviewDep, cluster_id: ClusterId, body: schemas.SetCate
              responses=WRITE_PROBLEMS, dependencies=[WriteAccess],
              summary="Fold other clusters into this one (future errors follow)")
 def merge(review: ReviewDep, cluster_id: ClusterId, body: schemas.Merge) -> object:
-    _check_version(review, cluster_id, body.expected_version)
-    review.merge(body.source_ids, cluster_id, actor=_actor(body))
+    review.merge(body.source_ids, cluster_id, actor=_actor(body), expected_version=body.expected_version)
     return _detail(review, cluster_id)
 
 
@@ -142,8 +131,8 @@ def merge(review: ReviewDep, cluster_id: ClusterId, body: schemas.Merge) -> obje
              responses=WRITE_PROBLEMS, dependencies=[WriteAccess],
              summary="Move templates out into a new cluster; answers with the new cluster")
 def split(review: ReviewDep, cluster_id: ClusterId, body: schemas.Split) -> object:
-    _check_version(review, cluster_id, body.expected_version)
-    created = review.split(cluster_id, body.templates, name=body.name, actor=_actor(body))
+    created = review.split(cluster_id, body.templates, name=body.name, actor=_actor(body),
+                           expected_version=body.expected_version)
     return _detail(review, created.id)
 
 

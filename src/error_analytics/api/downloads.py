@@ -41,13 +41,8 @@ def all_clusters(review: ReviewDep) -> list[DiscoveredCluster]:
 
 def _views(analytics: ErrorAnalyticsService, clusters: list[DiscoveredCluster], days: int) -> dict[str, object]:
     snapshot = analytics.snapshot(days)
-    summary = analytics.get_error_summary(days, snapshot=snapshot)
-    summary.top_clusters = [
-        {"id": cluster.id, "name": cluster.name, "size": cluster.size, "category": cluster.category}
-        for cluster in clusters[:5]
-    ]
     return {
-        "summary": summary,
+        "summary": analytics.get_error_summary(days, snapshot=snapshot, clusters=clusters),
         "by_phase": analytics.analyze_by_phase(days, snapshot=snapshot),
         "patterns": analytics.find_error_patterns(days, snapshot=snapshot) + analytics.cluster_patterns(clusters),
         "trends": analytics.get_failure_trends(days, snapshot=snapshot),
