@@ -26,6 +26,7 @@ import numpy as np
 from error_analytics.errors import InvalidRuleError
 from error_analytics.rules import salient as salient_rules
 from error_analytics.rules.masking import _TLDS, DEFAULT_MASKS, MaskRule
+from error_analytics.rules.text import strip_ansi
 
 #: Longest text looked at per message; longer messages keep their head and tail.
 MAX_MESSAGE_CHARS = 20_000
@@ -40,16 +41,6 @@ LINE_JOINER = " | "
 #: by its whole text (shorter messages are all salient text already).
 MIN_REPORT_LINES = 3
 
-_ANSI = re.compile(
-    r"\x1b\[[0-?]{0,64}[ -/]{0,8}[@-~]"  # CSI: colours, cursor moves
-    r"|\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks
-    r"|\x1b[@-Z\\-_]"  # two-byte escapes
-    r"|\[\d{1,3}(?:;\d{1,3}){0,8}m"  # colour codes whose ESC byte was lost
-)
-#: What every ANSI code without an ESC byte starts with (the last alternative of ``_ANSI``).
-_ANSI_LOST_ESCAPE = re.compile(r"\[\d")
-#: The last alternative of ``_ANSI`` alone: all of it that can match a text without ESC.
-_ANSI_WITHOUT_ESCAPE = re.compile(r"\[\d{1,3}(?:;\d{1,3}){0,8}m")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]+")
 _SPACES = re.compile(r"[ \t]+")
 _TRACEBACK_LOCATION = re.compile(salient_rules.TRACEBACK_LOCATION)
@@ -68,10 +59,7 @@ def clean(text: object) -> str:
     if len(text) > MAX_MESSAGE_CHARS:
         half = MAX_MESSAGE_CHARS // 2
         text = text[:half] + "\n" + text[-half:]
-    if "\x1b" in text:
-        text = _ANSI.sub("", text)
-    elif "[" in text and _ANSI_LOST_ESCAPE.search(text) is not None:
-        text = _ANSI_WITHOUT_ESCAPE.sub("", text)
+    text = strip_ansi(text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.isprintable() and "\ufffd" not in text:

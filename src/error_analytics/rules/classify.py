@@ -28,13 +28,13 @@ from collections.abc import Mapping, Sequence
 
 from error_analytics.models import UNKNOWN_CATEGORY, CategoryRule
 from error_analytics.rules.loader import RuleSet, default_rules
+from error_analytics.rules.text import strip_ansi
 
 #: Characters examined from the start of a long message.
 HEAD_CHARS = 20_000
 #: Characters examined from the end of a long message.
 TAIL_CHARS = 5_000
 
-_ANSI_RE = re.compile(r"\x1b\[[0-9;?]{0,32}[A-Za-z]")
 _CACHE_LIMIT = 32
 
 
@@ -121,9 +121,7 @@ def match_category(
 def _examined_text(message: str) -> str:
     if len(message) > HEAD_CHARS + TAIL_CHARS:
         message = message[:HEAD_CHARS] + "\n" + message[-TAIL_CHARS:]
-    if "\x1b" in message:
-        message = _ANSI_RE.sub("", message)
-    return message
+    return strip_ansi(message)
 
 
 def _lower(text: str) -> str:
