@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from error_analytics.demo.messages import (
     LATER_FAILURE, LATER_FAILURE_PREFIX, NEW_FAILURE, NEW_FAILURE_PREFIX,
 )
-from error_analytics.demo.schema import LAYOUTS, create_workflow_tables, insert_rows
+from error_analytics.demo.schema import check_layout, create_workflow_tables, insert_rows
 from error_analytics.demo.synthesis import BatchPlan, RecentFailure, RunBatch, synthesize
 from error_analytics.errors import (
     ConfigurationError, DatabaseUnavailableError, SchemaError,
@@ -91,8 +91,7 @@ def _resolve(target: str | os.PathLike[str]) -> tuple[sa.URL, Path | None]:
 
 
 def _check(layout: str, runs: int, days: int) -> None:
-    if layout not in LAYOUTS:
-        raise ConfigurationError(f"unknown layout {layout!r}; expected one of {LAYOUTS}")
+    check_layout(layout)
     if runs < 1:
         raise ConfigurationError(f"runs must be at least 1, got {runs}")
     if days < 1:
@@ -262,8 +261,7 @@ def ensure_demo_database(path: str | os.PathLike[str] | None = None,
     When ``path`` holds the other layout, the demo goes to a sibling file named after the
     layout (``error_analytics_demo_host.db``) instead of overwriting it.
     """
-    if layout not in LAYOUTS:
-        raise ConfigurationError(f"unknown layout {layout!r}; expected one of {LAYOUTS}")
+    check_layout(layout)
     demo_path = Path(path).expanduser() if path is not None else default_demo_path()
     for candidate in (demo_path,
                       demo_path.with_name(f"{demo_path.stem}_{layout}{demo_path.suffix}")):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from error_analytics.models import Phase
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class WorkflowProfile:
@@ -24,8 +26,7 @@ class ModelProfile:
     failure_factor: float
 
 
-_FULL = ("Plan", "Validate", "Build", "Lint", "Test", "Review", "Document", "Ship", "Cleanup",
-         "Verify")
+_FULL = tuple(phase.value for phase in Phase.ordered() if phase is not Phase.UNKNOWN)
 
 WORKFLOWS: tuple[WorkflowProfile, ...] = (
     WorkflowProfile("adw_sdlc_complete_iso", _FULL, 28.0, 1.35, 48.0),

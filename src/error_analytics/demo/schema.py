@@ -142,7 +142,8 @@ class Flag(sa.types.TypeDecorator[Any]):
         return None if value is None else bool(value)
 
 
-def _check_layout(layout: str) -> str:
+def check_layout(layout: str) -> str:
+    """``layout`` when it is one of :data:`LAYOUTS`, else a :class:`ConfigurationError`."""
     if layout not in LAYOUTS:
         raise ConfigurationError(f"unknown layout {layout!r}; expected one of {LAYOUTS}")
     return layout
@@ -220,7 +221,7 @@ def _hook_events_columns() -> list[sa.Column[Any]]:
 
 def workflow_metadata(layout: str) -> sa.MetaData:
     """Fresh ``MetaData`` holding the tables of ``layout`` (``"spec"`` or ``"host"``)."""
-    _check_layout(layout)
+    check_layout(layout)
     metadata = sa.MetaData()
     # AUTOINCREMENT as the host declares it on SQLite (ids are never reused)
     sa.Table("workflow_history", metadata, *_workflow_history_columns(layout),
