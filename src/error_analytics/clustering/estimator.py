@@ -36,7 +36,6 @@ from __future__ import annotations
 import dataclasses
 import gc
 import heapq
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -52,10 +51,9 @@ from error_analytics.clustering.grouping import (
 )
 from error_analytics.clustering.naming import build_name, build_template, cluster_id
 from error_analytics.clustering.normalize import (
-    MAX_DOCUMENT_WORDS,
     Masker,
-    clean,
     document_text,
+    document_words,
     prepare,
 )
 from error_analytics.clustering.shapes import normalise_distinct
@@ -291,10 +289,7 @@ class ErrorClusterer:
         )
 
         # 6. clusters
-        root_signatures: dict[int, list[int]] = defaultdict(list)
-        for signature_id in range(len(signatures)):
-            root_signatures[union_find.find(signature_id)].append(signature_id)
-        groups = list(root_signatures.values())
+        groups = list(union_find.groups().values())
         self._build_clusters(
             rules,
             groups,
@@ -332,11 +327,8 @@ class ErrorClusterer:
         distinct_raw,
         union_find: UnionFind,
     ) -> None:
-        root_members: dict[int, list[int]] = defaultdict(list)
-        for signature_id in range(len(signatures)):
-            root_members[union_find.find(signature_id)].append(signature_id)
         document_roots, document_forms = [], []
-        for root, members in sorted(root_members.items()):
+        for root, members in sorted(union_find.groups().items()):
             member_forms = [f for s in members for f in signature_forms[s]]
             if not all(form_report[f] for f in member_forms):
                 continue
@@ -347,15 +339,7 @@ class ErrorClusterer:
         # :func:`.normalize.document_text` of each form, masked in one batch
         masked = iter(
             self.masker_.mask_many(
-                [
-                    " ".join(
-                        clean(distinct_raw[form_raws[f][0]]).split(maxsplit=MAX_DOCUMENT_WORDS)[
-                            :MAX_DOCUMENT_WORDS
-                        ]
-                    )
-                    for top in document_forms
-                    for f in top
-                ]
+                [document_words(distinct_raw[form_raws[f][0]]) for top in document_forms for f in top]
             )
         )
         documents = [" ".join(next(masked) for _ in top) for top in document_forms]

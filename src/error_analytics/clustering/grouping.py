@@ -68,6 +68,13 @@ class UnionFind:
     def roots(self) -> list[int]:
         return [self.find(item) for item in range(len(self.parent))]
 
+    def groups(self) -> dict[int, list[int]]:
+        """root -> its members in increasing order, roots in order of first member."""
+        root_members: dict[int, list[int]] = {}
+        for item in range(len(self.parent)):
+            root_members.setdefault(self.find(item), []).append(item)
+        return root_members
+
 
 #: A first token that names an exception type, possibly dotted
 #: (``requests.exceptions.ConnectionError:``): never merged with another type.

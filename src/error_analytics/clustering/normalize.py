@@ -499,8 +499,12 @@ def normalize_many(texts: Iterable[object], masker: Masker | None = None) -> lis
 MAX_DOCUMENT_WORDS = 2_000
 
 
+def document_words(text: object) -> str:
+    """The whole cleaned message on one line, first :data:`MAX_DOCUMENT_WORDS` words only."""
+    return " ".join(clean(text).split(maxsplit=MAX_DOCUMENT_WORDS)[:MAX_DOCUMENT_WORDS])
+
+
 def document_text(text: object, masker: Masker) -> str:
-    """The whole cleaned message on one line (first words only), masked: what a multi-line
-    message says beyond its salient lines, for document similarity."""
-    words = clean(text).split(maxsplit=MAX_DOCUMENT_WORDS)[:MAX_DOCUMENT_WORDS]
-    return masker.mask(" ".join(words))
+    """:func:`document_words`, masked: what a multi-line message says beyond its salient
+    lines, for document similarity."""
+    return masker.mask(document_words(text))

@@ -153,9 +153,7 @@ def merge_multi_line(
 def _multi_line_groups(signatures, signature_forms, forms, form_raws, distinct_raw, union_find):
     """Roots of the groups made only of multi-line messages, with the exception types each
     names and up to :data:`MAX_FRAME_FORMS` of its forms."""
-    root_members: dict[int, list[int]] = defaultdict(list)
-    for signature_id in range(len(signatures)):
-        root_members[union_find.find(signature_id)].append(signature_id)
+    root_members = union_find.groups()
     roots: list[int] = []
     types: dict[int, frozenset[str]] = {}
     shapes: dict[int, list[int]] = {}
