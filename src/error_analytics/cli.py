@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from . import render
 from .config import get_settings
 from .errors import ConfigurationError, DatabaseError, ErrorAnalyticsError
+from .cli_options import database_option
 from .cli_review import add_review_flag, register_review_commands, run_review_command, wants_review
 from .cli_serve import register_serve_command, run_serve
 from .models import to_jsonable
@@ -223,11 +224,10 @@ def _demo_database(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         return None
     if args.db:
         parser.error("--demo and --db exclude each other")
-    from .demo import add_days_of_runs, ensure_demo_database
-
-    path = str(ensure_demo_database(layout=args.demo_layout))
-    print(f"Using demo database: {path}", file=sys.stderr)
+    path = database_option(None, True, args.demo_layout)
     if args.demo_add_days:
+        from .demo import add_days_of_runs
+
         if not 1 <= args.demo_add_days <= 365:
             parser.error("--demo-add-days takes 1 to 365")
         added = add_days_of_runs(path, days=args.demo_add_days, seed=int(datetime.now().timestamp()) // 60)

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TextIO
 
+from .cli_options import database_option
 from .config import DEFAULT_RULES_FILE, get_settings
 from .errors import InputError
 from .models import to_jsonable
@@ -186,14 +187,7 @@ def _service(args: argparse.Namespace, command: str):
     rules = _arg(args, "rules")
     if command == "promote" and rules and not os.path.exists(rules):
         rules = None  # promote creates it; until then the built-in rules apply
-    db = _arg(args, "db")
-    if _arg(args, "demo", False):
-        if db:
-            raise InputError("--demo and --db exclude each other")
-        from .demo import ensure_demo_database
-
-        db = str(ensure_demo_database(layout=_arg(args, "demo_layout", "spec")))
-        print(f"Using demo database: {db}", file=sys.stderr)
+    db = database_option(_arg(args, "db"), _arg(args, "demo", False), _arg(args, "demo_layout"))
     settings = get_settings().with_overrides(db=db, state_db=_arg(args, "state_db"), rules_file=rules)
     return ClusterReviewService.from_settings(settings), settings
 

@@ -15,6 +15,7 @@ import ipaddress
 import sys
 
 from .config import Settings, get_settings
+from .cli_options import database_option
 from .errors import ConfigurationError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -80,16 +81,9 @@ def is_loopback(host: str) -> bool:
 def serve_settings(args: argparse.Namespace, base: Settings | None = None) -> Settings:
     """Settings for the server from the options, over the environment's; refuses unsafe binds."""
     base = base or get_settings()
-    db, demo = getattr(args, "db", None), getattr(args, "demo", False)
-    if demo and db:
-        raise ConfigurationError("--demo and --db exclude each other")
     if not 0 < args.port < 65536:
         raise ConfigurationError(f"--port must be 1-65535, not {args.port}")
-    if demo:
-        from .demo import ensure_demo_database
-
-        db = str(ensure_demo_database(layout=getattr(args, "demo_layout", None) or "spec"))
-        print(f"Using demo database: {db}", file=sys.stderr)
+    db = database_option(getattr(args, "db", None), getattr(args, "demo", False), getattr(args, "demo_layout", None))
     settings = base.with_overrides(db=db, state_db=getattr(args, "state_db", None),
                                    rules_file=getattr(args, "rules", None), api_token=args.token)
     if not is_loopback(args.host) and not settings.api_token and not args.allow_remote_without_token:
