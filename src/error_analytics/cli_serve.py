@@ -99,10 +99,12 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .api import create_app
+    from .api.dependencies import prime_services
     from .service import ErrorAnalyticsService
 
     settings = serve_settings(args)
     analytics = ErrorAnalyticsService.from_settings(settings)  # fail now with a one-line error, not per request
+    review = None
     if not getattr(args, "no_refresh", False):
         from .review import ClusterReviewService
         from .store.state import open_state_engine
@@ -113,6 +115,7 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"Clusters: {result.new_clusters} new, {result.regressed} regressed, "
               f"{result.new_assignments} new errors assigned.", file=sys.stderr)
     app = create_app(settings)
+    prime_services(app, settings, analytics, review)  # requests reuse these: no second pool, warm cache
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     writes = "writes need the token" if settings.api_token else "writes need no token"
     print(f"Dashboard: http://{shown_host}:{args.port}/  API: /api/error-analytics/  ({writes}; Ctrl+C stops)",

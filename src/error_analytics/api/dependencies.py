@@ -76,6 +76,16 @@ def get_analytics(request: Request, settings: SettingsDep) -> ErrorAnalyticsServ
 AnalyticsDep = Annotated[ErrorAnalyticsService, Depends(get_analytics)]
 
 
+def prime_services(app: Any, settings: Settings, analytics: ErrorAnalyticsService, review: Any = None) -> None:
+    """Hand services already built (by ``serve`` at startup) to the app, under the keys that
+    :func:`get_analytics` and :func:`get_review` look up, so requests reuse them."""
+    key = _settings_key(settings)
+    cache: dict[Hashable, Any] = {("analytics",) + key: analytics}
+    if review is not None:
+        cache[("review", id(analytics)) + key] = review
+    app.state.error_analytics_cache = cache
+
+
 def get_review(request: Request, settings: SettingsDep, analytics: AnalyticsDep) -> ClusterReviewService:
     """The review service on the state database, sharing the analytics service (and its clock)."""
     from ..review import ClusterReviewService
