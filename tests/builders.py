@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
 from error_analytics.demo.schema import RawValue, create_workflow_tables, insert_rows
 
-# Recent, so the CLI's real clock and the service tests' fixed clock see the same window.
-NOW = datetime.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+#: The tests' clock: noon yesterday. Always at noon, so a run placed a fraction of a day before it
+#: lands on the same calendar day whatever hour the suite runs at; always in the past, so a
+#: subprocess that reads the real clock still sees every run (no future dates) in a 30-day window.
+#: ``conftest.pinned_clock`` makes the toolkit's own clock return it in-process.
+NOW = datetime.combine(date.today() - timedelta(days=1), time(12, 0))
 
 
 def run(adw_id: str, status: str, days_ago: float, **columns) -> dict:

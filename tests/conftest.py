@@ -11,11 +11,36 @@ import os
 import uuid
 from collections.abc import Iterator
 
+from datetime import datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from .builders import NOW
+
 PG_ENV = "ERROR_ANALYTICS_TEST_PG_URL"
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(monkeypatch) -> datetime:
+    """The toolkit's clock (settings and the demo builder) reads :data:`builders.NOW` in-process.
+
+    Tests then hold at any hour and in any zone: nothing they assert depends on what time of day
+    the suite happens to run. Subprocess tests read the real clock, which is always after ``NOW``.
+    """
+    from error_analytics.config import Settings
+    from error_analytics.demo import generator
+
+    real_now = Settings.now
+
+    def pinned_now(self: Settings) -> datetime:
+        value = real_now(self)  # still validates the configured zone
+        return NOW if self.timezone is None else value
+
+    monkeypatch.setattr(Settings, "now", pinned_now)
+    monkeypatch.setattr(generator, "_default_now", lambda: NOW - timedelta(minutes=5))
+    return NOW
 
 
 def _server_url() -> str:

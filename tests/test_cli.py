@@ -164,7 +164,10 @@ def test_demo_is_built_once_then_reused_and_can_grow(capsys, tmp_path, monkeypat
     assert first["failed_without_error_text"] > 0
     modified = demo.stat().st_mtime_ns
     code, out, _ = run_cli(capsys, "--demo", "--json", "--days", "90", "--no-state")
-    assert code == 0 and json.loads(out)["summary"] == first
+    again = json.loads(out)["summary"]
+    # the same runs and errors; cluster sizes may differ by a template's stragglers, because the
+    # stateful path places whole templates while --no-state labels single messages
+    assert code == 0 and {**again, "top_clusters": None} == {**first, "top_clusters": None}
     assert demo.stat().st_mtime_ns == modified  # reused, not rebuilt
     code, out, err = run_cli(capsys, "--demo", "--demo-add-days", "3", "--json", "--days", "90", "--no-state")
     assert code == 0, err
