@@ -59,7 +59,7 @@ def grouping_accuracy(
     """(GA, FGA) as defined in the data README."""
     predicted_groups: dict[Hashable, set[int]] = defaultdict(set)
     true_groups: dict[Hashable, set[int]] = defaultdict(set)
-    for index, (label, true_label) in enumerate(zip(predicted, truth)):
+    for index, (label, true_label) in enumerate(zip(predicted, truth, strict=False)):
         predicted_groups[label].add(index)
         true_groups[true_label].add(index)
     true_sets = {frozenset(members) for members in true_groups.values()}

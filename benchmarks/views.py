@@ -26,14 +26,19 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from error_analytics.config import DatabaseTarget  # noqa: E402
-from error_analytics.demo import build_demo_database  # noqa: E402
-from error_analytics.service import ErrorAnalyticsService  # noqa: E402
-from error_analytics.store.engine import open_engine  # noqa: E402
-from error_analytics.store.workflow_reader import WorkflowReader  # noqa: E402
+from error_analytics.config import DatabaseTarget
+from error_analytics.demo import build_demo_database
+from error_analytics.service import ErrorAnalyticsService
+from error_analytics.store.engine import open_engine
+from error_analytics.store.workflow_reader import WorkflowReader
 
-VIEWS = ("get_error_summary", "analyze_by_phase", "find_error_patterns", "get_failure_trends",
-         "get_debugging_recommendations")
+VIEWS = (
+    "get_error_summary",
+    "analyze_by_phase",
+    "find_error_patterns",
+    "get_failure_trends",
+    "get_debugging_recommendations",
+)
 
 
 def time_calls(call, repeat: int) -> tuple[float, float]:
@@ -75,7 +80,9 @@ def measure(url: str, repeat: int, now: datetime) -> list[tuple[str, float, floa
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--pg-url", default=os.environ.get("ERROR_ANALYTICS_TEST_PG_URL"))
@@ -86,7 +93,10 @@ def main() -> int:
         sqlite_path = Path(folder) / "views.db"
         started = time.perf_counter()
         build_demo_database(str(sqlite_path), runs=args.runs, now=now)
-        print(f"built SQLite demo of {args.runs} runs in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+        print(
+            f"built SQLite demo of {args.runs} runs in {time.perf_counter() - started:.1f}s",
+            file=sys.stderr,
+        )
         results["sqlite"] = measure(f"sqlite:///{sqlite_path}", args.repeat, now)
     if args.pg_url:
         server = sa.engine.make_url(args.pg_url)
@@ -102,8 +112,12 @@ def main() -> int:
             with admin.connect() as connection:
                 connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
-        print("PostgreSQL skipped: pass --pg-url or set ERROR_ANALYTICS_TEST_PG_URL", file=sys.stderr)
-    print(f"| view ({args.runs:,} runs, 30-day window) | engine | p50 ms | p95 ms | first call after a change, ms |")
+        print(
+            "PostgreSQL skipped: pass --pg-url or set ERROR_ANALYTICS_TEST_PG_URL", file=sys.stderr
+        )
+    print(
+        f"| view ({args.runs:,} runs, 30-day window) | engine | p50 ms | p95 ms | first call after a change, ms |"
+    )
     print("|---|---|---|---|---|")
     for engine_name, rows in results.items():
         for view, p50, p95, cold in rows:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from error_analytics.cli import main  # noqa: E402
+from error_analytics.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -17,7 +17,17 @@ TARGET = ROOT / "docs" / "dashboard.png"
 
 if __name__ == "__main__":
     env = {**os.environ, "ERROR_ANALYTICS_SCREENSHOT": str(TARGET)}
-    command = [sys.executable, "-m", "pytest", "tests/test_browser.py", "-k", "screenshot", "-q", "-p", "no:cacheprovider"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/test_browser.py",
+        "-k",
+        "screenshot",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
     code = subprocess.call(command, cwd=ROOT, env=env)
     if code == 0:
         print(f"Wrote {TARGET.relative_to(ROOT)}")

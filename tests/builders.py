@@ -32,7 +32,9 @@ def run(adw_id: str, status: str, days_ago: float, **columns) -> dict:
 
 
 def completed_runs(count: int, *, prefix: str = "ok", days_ago: float = 1.0) -> list[dict]:
-    return [run(f"{prefix}{index:06d}", "completed", days_ago + index * 0.1) for index in range(count)]
+    return [
+        run(f"{prefix}{index:06d}", "completed", days_ago + index * 0.1) for index in range(count)
+    ]
 
 
 def spec_database(url: str) -> sa.Engine:
@@ -40,22 +42,52 @@ def spec_database(url: str) -> sa.Engine:
     engine = sa.create_engine(url)
     create_workflow_tables(engine, "spec")
     rows = [
-        run("a0000001", "failed", 1, current_phase="Build",
+        run(
+            "a0000001",
+            "failed",
+            1,
+            current_phase="Build",
             failure_reason="ModuleNotFoundError: No module named 'requests'",
-            phase_errors={"Build": "ModuleNotFoundError: No module named 'requests'"}),
-        run("a0000002", "failed", 2, failure_reason="ECONNREFUSED localhost:9100",
-            phase_errors=[{"phase": "testing", "error": "ECONNREFUSED localhost:9100"}]),
+            phase_errors={"Build": "ModuleNotFoundError: No module named 'requests'"},
+        ),
+        run(
+            "a0000002",
+            "failed",
+            2,
+            failure_reason="ECONNREFUSED localhost:9100",
+            phase_errors=[{"phase": "testing", "error": "ECONNREFUSED localhost:9100"}],
+        ),
         run("a0000003", "failed", 3, current_phase="Test"),
-        run("a0000004", "failed", 3, current_phase="adw_test_iso",
-            failure_reason="pytest execution timed out after 5 minutes", phase_errors=RawValue("{not json")),
-        run("a0000011", "failed", 40, current_phase="Lint", failure_reason="SyntaxError: invalid syntax"),
+        run(
+            "a0000004",
+            "failed",
+            3,
+            current_phase="adw_test_iso",
+            failure_reason="pytest execution timed out after 5 minutes",
+            phase_errors=RawValue("{not json"),
+        ),
+        run(
+            "a0000011",
+            "failed",
+            40,
+            current_phase="Lint",
+            failure_reason="SyntaxError: invalid syntax",
+        ),
     ] + completed_runs(6)
     insert_rows(engine, "workflow_history", rows)
     if engine.dialect.name == "sqlite":
-        insert_rows(engine, "workflow_history", [
-            {"adw_id": "a0000012", "status": "completed", "created_at": RawValue("yesterday"),
-             "start_time": RawValue("sometime")},
-        ])
+        insert_rows(
+            engine,
+            "workflow_history",
+            [
+                {
+                    "adw_id": "a0000012",
+                    "status": "completed",
+                    "created_at": RawValue("yesterday"),
+                    "start_time": RawValue("sometime"),
+                },
+            ],
+        )
     return engine
 
 
@@ -64,11 +96,23 @@ def host_database(url: str) -> sa.Engine:
     engine = sa.create_engine(url)
     create_workflow_tables(engine, "host")
     rows = [
-        run("b0000001", "failed", 1, current_phase="build",
-            error_message="Cannot find module 'vite'", error_category="unknown",
-            error_phase_distribution={"build": 1}),
-        run("b0000002", "failed", 2, current_phase="test", error_message=None,
-            error_phase_distribution={"test": 2, "doc": 1}),
+        run(
+            "b0000001",
+            "failed",
+            1,
+            current_phase="build",
+            error_message="Cannot find module 'vite'",
+            error_category="unknown",
+            error_phase_distribution={"build": 1},
+        ),
+        run(
+            "b0000002",
+            "failed",
+            2,
+            current_phase="test",
+            error_message=None,
+            error_phase_distribution={"test": 2, "doc": 1},
+        ),
         run("b0000003", "failed", 2, current_phase=None, error_message=None),
         run("b0000004", "completed", 2, error_phase_distribution=RawValue("[[[")),
     ] + completed_runs(6, prefix="okh")
@@ -85,28 +129,66 @@ def host_database(url: str) -> sa.Engine:
                 continue  # never reached
             if row["adw_id"] == "b0000002" and phase == "test":
                 status, error = "failed", "dial tcp 127.0.0.1:5432: connect: connection refused"
-            logs.append({
-                "adw_id": row["adw_id"], "issue_number": 1, "workflow_template": row["workflow_template"],
-                "phase_name": phase, "phase_number": number, "phase_status": status, "error_message": error,
-                "started_at": row["created_at"] + timedelta(minutes=10 * number),
-                "created_at": row["created_at"],
-            })
+            logs.append(
+                {
+                    "adw_id": row["adw_id"],
+                    "issue_number": 1,
+                    "workflow_template": row["workflow_template"],
+                    "phase_name": phase,
+                    "phase_number": number,
+                    "phase_status": status,
+                    "error_message": error,
+                    "started_at": row["created_at"] + timedelta(minutes=10 * number),
+                    "created_at": row["created_at"],
+                }
+            )
     insert_rows(engine, "task_logs", logs)
-    insert_rows(engine, "workflow_history", [run("b0000005", "failed", 3, current_phase="reviewing")])
+    insert_rows(
+        engine, "workflow_history", [run("b0000005", "failed", 3, current_phase="reviewing")]
+    )
     hooks = [
-        {"event_id": "e1", "event_type": "PostToolUse", "source_app": "adw_wf-b0000003", "session_id": "s1",
-         "workflow_id": "wf-b0000003", "timestamp": NOW - timedelta(days=2, minutes=-25), "tool_name": "Bash",
-         "payload": {"tool_name": "Bash", "tool_response": {"is_error": True,
-                                                            "stderr": "npm ERR! code ERESOLVE"}},
-         "processed": 0, "created_at": NOW - timedelta(days=2)},
-        {"event_id": "e2", "event_type": "PostToolUse", "source_app": "adw_wf-b0000003", "session_id": "s1",
-         "workflow_id": "wf-b0000003", "timestamp": NOW - timedelta(days=2), "tool_name": "Bash",
-         "payload": {"tool_name": "Bash", "tool_response": {"exit_code": 0, "stdout": "fine", "success": True}},
-         "processed": 1, "created_at": NOW - timedelta(days=2)},
-        {"event_id": "e3", "event_type": "PostToolUse", "source_app": "unknown", "session_id": "s2",
-         "workflow_id": None, "timestamp": NOW - timedelta(days=2), "tool_name": "Bash",
-         "payload": RawValue('{"tool_response": {"is_error": true, '), "processed": 0,
-         "created_at": NOW - timedelta(days=2)},
+        {
+            "event_id": "e1",
+            "event_type": "PostToolUse",
+            "source_app": "adw_wf-b0000003",
+            "session_id": "s1",
+            "workflow_id": "wf-b0000003",
+            "timestamp": NOW - timedelta(days=2, minutes=-25),
+            "tool_name": "Bash",
+            "payload": {
+                "tool_name": "Bash",
+                "tool_response": {"is_error": True, "stderr": "npm ERR! code ERESOLVE"},
+            },
+            "processed": 0,
+            "created_at": NOW - timedelta(days=2),
+        },
+        {
+            "event_id": "e2",
+            "event_type": "PostToolUse",
+            "source_app": "adw_wf-b0000003",
+            "session_id": "s1",
+            "workflow_id": "wf-b0000003",
+            "timestamp": NOW - timedelta(days=2),
+            "tool_name": "Bash",
+            "payload": {
+                "tool_name": "Bash",
+                "tool_response": {"exit_code": 0, "stdout": "fine", "success": True},
+            },
+            "processed": 1,
+            "created_at": NOW - timedelta(days=2),
+        },
+        {
+            "event_id": "e3",
+            "event_type": "PostToolUse",
+            "source_app": "unknown",
+            "session_id": "s2",
+            "workflow_id": None,
+            "timestamp": NOW - timedelta(days=2),
+            "tool_name": "Bash",
+            "payload": RawValue('{"tool_response": {"is_error": true, '),
+            "processed": 0,
+            "created_at": NOW - timedelta(days=2),
+        },
     ]
     insert_rows(engine, "hook_events", hooks)
     return engine

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-
 from datetime import datetime, timedelta
 
 import pytest
@@ -71,7 +70,9 @@ def pg_url() -> Iterator[str]:
     finally:
         with admin.connect() as connection:
             connection.execute(
-                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+                ),
                 {"name": name},
             )
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))

@@ -47,7 +47,11 @@ def test_every_view_answers(client, view):
 
 def test_summary_numbers(client):
     body = client.get(f"{API}/summary").json()
-    assert (body["total_workflows"], body["failed_workflows"], body["failure_rate"]) == (10, 4, 40.0)
+    assert (body["total_workflows"], body["failed_workflows"], body["failure_rate"]) == (
+        10,
+        4,
+        40.0,
+    )
     assert ["import_error", 1] in body["top_errors"]
     assert body["most_problematic_phase"] == "Test"
     assert body["data_quality"]["layout"] == "spec"
@@ -68,7 +72,9 @@ def test_field_names_equal_the_cli_json(client, spec_url, capsys):
     category_patterns = [item for item in cli_payload["patterns"] if item["kind"] == "category"]
     assert api_patterns == category_patterns
     recommendation_keys = {key for item in cli_payload["recommendations"] for key in item}
-    assert {key for item in client.get(f"{API}/recommendations").json() for key in item} == recommendation_keys
+    assert {
+        key for item in client.get(f"{API}/recommendations").json() for key in item
+    } == recommendation_keys
 
 
 def test_host_layout(db_url):
@@ -147,7 +153,9 @@ def test_every_endpoint_has_a_response_model_in_openapi():
         for method, operation in operations.items():
             content = operation["responses"].get("200", {}).get("content", {})
             if "application/json" in content:
-                assert content["application/json"]["schema"], f"{method.upper()} {path} has no schema"
+                assert content["application/json"]["schema"], (
+                    f"{method.upper()} {path} has no schema"
+                )
     assert f"{API}/summary" in paths and f"{API}/clusters" in paths
 
 
@@ -198,5 +206,12 @@ def test_the_dashboard_never_parses_data_as_html():
     assert len(scripts) >= 4
     for script in scripts:
         source = script.read_text(encoding="utf-8")
-        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+        for sink in (
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+            "new Function",
+        ):
             assert sink not in source, f"{script.name} uses {sink}"

@@ -29,8 +29,10 @@ def review_cli(*argv: str) -> object:
     """``analyze-errors clusters ... --json`` in-process; the parsed JSON."""
     parser = cli.build_parser()
     out = io.StringIO()
-    wired = any(isinstance(action, argparse._SubParsersAction) and "clusters" in action.choices
-                for action in parser._actions)
+    wired = any(
+        isinstance(action, argparse._SubParsersAction) and "clusters" in action.choices
+        for action in parser._actions
+    )
     if wired:
         with contextlib.redirect_stdout(out):
             code = cli.main(list(argv))
@@ -91,7 +93,9 @@ def test_refresh_is_safe_to_repeat(client):
     before = clusters(client, limit=500)
     again = client.post(f"{API}/clusters/refresh", json={}).json()
     assert again["new_clusters"] == 0 and again["new_assignments"] == 0
-    assert [item["id"] for item in clusters(client, limit=500)["items"]] == [item["id"] for item in before["items"]]
+    assert [item["id"] for item in clusters(client, limit=500)["items"]] == [
+        item["id"] for item in before["items"]
+    ]
 
 
 def test_list_filters_sorts_and_pages(client):
@@ -101,22 +105,36 @@ def test_list_filters_sorts_and_pages(client):
     sizes = [item["size"] for item in everything["items"]]
     assert sizes == sorted(sizes, reverse=True)
     page = clusters(client, limit=2, offset=1)
-    assert [item["id"] for item in page["items"]] == [item["id"] for item in everything["items"][1:3]]
+    assert [item["id"] for item in page["items"]] == [
+        item["id"] for item in everything["items"][1:3]
+    ]
     assert (page["total"], page["limit"], page["offset"]) == (everything["total"], 2, 1)
     for sort in SORTS:
         assert clusters(client, sort=sort)["total"] == everything["total"]
     category = everything["items"][0]["category"]
-    assert all(item["category"] == category for item in clusters(client, category=category)["items"])
+    assert all(
+        item["category"] == category for item in clusters(client, category=category)["items"]
+    )
     phase = everything["items"][0]["phases"][0]
-    assert everything["items"][0]["id"] in [item["id"] for item in clusters(client, phase=phase, limit=500)["items"]]
+    assert everything["items"][0]["id"] in [
+        item["id"] for item in clusters(client, phase=phase, limit=500)["items"]
+    ]
     word = everything["items"][0]["name"].split()[0]
     assert clusters(client, q=word)["total"] >= 1
     assert clusters(client, status="resolved")["total"] == 0
 
 
-@pytest.mark.parametrize("params", [
-    {"status": "bogus"}, {"sort": "bogus"}, {"phase": "Deploy"}, {"limit": 0}, {"limit": 5000}, {"offset": -1},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"status": "bogus"},
+        {"sort": "bogus"},
+        {"phase": "Deploy"},
+        {"limit": 0},
+        {"limit": 5000},
+        {"offset": -1},
+    ],
+)
 def test_bad_list_parameters_are_422(client, params):
     response = client.get(f"{API}/clusters", params=params)
     assert response.status_code == 422
@@ -137,20 +155,37 @@ def test_one_cluster_and_a_missing_one(client):
 
 def test_accept_rename_category_and_a_stale_version(client):
     cluster_id, version = first_id(client)
-    accepted = client.post(f"{API}/clusters/{cluster_id}/accept", json={"actor": "ana", "expected_version": version})
+    accepted = client.post(
+        f"{API}/clusters/{cluster_id}/accept", json={"actor": "ana", "expected_version": version}
+    )
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["cluster"]["status"] == "reviewed"
     assert accepted.json()["reviewed_by"] == "ana"
-    stale = client.post(f"{API}/clusters/{cluster_id}/rename", json={"name": "x", "expected_version": version})
+    stale = client.post(
+        f"{API}/clusters/{cluster_id}/rename", json={"name": "x", "expected_version": version}
+    )
     assert stale.status_code == 409 and stale.json()["error"] == "ConflictError"
     current = accepted.json()["cluster"]["version"]
-    renamed = client.post(f"{API}/clusters/{cluster_id}/rename", json={"name": "Vite missing", "expected_version": current})
+    renamed = client.post(
+        f"{API}/clusters/{cluster_id}/rename",
+        json={"name": "Vite missing", "expected_version": current},
+    )
     assert renamed.json()["cluster"]["name"] == "Vite missing"
-    category = client.post(f"{API}/clusters/{cluster_id}/category", json={"category": "import_error"})
+    category = client.post(
+        f"{API}/clusters/{cluster_id}/category", json={"category": "import_error"}
+    )
     assert category.json()["cluster"]["category"] == "import_error"
-    assert client.post(f"{API}/clusters/{cluster_id}/category", json={"category": "nonsense"}).status_code == 422
+    assert (
+        client.post(
+            f"{API}/clusters/{cluster_id}/category", json={"category": "nonsense"}
+        ).status_code
+        == 422
+    )
     assert client.post(f"{API}/clusters/{cluster_id}/rename", json={"name": ""}).status_code == 422
-    actions = [entry["action"] for entry in client.get(f"{API}/audit", params={"cluster_id": cluster_id}).json()]
+    actions = [
+        entry["action"]
+        for entry in client.get(f"{API}/audit", params={"cluster_id": cluster_id}).json()
+    ]
     assert actions == ["set_category", "rename", "accept"]
 
 
@@ -159,26 +194,44 @@ def test_ignore_unignore_resolve(client):
     muted = client.post(f"{API}/clusters/{cluster_id}/ignore", json={"occurrences": 5}).json()
     assert muted["cluster"]["status"] == "ignored" and muted["ignore_occurrences"] == 5
     assert clusters(client, status="ignored")["total"] == 1
-    assert client.post(f"{API}/clusters/{cluster_id}/ignore", json={"occurrences": 0}).status_code == 422
-    assert client.post(f"{API}/clusters/{cluster_id}/unignore", json={}).json()["cluster"]["status"] == "new"
-    until = client.post(f"{API}/clusters/{cluster_id}/ignore", json={"until": "2099-01-01T00:00:00"}).json()
+    assert (
+        client.post(f"{API}/clusters/{cluster_id}/ignore", json={"occurrences": 0}).status_code
+        == 422
+    )
+    assert (
+        client.post(f"{API}/clusters/{cluster_id}/unignore", json={}).json()["cluster"]["status"]
+        == "new"
+    )
+    until = client.post(
+        f"{API}/clusters/{cluster_id}/ignore", json={"until": "2099-01-01T00:00:00"}
+    ).json()
     assert until["ignored_until"].startswith("2099-01-01")
     client.post(f"{API}/clusters/{cluster_id}/unignore", json={})
-    assert client.post(f"{API}/clusters/{cluster_id}/resolve", json={}).json()["cluster"]["status"] == "resolved"
+    assert (
+        client.post(f"{API}/clusters/{cluster_id}/resolve", json={}).json()["cluster"]["status"]
+        == "resolved"
+    )
 
 
 def test_merge_split_and_undo(client):
     items = clusters(client, limit=3)["items"]
     target, source = items[0]["id"], items[1]["id"]
-    merged = client.post(f"{API}/clusters/{target}/merge", json={"source_ids": [source], "actor": "ana"})
+    merged = client.post(
+        f"{API}/clusters/{target}/merge", json={"source_ids": [source], "actor": "ana"}
+    )
     assert merged.status_code == 200, merged.text
     assert source in merged.json()["merged_ids"]
     assert source not in [item["id"] for item in clusters(client, limit=500)["items"]]
     assert client.post(f"{API}/clusters/{target}/merge", json={"source_ids": []}).status_code == 422
-    stale = client.post(f"{API}/clusters/{target}/merge", json={"source_ids": [items[2]["id"]], "expected_version": 0})
+    stale = client.post(
+        f"{API}/clusters/{target}/merge",
+        json={"source_ids": [items[2]["id"]], "expected_version": 0},
+    )
     assert stale.status_code == 409
     fingerprint = merged.json()["templates"][-1]["fingerprint"]
-    split = client.post(f"{API}/clusters/{target}/split", json={"templates": [fingerprint], "name": "Split out"})
+    split = client.post(
+        f"{API}/clusters/{target}/split", json={"templates": [fingerprint], "name": "Split out"}
+    )
     assert split.status_code == 200, split.text
     assert split.json()["split_from"] == target and split.json()["cluster"]["name"] == "Split out"
     entry = client.get(f"{API}/audit", params={"limit": 1}).json()[0]
@@ -193,12 +246,16 @@ def test_rule_preview_and_promote(client, settings):
         (item["id"], item["template"].split("<")[0].split("|")[0].strip(" :"))
         for item in clusters(client, limit=500)["items"]
     )
-    cluster_id, keyword = next((cid, prefix) for cid, prefix in literal_prefixes if len(prefix) >= 8)
+    cluster_id, keyword = next(
+        (cid, prefix) for cid, prefix in literal_prefixes if len(prefix) >= 8
+    )
     draft = {"keywords": [keyword], "category": "flaky_tooling"}
     preview = client.post(f"{API}/clusters/{cluster_id}/rule-preview", json=draft)
     assert preview.status_code == 200, preview.text
     assert preview.json()["cluster_matched"] >= 1 and "[categories." in preview.json()["toml"]
-    bad = client.post(f"{API}/clusters/{cluster_id}/rule-preview", json={**draft, "pattern": "(unclosed"})
+    bad = client.post(
+        f"{API}/clusters/{cluster_id}/rule-preview", json={**draft, "pattern": "(unclosed"}
+    )
     assert bad.status_code == 422
     promoted = client.post(f"{API}/clusters/{cluster_id}/promote", json=draft)
     assert promoted.status_code == 200, promoted.text
@@ -209,9 +266,13 @@ def test_rule_preview_and_promote(client, settings):
 def test_writes_need_the_token_when_one_is_configured(settings):
     with TestClient(create_app(dataclasses.replace(settings, api_token="s3cret"))) as test_client:
         assert test_client.post(f"{API}/clusters/refresh", json={}).status_code == 401
-        wrong = test_client.post(f"{API}/clusters/refresh", json={}, headers={"Authorization": "Bearer nope"})
+        wrong = test_client.post(
+            f"{API}/clusters/refresh", json={}, headers={"Authorization": "Bearer nope"}
+        )
         assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"] == "Bearer"
-        right = test_client.post(f"{API}/clusters/refresh", json={}, headers={"Authorization": "Bearer s3cret"})
+        right = test_client.post(
+            f"{API}/clusters/refresh", json={}, headers={"Authorization": "Bearer s3cret"}
+        )
         assert right.status_code == 200
         cluster_id, _ = first_id(test_client)
         assert test_client.get(f"{API}/clusters/{cluster_id}").status_code == 200  # reads stay open
@@ -222,12 +283,20 @@ def test_writes_need_the_token_when_one_is_configured(settings):
 
 def test_the_cli_sees_what_the_api_did_with_the_same_field_names(client, settings):
     cluster_id, _ = first_id(client)
-    api_detail = client.post(f"{API}/clusters/{cluster_id}/rename", json={"name": "Named over HTTP", "actor": "ana"}).json()
-    cli_detail = review_cli("clusters", "show", cluster_id, "--db", settings.db, "--json", "--no-refresh")
+    api_detail = client.post(
+        f"{API}/clusters/{cluster_id}/rename", json={"name": "Named over HTTP", "actor": "ana"}
+    ).json()
+    cli_detail = review_cli(
+        "clusters", "show", cluster_id, "--db", settings.db, "--json", "--no-refresh"
+    )
     assert cli_detail["cluster"]["name"] == "Named over HTTP"
     assert cli_detail["history"][0]["actor"] == "ana"
-    assert set(cli_detail) == set(api_detail) and set(cli_detail["cluster"]) == set(api_detail["cluster"])
-    cli_page = review_cli("clusters", "list", "--db", settings.db, "--json", "--no-refresh", "--limit", "3")
+    assert set(cli_detail) == set(api_detail) and set(cli_detail["cluster"]) == set(
+        api_detail["cluster"]
+    )
+    cli_page = review_cli(
+        "clusters", "list", "--db", settings.db, "--json", "--no-refresh", "--limit", "3"
+    )
     assert set(cli_page) == set(clusters(client, limit=3))
 
 
@@ -236,7 +305,15 @@ def test_downloads(client):
     assert report.status_code == 200 and report.text.startswith("# Error analysis - last 30 days")
     assert "attachment" in report.headers["content-disposition"]
     export = client.get(f"{API}/export.json").json()
-    assert set(export) == {"days", "summary", "by_phase", "patterns", "trends", "recommendations", "clusters"}
+    assert set(export) == {
+        "days",
+        "summary",
+        "by_phase",
+        "patterns",
+        "trends",
+        "recommendations",
+        "clusters",
+    }
     assert export["clusters"] and export["summary"]["top_clusters"]
     rows = client.get(f"{API}/clusters.csv").text.splitlines()
     assert rows[0].startswith("id,name,status,category,size") and len(rows) > 3

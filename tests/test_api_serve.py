@@ -62,15 +62,25 @@ def test_remote_host_without_token_is_refused():
 
 
 def test_remote_host_with_a_token_or_the_explicit_flag(tmp_path):
-    assert serve_settings(parse("--host", "0.0.0.0", "--token", "s3cret"), Settings()).api_token == "s3cret"
+    assert (
+        serve_settings(parse("--host", "0.0.0.0", "--token", "s3cret"), Settings()).api_token
+        == "s3cret"
+    )
     from_environment = Settings(api_token="from-env")
     assert serve_settings(parse("--host", "0.0.0.0"), from_environment).api_token == "from-env"
-    assert serve_settings(parse("--host", "0.0.0.0", "--allow-remote-without-token"), Settings()).api_token is None
+    assert (
+        serve_settings(
+            parse("--host", "0.0.0.0", "--allow-remote-without-token"), Settings()
+        ).api_token
+        is None
+    )
 
 
 def test_options_override_the_environment(tmp_path):
     base = Settings(db="env.db", state_db="env-state.db", rules_file="env.toml")
-    settings = serve_settings(parse("--db", "x.db", "--state-db", "s.db", "--rules", "r.toml"), base)
+    settings = serve_settings(
+        parse("--db", "x.db", "--state-db", "s.db", "--rules", "r.toml"), base
+    )
     assert (settings.db, settings.state_db, settings.rules_file) == ("x.db", "s.db", "r.toml")
     assert serve_settings(parse(), base).db == "env.db"
 
@@ -103,8 +113,21 @@ def served(*argv: str, env: dict[str, str] | None = None, timeout: float = 120) 
     port = _free_port()
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in the finally below)
     process = subprocess.Popen(
-        [sys.executable, "-m", "error_analytics", "serve", *argv, "--port", str(port), "--log-level", "warning"],
-        env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "error_analytics",
+            "serve",
+            *argv,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, **(env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -148,9 +171,15 @@ def test_serves_the_api_and_the_page(sqlite_url):
             page = response.read().decode()
             assert "script-src 'self'" in response.headers["Content-Security-Policy"]
         assert 'content="/api/error-analytics"' in page
-        assert get_json(f"{base}/api/error-analytics/clusters")["total"] >= 1  # refreshed at startup
-        request = urllib.request.Request(f"{base}/api/error-analytics/clusters/refresh", data=b"{}", method="POST",
-                                         headers={"Content-Type": "application/json"})
+        assert (
+            get_json(f"{base}/api/error-analytics/clusters")["total"] >= 1
+        )  # refreshed at startup
+        request = urllib.request.Request(
+            f"{base}/api/error-analytics/clusters/refresh",
+            data=b"{}",
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=5)
         assert refused.value.code == 401
@@ -176,13 +205,16 @@ def test_concurrent_requests_on_sqlite(sqlite_url):
             statuses = collections.Counter(pool.map(status, urls))
         assert statuses == {200: len(urls)}, (
             f"{dict(statuses)}: a crashed server points at the read-only SQLite engine's pool, which must be "
-            "thread-safe (QueuePool, not SingletonThreadPool) under uvicorn's thread pool")
+            "thread-safe (QueuePool, not SingletonThreadPool) under uvicorn's thread pool"
+        )
 
 
 def test_main_options_given_before_serve_are_kept():
     from error_analytics.cli import build_parser
 
-    args = build_parser().parse_args(["--db", "before.db", "--rules", "r.toml", "serve", "--state-db", "s.db"])
+    args = build_parser().parse_args(
+        ["--db", "before.db", "--rules", "r.toml", "serve", "--state-db", "s.db"]
+    )
     assert args.handler is run_serve
     settings = serve_settings(args, Settings())
     assert (settings.db, settings.rules_file, settings.state_db) == ("before.db", "r.toml", "s.db")

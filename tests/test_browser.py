@@ -28,8 +28,12 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("ERROR_ANALYTICS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 API = "/api/error-analytics"
 PROBE = "XSSPROBE"
@@ -67,8 +71,10 @@ def demo_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("browser") / "demo.db"
     build_demo_database(path, runs=240, days=30, seed=11, now=NOW)
     engine = sa.create_engine(f"sqlite:///{path}")
-    hostile = [run(f"x{index:07d}", "failed", 0.5 + index, current_phase="Ship", failure_reason=HOSTILE)
-               for index in range(4)]
+    hostile = [
+        run(f"x{index:07d}", "failed", 0.5 + index, current_phase="Ship", failure_reason=HOSTILE)
+        for index in range(4)
+    ]
     insert_rows(engine, "workflow_history", hostile)
     engine.dispose()
     return path
@@ -88,7 +94,12 @@ def page(browser):
     page.set_default_timeout(15_000)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", lambda message: problems.append(f"console: {message.text}") if message.type == "error" else None)
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console: {message.text}") if message.type == "error" else None
+        ),
+    )
     page.problems = problems
     yield page
     context.close()
@@ -158,20 +169,31 @@ def test_a_review_made_in_the_page_reaches_the_api_and_the_cli(page, live_server
     assert over_http["cluster"]["name"] == "Renamed in the browser"
     assert over_http["cluster"]["status"] == "reviewed"
     assert [(entry["action"], entry["actor"]) for entry in over_http["history"]] == [
-        ("rename", "browser-reviewer"), ("accept", "browser-reviewer")]
-    from_cli = review_cli("clusters", "show", cluster_id, "--db", str(demo_db), "--json", "--no-refresh")
+        ("rename", "browser-reviewer"),
+        ("accept", "browser-reviewer"),
+    ]
+    from_cli = review_cli(
+        "clusters", "show", cluster_id, "--db", str(demo_db), "--json", "--no-refresh"
+    )
     assert from_cli["cluster"]["name"] == "Renamed in the browser"
     assert from_cli["cluster"]["status"] == "reviewed"
     assert from_cli["history"] == over_http["history"]
 
-    page.locator("#cluster-detail .history li[data-action='rename'] button").click()  # undo the rename
+    page.locator(
+        "#cluster-detail .history li[data-action='rename'] button"
+    ).click()  # undo the rename
     expect(page.locator("#cluster-name")).not_to_have_text("Renamed in the browser")
-    assert get_json(f"{live_server}{API}/clusters/{cluster_id}")["cluster"]["name"] != "Renamed in the browser"
+    assert (
+        get_json(f"{live_server}{API}/clusters/{cluster_id}")["cluster"]["name"]
+        != "Renamed in the browser"
+    )
     assert page.problems == []
 
 
 def test_phone_layout_does_not_scroll_sideways(browser, live_server):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     try:
         open_dashboard(page, live_server)
@@ -186,7 +208,9 @@ def test_dashboard_screenshot(page, live_server, tmp_path):
     target = Path(os.environ.get("ERROR_ANALYTICS_SCREENSHOT") or tmp_path / "dashboard.png")
     page.set_viewport_size({"width": 1280, "height": 1650})
     open_dashboard(page, live_server)
-    page.locator("#trend-chart circle.spike").first.click()  # the spike panel, as in the docs' workflow
+    page.locator(
+        "#trend-chart circle.spike"
+    ).first.click()  # the spike panel, as in the docs' workflow
     page.wait_for_timeout(300)
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target))

@@ -38,8 +38,14 @@ def test_default_view_is_the_summary(capsys, spec_db):
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == "=" * 80 and lines[1] == "ERROR ANALYSIS - Last 30 Days"
-    for expected in ("SUMMARY", "Total workflows: 10", "Failed workflows: 4", "Failure rate: 40.0%",
-                     "Most problematic phase: Test (3 failures)", "TOP ERROR PATTERNS"):
+    for expected in (
+        "SUMMARY",
+        "Total workflows: 10",
+        "Failed workflows: 4",
+        "Failure rate: 40.0%",
+        "Most problematic phase: Test (3 failures)",
+        "TOP ERROR PATTERNS",
+    ):
         assert expected in lines
     assert any(line.startswith("1. ") and "occurrences)" in line for line in lines)
     assert any(line.strip().startswith("Recommendation:") for line in lines)
@@ -92,8 +98,15 @@ def test_report_has_every_section(capsys, spec_db, tmp_path):
     code, _, err = run_cli(capsys, "--db", spec_db, "--report", "--output", str(output))
     assert code == 0, err
     text = output.read_text()
-    for heading in ("## Summary", "## Top error patterns", "## Phase breakdown", "## Failure trends",
-                    "## Debugging recommendations", "## Discovered clusters", "## Data quality"):
+    for heading in (
+        "## Summary",
+        "## Top error patterns",
+        "## Phase breakdown",
+        "## Failure trends",
+        "## Debugging recommendations",
+        "## Discovered clusters",
+        "## Data quality",
+    ):
         assert heading in text
     assert "| Failure rate | 40.0% |" in text
 
@@ -104,7 +117,10 @@ def test_host_layout_on_postgresql(capsys, pg_url):
     assert code == 0, err
     summary = json.loads(out)["summary"]
     assert (summary["total_workflows"], summary["failed_workflows"]) == (11, 4)
-    assert summary["data_quality"]["engine"] == "postgresql" and summary["data_quality"]["layout"] == "host"
+    assert (
+        summary["data_quality"]["engine"] == "postgresql"
+        and summary["data_quality"]["layout"] == "host"
+    )
 
 
 def test_missing_database_file_exits_2_with_one_line(capsys, tmp_path):
@@ -144,11 +160,16 @@ def test_database_from_environment(capsys, spec_db, monkeypatch):
     assert code == 0 and "Total workflows: 10" in out
 
 
-@pytest.mark.parametrize("entry", [["-m", "error_analytics"], [str(REPO / "scripts" / "analyze_errors.py")]])
+@pytest.mark.parametrize(
+    "entry", [["-m", "error_analytics"], [str(REPO / "scripts" / "analyze_errors.py")]]
+)
 def test_entry_points(spec_db, entry):
     result = subprocess.run(
         [sys.executable, *entry, "--db", spec_db, "--phase"],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
     )
     assert result.returncode == 0, result.stderr
     assert "PHASE BREAKDOWN" in result.stdout
@@ -169,7 +190,9 @@ def test_demo_is_built_once_then_reused_and_can_grow(capsys, tmp_path, monkeypat
     # stateful path places whole templates while --no-state labels single messages
     assert code == 0 and {**again, "top_clusters": None} == {**first, "top_clusters": None}
     assert demo.stat().st_mtime_ns == modified  # reused, not rebuilt
-    code, out, err = run_cli(capsys, "--demo", "--demo-add-days", "3", "--json", "--days", "90", "--no-state")
+    code, out, err = run_cli(
+        capsys, "--demo", "--demo-add-days", "3", "--json", "--days", "90", "--no-state"
+    )
     assert code == 0, err
     grown = json.loads(out)["summary"]
     assert grown["total_workflows"] > first["total_workflows"]

@@ -32,7 +32,9 @@ def check_contract(payload: dict, count: int) -> None:
     ids = {cluster["id"] for cluster in payload["clusters"]}
     assert set(payload["assignments"]) <= ids
     for cluster in payload["clusters"]:
-        assert {"id", "size", "name", "template", "category", "confidence", "examples"} <= set(cluster)
+        assert {"id", "size", "name", "template", "category", "confidence", "examples"} <= set(
+            cluster
+        )
     assert sum(cluster["size"] for cluster in payload["clusters"]) == count
 
 
@@ -50,7 +52,7 @@ def test_plain_text_one_message_per_line(capsys, tmp_path):
 
 
 def test_json_lines_keep_multi_line_messages_and_report_bad_lines(capsys, tmp_path):
-    traceback = "Traceback (most recent call last):\n  File \"a.py\", line 3, in <module>\n{}"
+    traceback = 'Traceback (most recent call last):\n  File "a.py", line 3, in <module>\n{}'
     lines = [json.dumps({"message": traceback.format(message)}) for message in MESSAGES]
     lines.insert(2, "{not json")
     lines.insert(4, json.dumps({"text": "no message field"}))
@@ -58,8 +60,10 @@ def test_json_lines_keep_multi_line_messages_and_report_bad_lines(capsys, tmp_pa
     source.write_text("\n".join(lines) + "\n")
     payload = run_json(capsys, "--input", str(source))
     check_contract(payload, len(MESSAGES))
-    assert payload["skipped"] == [{"line": 3, "reason": "malformed JSON"},
-                                  {"line": 5, "reason": "no text 'message' field"}]
+    assert payload["skipped"] == [
+        {"line": 3, "reason": "malformed JSON"},
+        {"line": 5, "reason": "no text 'message' field"},
+    ]
     labels = payload["assignments"]
     assert labels[0] == labels[2] != labels[1]
 
@@ -74,7 +78,9 @@ def test_stdin_and_same_ids_for_the_same_input(capsys, monkeypatch):
 
 def test_binary_and_huge_input_does_not_crash(capsys, tmp_path):
     source = tmp_path / "odd.txt"
-    source.write_bytes(b"\x00\xff\xfe garbage \x1b[31mred\x1b[0m\n" + b"x" * 2_000_000 + b"\nok line\n")
+    source.write_bytes(
+        b"\x00\xff\xfe garbage \x1b[31mred\x1b[0m\n" + b"x" * 2_000_000 + b"\nok line\n"
+    )
     payload = run_json(capsys, "--input", str(source))
     check_contract(payload, 3)
 

@@ -30,7 +30,7 @@ def corpus() -> list[str]:
 
 
 def by_text(result: ClusteringResult, messages: list[str]) -> dict[str, str]:
-    return dict(zip(messages, result.labels))
+    return dict(zip(messages, result.labels, strict=False))
 
 
 def test_init_only_stores_keyword_parameters() -> None:
@@ -166,13 +166,21 @@ def test_tracebacks_of_different_exceptions_stay_apart() -> None:
 
 
 def test_exception_decides_the_group_not_where_it_was_raised() -> None:
-    traceback = 'Traceback (most recent call last):\n  File "{f}", line {n}, in {fn}\n    x\n{exc}\n'
+    traceback = (
+        'Traceback (most recent call last):\n  File "{f}", line {n}, in {fn}\n    x\n{exc}\n'
+    )
     messages = [
-        traceback.format(f="/app/a.py", n=3, fn="<module>", exc="ModuleNotFoundError: No module named 'x'"),
-        traceback.format(f="/app/b.py", n=9, fn="main", exc="ModuleNotFoundError: No module named 'y'"),
+        traceback.format(
+            f="/app/a.py", n=3, fn="<module>", exc="ModuleNotFoundError: No module named 'x'"
+        ),
+        traceback.format(
+            f="/app/b.py", n=9, fn="main", exc="ModuleNotFoundError: No module named 'y'"
+        ),
         "ModuleNotFoundError: No module named 'z'",
         "ModuleNotFoundError: No module named 'w'",
-        traceback.format(f="/app/a.py", n=3, fn="<module>", exc="ImportError: cannot import name 'q'"),
+        traceback.format(
+            f="/app/a.py", n=3, fn="<module>", exc="ImportError: cannot import name 'q'"
+        ),
         traceback.format(f="/app/a.py", n=3, fn="main", exc="pkg.errors.ConfigError: bad key"),
         traceback.format(f="/app/a.py", n=3, fn="main", exc="pkg.errors.StateError: bad key"),
         traceback.format(f="/app/a.py", n=3, fn="main", exc="pkg.errors.LockError: bad key"),
@@ -181,7 +189,9 @@ def test_exception_decides_the_group_not_where_it_was_raised() -> None:
     labels = clusterer.labels_
     assert len(set(labels[:4])) == 1
     assert len(set(labels)) == 5  # different exception types never share a cluster
-    new = traceback.format(f="/lib/c.py", n=1, fn="load", exc="ModuleNotFoundError: No module named 'v'")
+    new = traceback.format(
+        f="/lib/c.py", n=1, fn="load", exc="ModuleNotFoundError: No module named 'v'"
+    )
     assert clusterer.predict([new]) == [labels[0]]
 
 

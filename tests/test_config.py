@@ -22,7 +22,9 @@ def test_explicit_option_wins_over_everything():
 
 
 def test_environment_variable_comes_next():
-    target = resolve_database_target(None, {"ERROR_ANALYTICS_DB": "postgresql://u:p@h/x", **POSTGRES})
+    target = resolve_database_target(
+        None, {"ERROR_ANALYTICS_DB": "postgresql://u:p@h/x", **POSTGRES}
+    )
     assert (target.url, target.origin) == ("postgresql+psycopg://u:p@h/x", "ERROR_ANALYTICS_DB")
 
 
@@ -38,7 +40,9 @@ def test_host_defaults_to_its_sqlite_file_when_a_postgres_variable_is_missing():
 
 
 def test_db_type_sqlite_overrides_postgres_variables():
-    assert resolve_database_target(None, {"DB_TYPE": "sqlite", **POSTGRES}).url.startswith("sqlite:///app/server")
+    assert resolve_database_target(None, {"DB_TYPE": "sqlite", **POSTGRES}).url.startswith(
+        "sqlite:///app/server"
+    )
 
 
 def test_db_type_postgresql_names_what_is_missing():
@@ -67,7 +71,10 @@ def test_paths_and_urls(value, url):
 def test_state_database_defaults_to_the_analysed_one():
     settings = Settings(db="runs.db")
     assert settings.state_database_target().url == settings.database_target().url
-    assert Settings(db="runs.db", state_db="state.db").state_database_target().url == "sqlite:///state.db"
+    assert (
+        Settings(db="runs.db", state_db="state.db").state_database_target().url
+        == "sqlite:///state.db"
+    )
 
 
 def test_unknown_time_zone_is_a_configuration_error():

@@ -72,7 +72,9 @@ def test_every_cli_option_is_documented(doc):
     for command, options in cli_options().items():
         if command != "analyze-errors" and command not in doc:
             missing.append(command)
-        missing += [f"{command} {option}" for option in sorted(options) if not mentions(doc, option)]
+        missing += [
+            f"{command} {option}" for option in sorted(options) if not mentions(doc, option)
+        ]
     assert not missing, f"add these to {DOC.name}: {missing}"
 
 

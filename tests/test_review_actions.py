@@ -11,7 +11,15 @@ from error_analytics.demo.schema import insert_rows
 from error_analytics.errors import ConflictError, InputError, NotFoundError
 from error_analytics.models import ClusterStatus
 
-from .test_review_helpers import Clock, cluster_with, ids_by_template, review_service, scenario, scenario_week, workflow_row
+from .test_review_helpers import (
+    Clock,
+    cluster_with,
+    ids_by_template,
+    review_service,
+    scenario,
+    scenario_week,
+    workflow_row,
+)
 
 
 @pytest.fixture
@@ -77,9 +85,15 @@ def test_split_lasts_across_refreshes_and_new_data(reviewed):
     service, clock, url = reviewed
     parent = service.cluster(cluster_with(service, "Worker alpha crashed"))
     detail = service.get_cluster(parent.id)
-    moving = next(template for template in detail.templates if template.template == "Worker alpha crashed")
+    moving = next(
+        template for template in detail.templates if template.template == "Worker alpha crashed"
+    )
     child = service.split(parent.id, [moving.fingerprint[:12]], actor="alice", name="Split out")
-    assert child.id != parent.id and child.name == "Split out" and child.status == ClusterStatus.REVIEWED.value
+    assert (
+        child.id != parent.id
+        and child.name == "Split out"
+        and child.status == ClusterStatus.REVIEWED.value
+    )
     assert service.get_cluster(child.id).split_from == parent.id
     assert [t.fingerprint for t in service.get_cluster(child.id).templates] == [moving.fingerprint]
     with pytest.raises(InputError, match="empty"):
@@ -89,8 +103,12 @@ def test_split_lasts_across_refreshes_and_new_data(reviewed):
     service.refresh(30)
     service.refresh(30)
     assert ids_by_template(service)[moving.template] == child.id
-    assert moving.fingerprint not in {t.fingerprint for t in service.get_cluster(parent.id).templates}
-    assert service.cluster(child.id).size == moving.occurrences + 1  # the new "Worker alpha crashed" went there
+    assert moving.fingerprint not in {
+        t.fingerprint for t in service.get_cluster(parent.id).templates
+    }
+    assert (
+        service.cluster(child.id).size == moving.occurrences + 1
+    )  # the new "Worker alpha crashed" went there
 
 
 def test_ignore_forever_until_a_date_and_for_n_occurrences(reviewed):
@@ -103,7 +121,11 @@ def test_ignore_forever_until_a_date_and_for_n_occurrences(reviewed):
         service.ignore(forever, actor="alice", until=date(2020, 1, 1))
     with pytest.raises(InputError):
         service.ignore(forever, actor="alice", until=clock.now + timedelta(days=1), occurrences=3)
-    assert {c.id for c in service.list_clusters(status="ignored", limit=10).items} == {forever, dated, counted}
+    assert {c.id for c in service.list_clusters(status="ignored", limit=10).items} == {
+        forever,
+        dated,
+        counted,
+    }
 
     scenario_week(url, clock)
     result = service.refresh(30)
@@ -168,10 +190,15 @@ def test_undo_each_kind_of_action(reviewed):
     undo_entry = service.undo(merge_entry.id, actor="bob")
     assert undo_entry.undo_of == merge_entry.id and not undo_entry.undoable
     assert service.cluster(second).status == ClusterStatus.NEW.value
-    assert service.cluster(second).size == sizes[second] and service.cluster(third).size == sizes[third]
+    assert (
+        service.cluster(second).size == sizes[second]
+        and service.cluster(third).size == sizes[third]
+    )
 
     parent = next(c for c in service.list_clusters(limit=1000).items if len(c.templates) > 1)
-    child = service.split(parent.id, [service.get_cluster(parent.id).templates[-1].template], actor="alice")
+    child = service.split(
+        parent.id, [service.get_cluster(parent.id).templates[-1].template], actor="alice"
+    )
     service.undo(service.audit_log(cluster_id=parent.id, limit=1)[0].id, actor="bob")
     assert service.cluster(child.id).status == ClusterStatus.MERGED.value
     assert service.cluster(parent.id).size == parent.size
@@ -247,9 +274,13 @@ def test_list_filters_sorts_and_pages(reviewed):
     sizes = [cluster.size for cluster in everything.items]
     assert sizes == sorted(sizes, reverse=True)
     page = service.list_clusters(limit=2, offset=2)
-    assert [c.id for c in page.items] == [c.id for c in everything.items[2:4]] and page.total == everything.total
+    assert [c.id for c in page.items] == [
+        c.id for c in everything.items[2:4]
+    ] and page.total == everything.total
     by_runs = service.list_clusters(sort="runs", limit=1000).items
-    assert [c.runs_affected for c in by_runs] == sorted((c.runs_affected for c in by_runs), reverse=True)
+    assert [c.runs_affected for c in by_runs] == sorted(
+        (c.runs_affected for c in by_runs), reverse=True
+    )
     last = service.list_clusters(sort="last_seen", limit=1000).items
     assert [c.last_seen for c in last] == sorted((c.last_seen for c in last), reverse=True)
     imports = service.list_clusters(category="import_error", limit=1000).items
@@ -269,12 +300,19 @@ def test_reviewed_categories_label_new_clusters(reviewed):
     labelled = cluster_with(service, "Phase failed after")
     service.set_category(labelled, "timeout_error", actor="alice")
     labels = service.training_labels()
-    assert any(label.cluster_id == labelled and label.category == "timeout_error" for label in labels)
+    assert any(
+        label.cluster_id == labelled and label.category == "timeout_error" for label in labels
+    )
 
     # A new, similar pattern that no rule matches takes the reviewed category.
     clock.advance(days=1)
     rows = [
-        workflow_row(f"f{index:07d}", "failed", 0.1, failure_reason=f"Phase failed after {index} attempts (gave up)")
+        workflow_row(
+            f"f{index:07d}",
+            "failed",
+            0.1,
+            failure_reason=f"Phase failed after {index} attempts (gave up)",
+        )
         for index in range(3)
     ]
     for row in rows:

@@ -9,7 +9,15 @@ import pytest
 from error_analytics.errors import ConflictError
 from error_analytics.models import ClusterStatus
 
-from .test_review_helpers import Clock, cluster_with, demo, review_service, scenario, scenario_week, state_dump
+from .test_review_helpers import (
+    Clock,
+    cluster_with,
+    demo,
+    review_service,
+    scenario,
+    scenario_week,
+    state_dump,
+)
 
 
 class Killed(Exception):
@@ -28,9 +36,13 @@ def test_stale_version_is_a_conflict_not_an_overwrite(db_url):
 
     bob.rename(cluster_id, "Bob's name", actor="bob", expected_version=seen_by_bob.version)
     with pytest.raises(ConflictError, match="version"):
-        alice.rename(cluster_id, "Alice's name", actor="alice", expected_version=seen_by_alice.version)
+        alice.rename(
+            cluster_id, "Alice's name", actor="alice", expected_version=seen_by_alice.version
+        )
     with pytest.raises(ConflictError):
-        alice.set_category(cluster_id, "type_error", actor="alice", expected_version=seen_by_alice.version)
+        alice.set_category(
+            cluster_id, "type_error", actor="alice", expected_version=seen_by_alice.version
+        )
     current = alice.cluster(cluster_id)
     assert current.name == "Bob's name" and current.version == seen_by_alice.version + 1
     assert [entry.actor for entry in alice.audit_log(cluster_id=cluster_id)] == ["bob"]
@@ -51,14 +63,19 @@ def test_concurrent_writers_lose_no_update(db_url):
         for attempt in range(5):
             version = service.cluster(cluster_id).version
             try:
-                service.rename(cluster_id, f"{name} {attempt}", actor=name, expected_version=version)
+                service.rename(
+                    cluster_id, f"{name} {attempt}", actor=name, expected_version=version
+                )
                 result = "saved"
             except ConflictError:
                 result = "conflict"
             with lock:
                 outcomes.append(result)
 
-    threads = [threading.Thread(target=reviewer, args=(service, name)) for service, name in zip(services, "ab")]
+    threads = [
+        threading.Thread(target=reviewer, args=(service, name))
+        for service, name in zip(services, "ab", strict=False)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -108,7 +125,9 @@ def test_killed_refresh_leaves_the_state_as_it_was(db_url, kill_at):
     before = state_dump(db_url)
 
     def progress(done: int, total: int) -> None:
-        if kill_at == "start" or done == total:  # "end": every row is written, only the commit is left
+        if (
+            kill_at == "start" or done == total
+        ):  # "end": every row is written, only the commit is left
             raise Killed
 
     with pytest.raises(Killed):
@@ -116,7 +135,11 @@ def test_killed_refresh_leaves_the_state_as_it_was(db_url, kill_at):
     assert state_dump(db_url) == before
 
     result = service.refresh(30)  # the next run does the whole work once
-    assert result.new_assignments > 0 and result.new_clusters == 1 and result.regressed_ids == [first_id]
+    assert (
+        result.new_assignments > 0
+        and result.new_clusters == 1
+        and result.regressed_ids == [first_id]
+    )
     assert service.refresh(30).new_assignments == 0
     assert service.cluster(first_id).status == ClusterStatus.REGRESSED.value
 
@@ -135,5 +158,7 @@ def test_merge_and_split_refuse_a_stale_version(db_url):
     assert service.cluster(source).status == ClusterStatus.NEW.value
     service.rename(workers.id, "Workers", actor="bob")
     with pytest.raises(ConflictError):
-        service.split(workers.id, ["Worker alpha crashed"], actor="alice", expected_version=workers.version)
+        service.split(
+            workers.id, ["Worker alpha crashed"], actor="alice", expected_version=workers.version
+        )
     assert len(service.get_cluster(workers.id).templates) == len(workers.templates)

@@ -18,7 +18,9 @@ def _actions() -> dict[str, argparse.ArgumentParser]:
     parser = argparse.ArgumentParser()
     add_review_flag(parser)
     clusters = register_review_commands(parser.add_subparsers(dest="command"))
-    sub = next(action for action in clusters._actions if isinstance(action, argparse._SubParsersAction))
+    sub = next(
+        action for action in clusters._actions if isinstance(action, argparse._SubParsersAction)
+    )
     return dict(sub.choices)
 
 
@@ -28,7 +30,9 @@ def test_every_action_and_option_is_documented(name):
     for action in _actions()[name]._actions:
         for option in action.option_strings:
             if option.startswith("--") and option != "--help":
-                assert option in DOC, f"{option} of `clusters {name}` is missing from docs/review.md"
+                assert option in DOC, (
+                    f"{option} of `clusters {name}` is missing from docs/review.md"
+                )
 
 
 def test_the_review_flag_is_documented():
@@ -36,18 +40,43 @@ def test_the_review_flag_is_documented():
 
 
 def test_every_public_service_method_is_documented():
-    methods = [name for name, _ in inspect.getmembers(ClusterReviewService, inspect.isfunction) if not name.startswith("_")]
-    missing = [name for name in methods if f"{name}(" not in DOC and f"`{name}`" not in DOC and f" {name} " not in DOC]
+    methods = [
+        name
+        for name, _ in inspect.getmembers(ClusterReviewService, inspect.isfunction)
+        if not name.startswith("_")
+    ]
+    missing = [
+        name
+        for name in methods
+        if f"{name}(" not in DOC and f"`{name}`" not in DOC and f" {name} " not in DOC
+    ]
     assert not missing, missing
 
 
 def test_public_surface():
-    import error_analytics.review as review
-    import error_analytics.store.state as state
+    from error_analytics import review
+    from error_analytics.store import state
 
     for module in (review, state):
         assert all(hasattr(module, name) for name in module.__all__)
-    expected = {"refresh", "list_clusters", "get_cluster", "accept", "rename", "set_category", "merge", "split",
-                "ignore", "unignore", "resolve", "undo", "audit_log", "preview_rule", "promote_to_rule",
-                "from_settings", "training_labels", "window_clusters"}
+    expected = {
+        "refresh",
+        "list_clusters",
+        "get_cluster",
+        "accept",
+        "rename",
+        "set_category",
+        "merge",
+        "split",
+        "ignore",
+        "unignore",
+        "resolve",
+        "undo",
+        "audit_log",
+        "preview_rule",
+        "promote_to_rule",
+        "from_settings",
+        "training_labels",
+        "window_clusters",
+    }
     assert expected <= set(dir(review.ClusterReviewService))

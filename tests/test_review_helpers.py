@@ -48,7 +48,10 @@ BASE_FAILURES: tuple[tuple[str, list[float]], ...] = (
     ("gh: API rate limit exceeded for user ID 8324673. (HTTP 403)", [3, 10, 18]),
     ("Phase failed after 3 attempts", [4, 9, 14, 21, 25]),
     ("pytest execution timed out after 5 minutes", [5, 13, 19]),
-    ("browserType.launch: Executable doesn't exist at /root/.cache/ms-playwright/chromium-1140/chrome", [1, 2, 3, 6]),
+    (
+        "browserType.launch: Executable doesn't exist at /root/.cache/ms-playwright/chromium-1140/chrome",
+        [1, 2, 3, 6],
+    ),
     ("Worker alpha crashed", [2, 5]),
     ("Worker beta crashed", [3, 8]),
     ("Worker gamma crashed", [4, 12]),
@@ -68,21 +71,33 @@ NEW_FAILURE = "EADDRINUSE"
 def workflow_row(adw_id: str, status: str, days_ago: float, **columns) -> dict:
     """A spec-layout workflow_history row created ``days_ago`` days before :data:`NOW`."""
     created = NOW - timedelta(days=days_ago)
-    return {"adw_id": adw_id, "issue_number": 1, "workflow_template": "adw_sdlc_complete_iso",
-            "model_used": "sonnet", "status": status, "start_time": created, "created_at": created,
-            "current_phase": columns.pop("current_phase", "Build"), **columns}
+    return {
+        "adw_id": adw_id,
+        "issue_number": 1,
+        "workflow_template": "adw_sdlc_complete_iso",
+        "model_used": "sonnet",
+        "status": status,
+        "start_time": created,
+        "created_at": created,
+        "current_phase": columns.pop("current_phase", "Build"),
+        **columns,
+    }
 
 
 def _insert_failures(url: str, failures, prefix: str) -> None:
     rows = []
     for message, days in failures:
         for days_ago in days:
-            rows.append(workflow_row(f"{prefix}{len(rows):07d}", "failed", days_ago, failure_reason=message))
+            rows.append(
+                workflow_row(f"{prefix}{len(rows):07d}", "failed", days_ago, failure_reason=message)
+            )
     engine = sa.create_engine(url)
     try:
         if not sa.inspect(engine).has_table("workflow_history"):
             create_workflow_tables(engine, "spec")
-            rows += [workflow_row(f"ok{index:06d}", "completed", 0.5 + index) for index in range(20)]
+            rows += [
+                workflow_row(f"ok{index:06d}", "completed", 0.5 + index) for index in range(20)
+            ]
         insert_rows(engine, "workflow_history", rows)
     finally:
         engine.dispose()
@@ -105,9 +120,13 @@ def add_week(url: str, clock: Clock, *, runs: int = 60, seed: int = 8) -> None:
     add_days_of_runs(url, days=7, now=clock.now, runs=runs, seed=seed)
 
 
-def review_service(url: str, clock: Clock, *, state_url: str | None = None, rules=None) -> ClusterReviewService:
+def review_service(
+    url: str, clock: Clock, *, state_url: str | None = None, rules=None
+) -> ClusterReviewService:
     analysed = DatabaseTarget(url, "test")
-    analytics = ErrorAnalyticsService(WorkflowReader(open_engine(analysed)), clock=clock, rules=rules)
+    analytics = ErrorAnalyticsService(
+        WorkflowReader(open_engine(analysed)), clock=clock, rules=rules
+    )
     state = DatabaseTarget(state_url or url, "test state")
     return ClusterReviewService(analytics, open_state_engine(state))
 
@@ -136,7 +155,9 @@ def state_dump(url: str) -> dict[str, list[tuple]]:
     try:
         with engine.connect() as connection:
             return {
-                table.name: sorted((tuple(map(repr, row)) for row in connection.execute(sa.select(table))))
+                table.name: sorted(
+                    tuple(map(repr, row)) for row in connection.execute(sa.select(table))
+                )
                 for table in STATE_TABLES
                 if sa.inspect(connection).has_table(table.name)
             }

@@ -75,7 +75,10 @@ def test_added_data_joins_existing_clusters_and_only_new_patterns_are_new(db_url
         set(sizes) | set(result.new_cluster_ids)
     )
     grown = {cluster.id: cluster.size for cluster in service.list_clusters(limit=1000).items}
-    assert grown[after["ModuleNotFoundError: No module named <*>"]] == sizes[template_to_id["ModuleNotFoundError: No module named <*>"]] + 2
+    assert (
+        grown[after["ModuleNotFoundError: No module named <*>"]]
+        == sizes[template_to_id["ModuleNotFoundError: No module named <*>"]] + 2
+    )
     assert all(grown[cluster_id] >= size for cluster_id, size in sizes.items())  # history is kept
 
 
@@ -119,7 +122,10 @@ def test_analysed_tables_are_never_written(db_url):
     engine = sa.create_engine(db_url)
     tables = set(sa.inspect(engine).get_table_names())
     engine.dispose()
-    assert {name for name in tables if not name.startswith("ea_")} == {"workflow_history", "hook_events"}
+    assert {name for name in tables if not name.startswith("ea_")} == {
+        "workflow_history",
+        "hook_events",
+    }
 
 
 def test_state_can_live_in_another_database(db_url, tmp_path):
@@ -156,13 +162,17 @@ def test_identity_version_change_remaps_ids_explicitly(sqlite_url):
     survivor = live.items[0]
     assert result.remapped_ids and set(result.remapped_ids.values()) == {survivor.id}
     assert set(result.remapped_ids) | {survivor.id} == before_ids
-    assert survivor.id == reviewed.id and survivor.name == "Kept across versions"  # the reviewed one survives
+    assert (
+        survivor.id == reviewed.id and survivor.name == "Kept across versions"
+    )  # the reviewed one survives
     engine = sa.create_engine(sqlite_url)
     with engine.connect() as connection:
         rows = connection.execute(sa.select(id_map)).mappings().all()
     engine.dispose()
     assert {row["old_id"]: row["new_id"] for row in rows} == result.remapped_ids
-    assert {(row["from_version"], row["to_version"]) for row in rows} == {(Templater(default_rules()).identity_version, "t2-coarse")}
+    assert {(row["from_version"], row["to_version"]) for row in rows} == {
+        (Templater(default_rules()).identity_version, "t2-coarse")
+    }
     retired = next(iter(result.remapped_ids))
     detail = service.get_cluster(retired)  # an old id still answers
     assert detail.cluster.status == ClusterStatus.MERGED.value and detail.merged_into == survivor.id
@@ -180,7 +190,9 @@ def test_window_clusters_carry_stable_ids_and_window_counts(db_url):
     assert window and all(cluster.status and cluster.id for cluster in window)
     persisted = {cluster.id: cluster for cluster in service.list_clusters(limit=1000).items}
     assert {cluster.id for cluster in window} <= set(persisted)
-    assert [cluster.size for cluster in window] == sorted((cluster.size for cluster in window), reverse=True)
+    assert [cluster.size for cluster in window] == sorted(
+        (cluster.size for cluster in window), reverse=True
+    )
     week_events = [event for event in service.analytics.snapshot(7).events if event.message]
     assert sum(cluster.size for cluster in window) == len(week_events)
     assert all(cluster.size <= persisted[cluster.id].size for cluster in window)

@@ -269,8 +269,9 @@ def test_canonical_patterns_start_with_a_literal(pattern: str) -> None:
 
 def test_match_category_reports_the_text_and_the_rule() -> None:
     match = match_category("psycopg.OperationalError: connection REFUSED by server")
-    assert match == RuleMatch(key="connection_error", matched="connection REFUSED",
-                              rule="Connection refused")
+    assert match == RuleMatch(
+        key="connection_error", matched="connection REFUSED", rule="Connection refused"
+    )
 
 
 def test_match_category_reports_the_pattern_that_matched() -> None:
@@ -302,16 +303,19 @@ def test_rule_match_is_frozen() -> None:
         ("ImportError: cannot import name X due to SyntaxError", "syntax_error"),
         (
             "ImportError while importing test module '/app/tests/test_x.py'.\n"
-            'E     File "/app/x.py", line 3\nE   SyntaxError: \'(\' was never closed',
+            "E     File \"/app/x.py\", line 3\nE   SyntaxError: '(' was never closed",
             "syntax_error",
         ),
-        ("TypeError raised during import: ModuleNotFoundError: No module named 'x'",
-         "import_error"),
-        ("Timed out waiting for server: connect ECONNREFUSED 127.0.0.1:9100",
-         "connection_error"),
+        (
+            "TypeError raised during import: ModuleNotFoundError: No module named 'x'",
+            "import_error",
+        ),
+        ("Timed out waiting for server: connect ECONNREFUSED 127.0.0.1:9100", "connection_error"),
         ("TypeError: fetch failed\n  cause: Error: connect ECONNREFUSED", "connection_error"),
-        ("ConnectionError: Max retries exceeded (Caused by ConnectTimeoutError(...))",
-         "connection_error"),
+        (
+            "ConnectionError: Max retries exceeded (Caused by ConnectTimeoutError(...))",
+            "connection_error",
+        ),
         ("ImportError: cannot import name 'TimeoutError' from 'foo'", "import_error"),
         ("fatal: unable to access 'x': Could not resolve host: github.com", "connection_error"),
     ],
@@ -355,8 +359,15 @@ def test_middle_of_a_very_long_message_is_not_examined() -> None:
 
 @pytest.mark.parametrize(
     "message",
-    ["cannot use " * 2_500, "(" * 30_000, "a" * 100_000, "Timeout " * 5_000,
-     "undefined method `" * 2_000, "package " * 4_000, "sh: " * 8_000],
+    [
+        "cannot use " * 2_500,
+        "(" * 30_000,
+        "a" * 100_000,
+        "Timeout " * 5_000,
+        "undefined method `" * 2_000,
+        "package " * 4_000,
+        "sh: " * 8_000,
+    ],
 )
 def test_adversarial_messages_do_not_hang(message: str) -> None:
     # A guard against catastrophic backtracking, not a speed measurement (benchmarks do that):
@@ -370,8 +381,15 @@ def test_adversarial_messages_do_not_hang(message: str) -> None:
 
 
 def _rule(key: str, keywords: tuple[str, ...] = (), patterns: tuple[str, ...] = ()) -> CategoryRule:
-    return CategoryRule(key=key, name=key, category="Custom", recommendation="fix it",
-                        severity="low", keywords=keywords, patterns=patterns)
+    return CategoryRule(
+        key=key,
+        name=key,
+        category="Custom",
+        recommendation="fix it",
+        severity="low",
+        keywords=keywords,
+        patterns=patterns,
+    )
 
 
 def test_rules_mapping_is_tried_in_order() -> None:
@@ -406,8 +424,19 @@ def test_different_rule_sets_do_not_share_compiled_rules() -> None:
 
 def test_public_names_are_exported() -> None:
     assert sorted(rules_package.__all__) == sorted(
-        ["ERROR_PATTERNS", "classify_error", "match_category", "RuleMatch", "normalize_phase",
-         "RuleSet", "load_rules", "default_rules", "get_category", "MaskRule", "DEFAULT_MASKS"]
+        [
+            "ERROR_PATTERNS",
+            "classify_error",
+            "match_category",
+            "RuleMatch",
+            "normalize_phase",
+            "RuleSet",
+            "load_rules",
+            "default_rules",
+            "get_category",
+            "MaskRule",
+            "DEFAULT_MASKS",
+        ]
     )
     for name in rules_package.__all__:
         assert getattr(rules_package, name) is not None
@@ -465,9 +494,9 @@ def test_extending_a_canonical_category_appends_keywords(write_rules) -> None:
 
 
 def test_replace_true_replaces_keywords_and_patterns(write_rules) -> None:
-    rules = load_rules(write_rules(
-        '[categories.import_error]\nreplace = true\nkeywords = ["dependency hell"]\n'
-    ))
+    rules = load_rules(
+        write_rules('[categories.import_error]\nreplace = true\nkeywords = ["dependency hell"]\n')
+    )
     assert rules.categories["import_error"].keywords == ("dependency hell",)
     assert rules.categories["import_error"].patterns == ()
     assert classify_error("ModuleNotFoundError: No module named 'x'", rules) == UNKNOWN_CATEGORY
@@ -475,9 +504,11 @@ def test_replace_true_replaces_keywords_and_patterns(write_rules) -> None:
 
 
 def test_overriding_fields_keeps_the_rest(write_rules) -> None:
-    rules = load_rules(write_rules(
-        '[categories.timeout_error]\nseverity = "high"\nestimated_fix_time = "2-4 hours"\n'
-    ))
+    rules = load_rules(
+        write_rules(
+            '[categories.timeout_error]\nseverity = "high"\nestimated_fix_time = "2-4 hours"\n'
+        )
+    )
     rule = rules.categories["timeout_error"]
     assert (rule.severity, rule.estimated_fix_time) == ("high", "2-4 hours")
     assert rule.name == "Timeout Error"
@@ -486,14 +517,16 @@ def test_overriding_fields_keeps_the_rest(write_rules) -> None:
 
 
 def test_new_category_is_tried_before_the_canonical_ones(write_rules) -> None:
-    rules = load_rules(write_rules(
-        "[categories.flaky_test]\n"
-        'name = "Flaky Test"\ncategory = "Test Issue"\nrecommendation = "Quarantine it"\n'
-        'keywords = ["pytest execution timed out"]\n'
-        "[categories.quota_error]\n"
-        'name = "Quota Error"\ncategory = "Provider Issue"\nrecommendation = "Back off"\n'
-        "severity = \"low\"\npatterns = ['(?i)rate limit (?:exceeded|reached)']\n"
-    ))
+    rules = load_rules(
+        write_rules(
+            "[categories.flaky_test]\n"
+            'name = "Flaky Test"\ncategory = "Test Issue"\nrecommendation = "Quarantine it"\n'
+            'keywords = ["pytest execution timed out"]\n'
+            "[categories.quota_error]\n"
+            'name = "Quota Error"\ncategory = "Provider Issue"\nrecommendation = "Back off"\n'
+            "severity = \"low\"\npatterns = ['(?i)rate limit (?:exceeded|reached)']\n"
+        )
+    )
     assert list(rules.categories)[:2] == ["flaky_test", "quota_error"]
     assert list(rules.categories)[2:] == list(ERROR_PATTERNS)
     assert classify_error("pytest execution timed out after 5 minutes", rules) == "flaky_test"
@@ -515,10 +548,12 @@ def test_disabling_a_category_removes_it(write_rules) -> None:
 def test_user_masks_run_first_and_replace_defaults_in_place(write_rules) -> None:
     default_names = [mask.name for mask in DEFAULT_MASKS]
     replaced = default_names[-1]
-    rules = load_rules(write_rules(
-        "[[masks]]\nname = \"ticket\"\npattern = 'JIRA-\\d+'\nreplacement = \"<TICKET>\"\n"
-        f"[[masks]]\nname = \"{replaced}\"\npattern = 'X\\d+'\nreplacement = \"<X>\"\n"
-    ))
+    rules = load_rules(
+        write_rules(
+            '[[masks]]\nname = "ticket"\npattern = \'JIRA-\\d+\'\nreplacement = "<TICKET>"\n'
+            f'[[masks]]\nname = "{replaced}"\npattern = \'X\\d+\'\nreplacement = "<X>"\n'
+        )
+    )
     assert [mask.name for mask in rules.masks] == ["ticket", *default_names]
     assert rules.masks[0] == MaskRule("ticket", r"JIRA-\d+", "<TICKET>")
     assert rules.masks[-1] == MaskRule(replaced, r"X\d+", "<X>")
@@ -526,10 +561,12 @@ def test_user_masks_run_first_and_replace_defaults_in_place(write_rules) -> None
 
 def test_disabled_masks_are_removed(write_rules) -> None:
     first, second = DEFAULT_MASKS[0].name, DEFAULT_MASKS[1].name
-    rules = load_rules(write_rules(
-        f'disabled_masks = ["{first}", "ticket"]\n'
-        "[[masks]]\nname = \"ticket\"\npattern = 'JIRA-\\d+'\nreplacement = \"<TICKET>\"\n"
-    ))
+    rules = load_rules(
+        write_rules(
+            f'disabled_masks = ["{first}", "ticket"]\n'
+            '[[masks]]\nname = "ticket"\npattern = \'JIRA-\\d+\'\nreplacement = "<TICKET>"\n'
+        )
+    )
     names = [mask.name for mask in rules.masks]
     assert first not in names and "ticket" not in names
     assert names[0] == second and len(names) == len(DEFAULT_MASKS) - 1
@@ -556,7 +593,7 @@ def test_docs_example_loads_and_docs_name_every_key(tmp_path: Path) -> None:
     from error_analytics.rules import loader
 
     text = (ROOT / "docs" / "rules-file.md").read_text(encoding="utf-8")
-    example = re.search(r"```toml\n(.*?)```", text, re.S)
+    example = re.search(r"```toml\n(.*?)```", text, re.DOTALL)
     assert example is not None
     path = tmp_path / "docs.toml"
     path.write_text(example.group(1), encoding="utf-8")
@@ -571,47 +608,75 @@ def test_docs_example_loads_and_docs_name_every_key(tmp_path: Path) -> None:
     [
         ('colour = "red"\n', r"unknown top-level key\(s\) 'colour'"),
         ("categories = 3\n", r"'categories' must be a table"),
-        ('[categories.import_error]\nkeywrds = ["x"]\n',
-         r"\[categories\.import_error\]: unknown key\(s\) 'keywrds'"),
+        (
+            '[categories.import_error]\nkeywrds = ["x"]\n',
+            r"\[categories\.import_error\]: unknown key\(s\) 'keywrds'",
+        ),
         ('[categories."Bad Key"]\nname = "x"\n', r"\[categories\.Bad Key\]: invalid category key"),
         ('[categories.unknown]\nname = "x"\n', r"\[categories\.unknown\]: invalid category key"),
-        ("[categories.import_error]\npatterns = ['(unclosed']\n",
-         r"\[categories\.import_error\]: pattern '\(unclosed' is not a valid regular "
-         r"expression: missing \)"),
+        (
+            "[categories.import_error]\npatterns = ['(unclosed']\n",
+            r"\[categories\.import_error\]: pattern '\(unclosed' is not a valid regular "
+            r"expression: missing \)",
+        ),
         ("[categories.import_error]\npatterns = ['x*']\n", r"matches the empty string"),
-        ('[categories.import_error]\nseverity = "urgent"\n',
-         r"'severity' must be one of high, medium, low, got 'urgent'"),
-        ('[categories.quota_error]\ncategory = "c"\nrecommendation = "r"\nkeywords = ["q"]\n',
-         r"\[categories\.quota_error\]: a new category needs 'name'"),
-        ('[categories.quota_error]\nname = "Q"\ncategory = "c"\nrecommendation = "r"\n',
-         r"at least one keyword or pattern"),
-        ('[categories.import_error]\nkeywords = "pip"\n',
-         r"'keywords' must be a list of non-empty strings"),
-        ('[categories.import_error]\nkeywords = ["ok", ""]\n',
-         r"'keywords' must be a list of non-empty strings"),
+        (
+            '[categories.import_error]\nseverity = "urgent"\n',
+            r"'severity' must be one of high, medium, low, got 'urgent'",
+        ),
+        (
+            '[categories.quota_error]\ncategory = "c"\nrecommendation = "r"\nkeywords = ["q"]\n',
+            r"\[categories\.quota_error\]: a new category needs 'name'",
+        ),
+        (
+            '[categories.quota_error]\nname = "Q"\ncategory = "c"\nrecommendation = "r"\n',
+            r"at least one keyword or pattern",
+        ),
+        (
+            '[categories.import_error]\nkeywords = "pip"\n',
+            r"'keywords' must be a list of non-empty strings",
+        ),
+        (
+            '[categories.import_error]\nkeywords = ["ok", ""]\n',
+            r"'keywords' must be a list of non-empty strings",
+        ),
         ('[categories.import_error]\nname = ""\n', r"'name' must be a non-empty string"),
         ('[categories.import_error]\nreplace = "yes"\n', r"'replace' must be true or false"),
         ("[categories.import_error]\nreplace = true\n", r"replace = true needs at least one"),
-        ("[categories.nothing_here]\nenabled = false\n",
-         r"\[categories\.nothing_here\]: enabled = false names no canonical category"),
+        (
+            "[categories.nothing_here]\nenabled = false\n",
+            r"\[categories\.nothing_here\]: enabled = false names no canonical category",
+        ),
         ('masks = "x"\n', r"'masks' must be an array of tables"),
         ('[[masks]]\nname = "t"\npattern = "T"\n', r"\[\[masks\]\] #1: missing 'replacement'"),
-        ('[[masks]]\nname = "t"\npattern = "T"\nreplacement = "<T>"\ncolour = 1\n',
-         r"\[\[masks\]\] #1: unknown key\(s\) 'colour'"),
-        ('[[masks]]\nname = "t"\npattern = "T"\nreplacement = "<T>"\ndisabled_masks = ["x"]\n',
-         r"top-level keys must come before the first \[table\]"),
-        ("[[masks]]\nname = \"t\"\npattern = '[a-'\nreplacement = \"<T>\"\n",
-         r"\[\[masks\]\] #1 \(t\): pattern '\[a-' is not a valid regular expression"),
-        ("[[masks]]\nname = \"t\"\npattern = 'a(b)'\nreplacement = '\\2'\n",
-         r"\(t\): bad replacement '\\\\2': invalid group reference 2"),
-        ('[[masks]]\nname = "t"\npattern = "T"\nreplacement = "<T>"\n'
-         '[[masks]]\nname = "t"\npattern = "U"\nreplacement = "<U>"\n',
-         r"\[\[masks\]\] #2: duplicate name 't'"),
-        ('disabled_masks = ["no_such_mask"]\n',
-         r"disabled_masks: unknown mask 'no_such_mask'; known: "),
+        (
+            '[[masks]]\nname = "t"\npattern = "T"\nreplacement = "<T>"\ncolour = 1\n',
+            r"\[\[masks\]\] #1: unknown key\(s\) 'colour'",
+        ),
+        (
+            '[[masks]]\nname = "t"\npattern = "T"\nreplacement = "<T>"\ndisabled_masks = ["x"]\n',
+            r"top-level keys must come before the first \[table\]",
+        ),
+        (
+            '[[masks]]\nname = "t"\npattern = \'[a-\'\nreplacement = "<T>"\n',
+            r"\[\[masks\]\] #1 \(t\): pattern '\[a-' is not a valid regular expression",
+        ),
+        (
+            "[[masks]]\nname = \"t\"\npattern = 'a(b)'\nreplacement = '\\2'\n",
+            r"\(t\): bad replacement '\\\\2': invalid group reference 2",
+        ),
+        (
+            '[[masks]]\nname = "t"\npattern = "T"\nreplacement = "<T>"\n'
+            '[[masks]]\nname = "t"\npattern = "U"\nreplacement = "<U>"\n',
+            r"\[\[masks\]\] #2: duplicate name 't'",
+        ),
+        (
+            'disabled_masks = ["no_such_mask"]\n',
+            r"disabled_masks: unknown mask 'no_such_mask'; known: ",
+        ),
         ("disabled_masks = [1]\n", r"'disabled_masks' must be a list of mask names"),
         ("[categories.import_error\nkeywords = []\n", r"invalid TOML: .*line 1"),
-        ('a = 1\n[x]\ny z\n', r"invalid TOML: .*\(at line 3, column 3\)"),
+        ("a = 1\n[x]\ny z\n", r"invalid TOML: .*\(at line 3, column 3\)"),
     ],
 )
 def test_invalid_rules_file_names_file_entry_and_fault(

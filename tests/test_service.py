@@ -19,7 +19,9 @@ from .builders import NOW, completed_runs, host_database, run, spec_database
 
 
 def service_for(url: str) -> ErrorAnalyticsService:
-    return ErrorAnalyticsService(WorkflowReader(open_engine(DatabaseTarget(url, "test"))), clock=lambda: NOW)
+    return ErrorAnalyticsService(
+        WorkflowReader(open_engine(DatabaseTarget(url, "test"))), clock=lambda: NOW
+    )
 
 
 def test_get_error_summary(db_url):
@@ -28,7 +30,12 @@ def test_get_error_summary(db_url):
     assert summary.total_workflows == 10
     assert summary.failed_workflows == 4
     assert summary.failure_rate == 40.0
-    assert summary.top_errors == [("connection_error", 1), ("import_error", 1), ("no_error_text", 1), ("timeout_error", 1)]
+    assert summary.top_errors == [
+        ("connection_error", 1),
+        ("import_error", 1),
+        ("no_error_text", 1),
+        ("timeout_error", 1),
+    ]
     assert (summary.most_problematic_phase, summary.most_problematic_phase_failures) == ("Test", 3)
     assert summary.failed_without_error_text == 1
 
@@ -61,7 +68,9 @@ def test_phase_rates_use_runs_that_reached_the_phase(db_url):
     assert breakdown.phase_reached_runs["Test"] == 9
     assert breakdown.phase_failed_runs["Test"] == 1
     assert breakdown.phase_failure_rates["Test"] == round(100 / 9, 1)
-    assert breakdown.phase_failed_runs["Build"] == 2  # the task log failure and a hook error inside Build
+    assert (
+        breakdown.phase_failed_runs["Build"] == 2
+    )  # the task log failure and a hook error inside Build
     assert breakdown.phase_failure_rates["Build"] == 20.0
 
 
@@ -72,11 +81,16 @@ def test_find_error_patterns(db_url):
     assert by_key["import_error"].pattern_name == "Import Error"
     assert by_key["import_error"].occurrences == 2
     assert by_key["import_error"].affected_phases == ["Build"]
-    assert by_key["import_error"].example_message in ("Cannot find module 'vite'", "npm ERR! code ERESOLVE")
+    assert by_key["import_error"].example_message in (
+        "Cannot find module 'vite'",
+        "npm ERR! code ERESOLVE",
+    )
     assert by_key["connection_error"].affected_phases == ["Test"]
     assert by_key["connection_error"].recommendation
     assert by_key["no_error_text"].occurrences == 2
-    assert [p.occurrences for p in patterns] == sorted((p.occurrences for p in patterns), reverse=True)
+    assert [p.occurrences for p in patterns] == sorted(
+        (p.occurrences for p in patterns), reverse=True
+    )
 
 
 def test_empty_error_data(db_url):
@@ -111,7 +125,9 @@ def test_failure_trends_zero_filled_with_spike(db_url):
         rows.append(run(f"ok{day:06d}", "completed", day + 0.2))
         rows.append(run(f"f{day:07d}", "failed", day + 0.3, failure_reason="3 test failures"))
     for index in range(8):  # a bad day, 5 days ago
-        rows.append(run(f"s{index:07d}", "failed", 5.1, failure_reason="ECONNREFUSED localhost:9100"))
+        rows.append(
+            run(f"s{index:07d}", "failed", 5.1, failure_reason="ECONNREFUSED localhost:9100")
+        )
     insert_rows(engine, "workflow_history", rows)
     engine.dispose()
     trend = service_for(db_url).get_failure_trends(20)
@@ -121,28 +137,53 @@ def test_failure_trends_zero_filled_with_spike(db_url):
     assert [point.runs for point in trend.points[:5]] == [0, 0, 0, 0, 0]
     spike_day = (NOW - timedelta(days=5.1)).date()
     assert trend.spike_days == [spike_day]
-    assert trend.category_daily_counts["connection_error"][[p.date for p in trend.points].index(spike_day)] == 8
+    assert (
+        trend.category_daily_counts["connection_error"][
+            [p.date for p in trend.points].index(spike_day)
+        ]
+        == 8
+    )
     assert trend.direction == "increasing" and trend.percentage_change > 0
 
 
 def test_recommendations_rank_frequent_recent_wide_first(db_url):
     engine = sa.create_engine(db_url)
     create_workflow_tables(engine, "spec")
-    rows = [run(f"old{i:05d}", "failed", 25, failure_reason="SyntaxError: invalid syntax", current_phase="Lint")
-            for i in range(6)]
-    rows += [run(f"new{i:05d}", "failed", 1, failure_reason="ECONNREFUSED localhost:9100",
-                 current_phase=["Build", "Test"][i % 2]) for i in range(5)]
+    rows = [
+        run(
+            f"old{i:05d}",
+            "failed",
+            25,
+            failure_reason="SyntaxError: invalid syntax",
+            current_phase="Lint",
+        )
+        for i in range(6)
+    ]
+    rows += [
+        run(
+            f"new{i:05d}",
+            "failed",
+            1,
+            failure_reason="ECONNREFUSED localhost:9100",
+            current_phase=["Build", "Test"][i % 2],
+        )
+        for i in range(5)
+    ]
     rows += [run(f"nt{i:06d}", "failed", 2) for i in range(4)]
     rows += completed_runs(20)
     insert_rows(engine, "workflow_history", rows)
     engine.dispose()
     recommendations = service_for(db_url).get_debugging_recommendations(30)
     issues = [item.issue for item in recommendations]
-    assert issues.index("Connection Error") < issues.index("Syntax Error")  # recent and wide beats old
+    assert issues.index("Connection Error") < issues.index(
+        "Syntax Error"
+    )  # recent and wide beats old
     assert "Failures without error text" in issues
     assert any(item.kind == "phase_hotspot" for item in recommendations)
     for item in recommendations:
-        assert item.severity in ("high", "medium", "low") and item.solution and item.estimated_fix_time
+        assert (
+            item.severity in ("high", "medium", "low") and item.solution and item.estimated_fix_time
+        )
 
 
 def test_days_out_of_range_is_an_input_error(sqlite_url):
@@ -181,7 +222,11 @@ def test_answers_follow_new_failures_despite_the_cache(db_url):
     assert service.get_error_summary(30).failed_workflows == 4
     assert service.get_error_summary(30).failed_workflows == 4  # served from cache
     writer = sa.create_engine(db_url)
-    insert_rows(writer, "workflow_history", [run("c0000001", "failed", 0.5, failure_reason="3 test failures")])
+    insert_rows(
+        writer,
+        "workflow_history",
+        [run("c0000001", "failed", 0.5, failure_reason="3 test failures")],
+    )
     writer.dispose()
     summary = service.get_error_summary(30)
     assert (summary.total_workflows, summary.failed_workflows) == (11, 5)
@@ -192,7 +237,9 @@ def test_clusters_from_the_database_are_the_same_on_both_engines(sqlite_url, pg_
     for url in (sqlite_url, pg_url):
         host_database(url).dispose()
         clusters = service_for(url).cluster_errors(30)
-        results.append([(c.id, c.size, c.runs_affected, c.phases, c.category, c.template) for c in clusters])
+        results.append(
+            [(c.id, c.size, c.runs_affected, c.phases, c.category, c.template) for c in clusters]
+        )
     assert results[0] == results[1]
     by_template = {row[5]: row for row in results[0]}
     assert any("Cannot find module" in template for template in by_template)
@@ -205,10 +252,20 @@ def test_unknown_phase_rate_is_over_all_runs_even_with_task_logs(db_url):
     create_workflow_tables(engine, "host")
     runs = completed_runs(4) + [run("u0000001", "failed", 1, error_message="Review phase failed")]
     insert_rows(engine, "workflow_history", runs)
-    insert_rows(engine, "task_logs", [
-        {"adw_id": row["adw_id"], "phase_name": "plan", "phase_number": 1, "phase_status": "completed",
-         "started_at": row["created_at"]} for row in runs[:4]
-    ])
+    insert_rows(
+        engine,
+        "task_logs",
+        [
+            {
+                "adw_id": row["adw_id"],
+                "phase_name": "plan",
+                "phase_number": 1,
+                "phase_status": "completed",
+                "started_at": row["created_at"],
+            }
+            for row in runs[:4]
+        ],
+    )
     engine.dispose()
     breakdown = service_for(db_url).analyze_by_phase(30)
     assert breakdown.rate_basis == "runs_reaching_phase"

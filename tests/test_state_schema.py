@@ -102,10 +102,9 @@ def test_store_transactions_roll_back_on_error(db_url):
     class Boom(Exception):
         pass
 
-    with pytest.raises(Boom):
-        with store.write() as tx:
-            tx.set_component_version("probe", "1", datetime(2026, 1, 1))
-            raise Boom
+    with pytest.raises(Boom), store.write() as tx:
+        tx.set_component_version("probe", "1", datetime(2026, 1, 1))
+        raise Boom
     with store.read() as tx:
         assert tx.component_version("probe") is None
     store.engine.dispose()

@@ -11,7 +11,12 @@ from error_analytics.config import DatabaseTarget
 from error_analytics.errors import DatabaseUnavailableError, SchemaError
 from error_analytics.models import DataQualityReport, Phase, Source, TimeWindow
 from error_analytics.store.engine import open_engine
-from error_analytics.store.parsing import BadValue, hook_error_message, iter_phase_errors, parse_timestamp
+from error_analytics.store.parsing import (
+    BadValue,
+    hook_error_message,
+    iter_phase_errors,
+    parse_timestamp,
+)
 from error_analytics.store.workflow_reader import WorkflowReader
 
 from .builders import NOW, host_database, spec_database
@@ -37,7 +42,9 @@ def test_spec_layout_events(db_url):
         (Phase.BUILD, Source.PHASE_ERROR, "ModuleNotFoundError: No module named 'requests'")
     ]
     assert [(e.phase, e.source) for e in by_run["a0000002"]] == [(Phase.TEST, Source.PHASE_ERROR)]
-    assert [(e.phase, e.source, e.message) for e in by_run["a0000003"]] == [(Phase.TEST, Source.NO_ERROR_TEXT, None)]
+    assert [(e.phase, e.source, e.message) for e in by_run["a0000003"]] == [
+        (Phase.TEST, Source.NO_ERROR_TEXT, None)
+    ]
     # malformed phase_errors is counted, the failure text still counts
     assert [(e.phase, e.source) for e in by_run["a0000004"]] == [(Phase.TEST, Source.FAILURE_TEXT)]
     assert quality.rows_skipped["phase_errors: malformed JSON"] == 1
@@ -71,9 +78,8 @@ def test_host_layout_events(db_url):
 def test_reader_never_writes(sqlite_url):
     spec_database(sqlite_url).dispose()
     engine = open_engine(DatabaseTarget(sqlite_url, "test"))
-    with pytest.raises(sa.exc.OperationalError, match="readonly"):
-        with engine.begin() as connection:
-            connection.execute(sa.text("DELETE FROM workflow_history"))
+    with pytest.raises(sa.exc.OperationalError, match="readonly"), engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM workflow_history"))
 
 
 def test_missing_file_is_one_clear_error(tmp_path):
@@ -99,24 +105,34 @@ def test_database_without_workflow_table(sqlite_url):
 def test_minimal_table_without_error_columns(sqlite_url):
     engine = sa.create_engine(sqlite_url)
     with engine.begin() as connection:
-        connection.execute(sa.text("CREATE TABLE workflow_history (adw_id TEXT, status TEXT, created_at TEXT)"))
-        connection.execute(sa.text("INSERT INTO workflow_history VALUES ('x1', 'failed', :t)"),
-                           {"t": (NOW - timedelta(days=1)).isoformat(sep=" ")})
+        connection.execute(
+            sa.text("CREATE TABLE workflow_history (adw_id TEXT, status TEXT, created_at TEXT)")
+        )
+        connection.execute(
+            sa.text("INSERT INTO workflow_history VALUES ('x1', 'failed', :t)"),
+            {"t": (NOW - timedelta(days=1)).isoformat(sep=" ")},
+        )
     reader = reader_for(sqlite_url)
     quality = DataQualityReport()
     events = reader.error_events(WINDOW, quality)
     assert [(e.run_id, e.source) for e in events] == [("x1", Source.NO_ERROR_TEXT)]
-    assert "table task_logs" in quality.missing and any("error text column" in note for note in quality.missing)
+    assert "table task_logs" in quality.missing and any(
+        "error text column" in note for note in quality.missing
+    )
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ({"Build": "Import failed", "Test": "Connection refused"},
-         [("Build", "Import failed", 1), ("Test", "Connection refused", 1)]),
+        (
+            {"Build": "Import failed", "Test": "Connection refused"},
+            [("Build", "Import failed", 1), ("Test", "Connection refused", 1)],
+        ),
         ({"build": 2, "test": 0}, [("build", None, 2)]),
-        ([{"phase": "Lint", "message": "E501"}, {"phase": "Ship", "error": "denied"}],
-         [("Lint", "E501", 1), ("Ship", "denied", 1)]),
+        (
+            [{"phase": "Lint", "message": "E501"}, {"phase": "Ship", "error": "denied"}],
+            [("Lint", "E501", 1), ("Ship", "denied", 1)],
+        ),
         ('{"Plan": "bad plan"}', [("Plan", "bad plan", 1)]),
         ('"{\\"Plan\\": \\"double encoded\\"}"', [("Plan", "double encoded", 1)]),
         ({"Test": ["one", "two"]}, [("Test", "one", 1), ("Test", "two", 1)]),
@@ -144,7 +160,14 @@ def test_json_phase_errors_garbage_is_a_bad_value(garbage):
 )
 def test_mixed_timestamp_forms(text, expected):
     parsed = parse_timestamp(text)
-    assert (parsed.year, parsed.month, parsed.day, parsed.hour, parsed.minute, parsed.second) == expected
+    assert (
+        parsed.year,
+        parsed.month,
+        parsed.day,
+        parsed.hour,
+        parsed.minute,
+        parsed.second,
+    ) == expected
 
 
 def test_odd_dates_are_bad_values():
@@ -157,7 +180,10 @@ def test_odd_dates_are_bad_values():
     ("payload", "expected"),
     [
         ({"tool_response": {"is_error": True, "content": "boom"}}, "boom"),
-        ({"tool_result": {"exit_code": 2, "stderr": "fatal: not a git repository"}}, "fatal: not a git repository"),
+        (
+            {"tool_result": {"exit_code": 2, "stderr": "fatal: not a git repository"}},
+            "fatal: not a git repository",
+        ),
         ({"tool_response": {"exit_code": 1}}, "Non-zero exit code: 1"),
         ({"tool_response": {"success": False, "error": "quota"}}, "quota"),
         ({"tool_response": {"exit_code": 0, "stdout": "ok"}}, None),
@@ -176,12 +202,25 @@ def test_binary_huge_and_null_messages_are_read_not_fatal(sqlite_url):
     create_workflow_tables(engine, "spec")
     created = (NOW - timedelta(days=1)).isoformat(sep=" ")
     with engine.begin() as connection:
-        insert = sa.text("INSERT INTO workflow_history (adw_id, status, created_at, failure_reason, phase_errors) "
-                         "VALUES (:id, 'failed', :t, :reason, :errors)")
-        connection.execute(insert, {"id": "bin00001", "t": created, "reason": b"\x00\xffModuleNotFoundError\x00",
-                                    "errors": None})
-        connection.execute(insert, {"id": "huge0001", "t": created, "reason": "E" * 3_000_000, "errors": "null"})
-        connection.execute(insert, {"id": "null0001", "t": created, "reason": None, "errors": '{"Build": null}'})
+        insert = sa.text(
+            "INSERT INTO workflow_history (adw_id, status, created_at, failure_reason, phase_errors) "
+            "VALUES (:id, 'failed', :t, :reason, :errors)"
+        )
+        connection.execute(
+            insert,
+            {
+                "id": "bin00001",
+                "t": created,
+                "reason": b"\x00\xffModuleNotFoundError\x00",
+                "errors": None,
+            },
+        )
+        connection.execute(
+            insert, {"id": "huge0001", "t": created, "reason": "E" * 3_000_000, "errors": "null"}
+        )
+        connection.execute(
+            insert, {"id": "null0001", "t": created, "reason": None, "errors": '{"Build": null}'}
+        )
     engine.dispose()
     quality = DataQualityReport()
     events = {event.run_id: event for event in reader_for(sqlite_url).error_events(WINDOW, quality)}

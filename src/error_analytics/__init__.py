@@ -52,6 +52,6 @@ __all__ = [
     "PhaseErrorBreakdown",
     "SchemaError",
     "TrendData",
-    "classify_error",
     "__version__",
+    "classify_error",
 ]

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import render
-from .config import get_settings
-from .errors import ConfigurationError, DatabaseError, ErrorAnalyticsError
 from .cli_options import database_option
 from .cli_review import add_review_flag, register_review_commands, run_review_command, wants_review
 from .cli_serve import register_serve_command, run_serve
+from .config import get_settings
+from .errors import ConfigurationError, DatabaseError, ErrorAnalyticsError
 from .models import to_jsonable
 from .progress import terminal_progress
 
@@ -50,39 +50,89 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     source = parser.add_argument_group("where the data comes from")
-    source.add_argument("--db", metavar="PATH_OR_URL", help="SQLite file or SQLAlchemy URL (sqlite:///..., "
-                        "postgresql://...). Default: $ERROR_ANALYTICS_DB, else the host's DB_TYPE/POSTGRES_* "
-                        "settings, else app/server/db/database.db")
-    source.add_argument("--demo", action="store_true", help="use the built-in demo database (created on first use "
-                        "as ./error_analytics_demo.db or $ERROR_ANALYTICS_DEMO_DB, reused afterwards)")
-    source.add_argument("--demo-layout", choices=("spec", "host"), default="spec",
-                        help="layout of the demo database: spec (failure_reason, phase_errors) or host "
-                        "(error_message, task_logs, ...). Default: spec")
-    source.add_argument("--demo-add-days", type=int, metavar="N", help="with --demo: first append N more days of "
-                        "runs (the same kinds of failures plus a brand-new one), to see how clusters and review "
-                        "decisions carry over to new data")
-    source.add_argument("--rules", metavar="FILE", help="TOML rules file that adds or overrides categories, "
-                        "keywords and masks (see docs/rules-file.md)")
-    source.add_argument("--days", type=_days, default=30, help="analyse runs of the last N days (1-3650, default 30)")
+    source.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        help="SQLite file or SQLAlchemy URL (sqlite:///..., "
+        "postgresql://...). Default: $ERROR_ANALYTICS_DB, else the host's DB_TYPE/POSTGRES_* "
+        "settings, else app/server/db/database.db",
+    )
+    source.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the built-in demo database (created on first use "
+        "as ./error_analytics_demo.db or $ERROR_ANALYTICS_DEMO_DB, reused afterwards)",
+    )
+    source.add_argument(
+        "--demo-layout",
+        choices=("spec", "host"),
+        default="spec",
+        help="layout of the demo database: spec (failure_reason, phase_errors) or host "
+        "(error_message, task_logs, ...). Default: spec",
+    )
+    source.add_argument(
+        "--demo-add-days",
+        type=int,
+        metavar="N",
+        help="with --demo: first append N more days of "
+        "runs (the same kinds of failures plus a brand-new one), to see how clusters and review "
+        "decisions carry over to new data",
+    )
+    source.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="TOML rules file that adds or overrides categories, "
+        "keywords and masks (see docs/rules-file.md)",
+    )
+    source.add_argument(
+        "--days",
+        type=_days,
+        default=30,
+        help="analyse runs of the last N days (1-3650, default 30)",
+    )
     views = parser.add_argument_group("views (default: --summary)")
-    views.add_argument("--summary", action="store_true", help="totals, failure rate, top error patterns")
-    views.add_argument("--phase", action="store_true", help="errors and failure rate per workflow phase")
-    views.add_argument("--patterns", action="store_true", help="error patterns: keyword categories and clusters")
-    views.add_argument("--trends", action="store_true", help="daily failure rate, direction, spike days")
+    views.add_argument(
+        "--summary", action="store_true", help="totals, failure rate, top error patterns"
+    )
+    views.add_argument(
+        "--phase", action="store_true", help="errors and failure rate per workflow phase"
+    )
+    views.add_argument(
+        "--patterns", action="store_true", help="error patterns: keyword categories and clusters"
+    )
+    views.add_argument(
+        "--trends", action="store_true", help="daily failure rate, direction, spike days"
+    )
     views.add_argument("--recommendations", action="store_true", help="what to fix first, ranked")
     views.add_argument("--cluster", action="store_true", help="discover recurring error clusters")
-    views.add_argument("--report", action="store_true", help="write a Markdown report with every section")
+    views.add_argument(
+        "--report", action="store_true", help="write a Markdown report with every section"
+    )
     output = parser.add_argument_group("output")
-    output.add_argument("--output", metavar="FILE", default="error_analysis_report.md",
-                        help="where --report writes (default error_analysis_report.md)")
-    output.add_argument("--json", action="store_true", help="print the views as JSON instead of text")
-    output.add_argument("--input", metavar="FILE", help="with --cluster: cluster the messages of FILE ('-' for "
-                        "stdin) instead of the database: one message per line, or JSON Lines with a 'message' "
-                        "field (.jsonl suffix or a first character '{'); blank lines are skipped")
+    output.add_argument(
+        "--output",
+        metavar="FILE",
+        default="error_analysis_report.md",
+        help="where --report writes (default error_analysis_report.md)",
+    )
+    output.add_argument(
+        "--json", action="store_true", help="print the views as JSON instead of text"
+    )
+    output.add_argument(
+        "--input",
+        metavar="FILE",
+        help="with --cluster: cluster the messages of FILE ('-' for "
+        "stdin) instead of the database: one message per line, or JSON Lines with a 'message' "
+        "field (.jsonl suffix or a first character '{'); blank lines are skipped",
+    )
     output.add_argument("--no-progress", action="store_true", help="never show a progress bar")
-    output.add_argument("--no-state", action="store_true", help="cluster without the review state: ids are not "
-                        "kept and nothing is written (by default clusters keep stable ids and review decisions "
-                        "in the state database)")
+    output.add_argument(
+        "--no-state",
+        action="store_true",
+        help="cluster without the review state: ids are not "
+        "kept and nothing is written (by default clusters keep stable ids and review decisions "
+        "in the state database)",
+    )
     add_review_flag(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     register_review_commands(subparsers)
@@ -116,8 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last edge: no traceback for users
         if os.environ.get("ERROR_ANALYTICS_DEBUG"):
             raise
-        print(f"Error: unexpected {type(exc).__name__}: {exc} (set ERROR_ANALYTICS_DEBUG=1 for details)",
-              file=sys.stderr)
+        print(
+            f"Error: unexpected {type(exc).__name__}: {exc} (set ERROR_ANALYTICS_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -150,14 +202,20 @@ def _run(argv: list[str], out: TextIO) -> int:
     chosen = [name for name in VIEW_FLAGS if getattr(args, name)]
     if not chosen and not args.cluster and not args.report:
         chosen = ["summary"]
-    wants_clusters = args.cluster or args.report or bool({"summary", "patterns", "recommendations"} & set(chosen))
+    wants_clusters = (
+        args.cluster
+        or args.report
+        or bool({"summary", "patterns", "recommendations"} & set(chosen))
+    )
     clusters = []
     if wants_clusters:
         clusters = _clusters(service, settings, args)
 
     results: dict[str, Any] = {}
     if "summary" in chosen or args.report:
-        results["summary"] = service.get_error_summary(args.days, snapshot=snapshot, clusters=clusters)
+        results["summary"] = service.get_error_summary(
+            args.days, snapshot=snapshot, clusters=clusters
+        )
     if "phase" in chosen or args.report:
         results["by_phase"] = service.analyze_by_phase(args.days, snapshot=snapshot)
     if "patterns" in chosen or "summary" in chosen or args.report:
@@ -186,12 +244,20 @@ def _run(argv: list[str], out: TextIO) -> int:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise ConfigurationError(f"cannot write the report to {args.output}: {exc.strerror}") from exc
+            raise ConfigurationError(
+                f"cannot write the report to {args.output}: {exc.strerror}"
+            ) from exc
         print(f"Report written to {args.output}", file=sys.stderr)
 
     if args.json:
         payload = {"days": args.days}
-        payload.update({name: to_jsonable(value) for name, value in results.items() if name in _json_views(chosen, args)})
+        payload.update(
+            {
+                name: to_jsonable(value)
+                for name, value in results.items()
+                if name in _json_views(chosen, args)
+            }
+        )
         if "summary" not in payload:
             payload["data_quality"] = to_jsonable(snapshot.quality)
         json.dump(payload, out, indent=2)
@@ -230,9 +296,13 @@ def _demo_database(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
 
         if not 1 <= args.demo_add_days <= 365:
             parser.error("--demo-add-days takes 1 to 365")
-        added = add_days_of_runs(path, days=args.demo_add_days, seed=int(datetime.now().timestamp()) // 60)
-        print(f"Added {added.runs} runs ({added.failed} failed) over the last {args.demo_add_days} days",
-              file=sys.stderr)
+        added = add_days_of_runs(
+            path, days=args.demo_add_days, seed=int(datetime.now().timestamp()) // 60
+        )
+        print(
+            f"Added {added.runs} runs ({added.failed} failed) over the last {args.demo_add_days} days",
+            file=sys.stderr,
+        )
         args.demo_add_days = None  # once
     return path
 
@@ -249,11 +319,22 @@ def _clusters(service, settings, args: argparse.Namespace) -> list:
 
         try:
             state_engine = open_state_engine(settings.state_database_target())
-            return ClusterReviewService(service, state_engine).window_clusters(args.days, progress=terminal_progress("Clustering", enabled=not (args.json or args.no_progress)))
+            return ClusterReviewService(service, state_engine).window_clusters(
+                args.days,
+                progress=terminal_progress(
+                    "Clustering", enabled=not (args.json or args.no_progress)
+                ),
+            )
         except DatabaseError as exc:
-            print(f"Note: review state unavailable ({exc}); showing this run's clusters only "
-                  "(use --state-db to keep ids and decisions)", file=sys.stderr)
-    return service.cluster_errors(args.days, progress=terminal_progress("Clustering", enabled=not (args.json or args.no_progress)))
+            print(
+                f"Note: review state unavailable ({exc}); showing this run's clusters only "
+                "(use --state-db to keep ids and decisions)",
+                file=sys.stderr,
+            )
+    return service.cluster_errors(
+        args.days,
+        progress=terminal_progress("Clustering", enabled=not (args.json or args.no_progress)),
+    )
 
 
 def _json_views(chosen: list[str], args: argparse.Namespace) -> set[str]:

@@ -57,31 +57,56 @@ def default_actor() -> str:
 def add_review_flag(parser: argparse.ArgumentParser) -> None:
     """``--review`` (interactive), ``--state-db`` and ``--actor`` on the main parser."""
     group = parser.add_argument_group("review (docs/review.md)")
-    group.add_argument("--review", action="store_true", help="walk through the new clusters one at a time on the "
-                       "terminal: accept, rename, set category, merge into..., ignore, skip, quit")
+    group.add_argument(
+        "--review",
+        action="store_true",
+        help="walk through the new clusters one at a time on the "
+        "terminal: accept, rename, set category, merge into..., ignore, skip, quit",
+    )
     _state_options(group, default=None)
 
 
 def _state_options(group: Any, default: Any) -> None:
-    group.add_argument("--state-db", metavar="PATH_OR_URL", default=default, help="where the review state (our own "
-                       "ea_* tables) lives: SQLite file or SQLAlchemy URL. Default: $ERROR_ANALYTICS_STATE_DB, else "
-                       "the analysed database (its own tables are never written)")
-    group.add_argument("--actor", default=default, help="name recorded in the audit log (default: $USER)")
+    group.add_argument(
+        "--state-db",
+        metavar="PATH_OR_URL",
+        default=default,
+        help="where the review state (our own "
+        "ea_* tables) lives: SQLite file or SQLAlchemy URL. Default: $ERROR_ANALYTICS_STATE_DB, else "
+        "the analysed database (its own tables are never written)",
+    )
+    group.add_argument(
+        "--actor", default=default, help="name recorded in the audit log (default: $USER)"
+    )
 
 
 def _shared_options() -> argparse.ArgumentParser:
     """Options every ``clusters`` action takes; "not given" unless given after the action."""
     shared = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     group = shared.add_argument_group("data and output")
-    group.add_argument("--db", metavar="PATH_OR_URL", help="analysed database: SQLite file or SQLAlchemy URL "
-                       "(default: $ERROR_ANALYTICS_DB, else the host's DB_TYPE/POSTGRES_* settings)")
+    group.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        help="analysed database: SQLite file or SQLAlchemy URL "
+        "(default: $ERROR_ANALYTICS_DB, else the host's DB_TYPE/POSTGRES_* settings)",
+    )
     group.add_argument("--demo", action="store_true", help="use the built-in demo database")
-    group.add_argument("--demo-layout", choices=("spec", "host"), help="layout of the demo database (default spec)")
-    group.add_argument("--rules", metavar="FILE", help="TOML rules file (categories, keywords, masks); "
-                       f"promote writes to it (default: $ERROR_ANALYTICS_RULES, else ./{DEFAULT_RULES_FILE})")
-    group.add_argument("--days", type=int, help="window of runs to read, in days (1-3650, default 30)")
+    group.add_argument(
+        "--demo-layout", choices=("spec", "host"), help="layout of the demo database (default spec)"
+    )
+    group.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="TOML rules file (categories, keywords, masks); "
+        f"promote writes to it (default: $ERROR_ANALYTICS_RULES, else ./{DEFAULT_RULES_FILE})",
+    )
+    group.add_argument(
+        "--days", type=int, help="window of runs to read, in days (1-3650, default 30)"
+    )
     group.add_argument("--json", action="store_true", help="print JSON instead of text")
-    group.add_argument("--no-refresh", action="store_true", help="do not read new errors before listing/showing")
+    group.add_argument(
+        "--no-refresh", action="store_true", help="do not read new errors before listing/showing"
+    )
     _state_options(group, default=argparse.SUPPRESS)
     return shared
 
@@ -91,84 +116,171 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
     shared = _shared_options()
     formatter = argparse.RawDescriptionHelpFormatter
     clusters = subparsers.add_parser(
-        "clusters", help="list, show and review persisted error clusters", epilog=EXAMPLES,
+        "clusters",
+        help="list, show and review persisted error clusters",
+        epilog=EXAMPLES,
         description="Persisted error clusters with stable ids, and the review actions. Every action is recorded "
-        "in the audit log and can be undone.", formatter_class=formatter)
+        "in the audit log and can be undone.",
+        formatter_class=formatter,
+    )
     actions = clusters.add_subparsers(dest="clusters_command", metavar="ACTION", required=True)
 
     def add(name: str, help_text: str, example: str) -> argparse.ArgumentParser:
-        return actions.add_parser(name, parents=[shared], help=help_text, description=help_text,
-                                  epilog=f"Example:\n  {example}", formatter_class=formatter)
+        return actions.add_parser(
+            name,
+            parents=[shared],
+            help=help_text,
+            description=help_text,
+            epilog=f"Example:\n  {example}",
+            formatter_class=formatter,
+        )
 
-    listing = add("list", "list clusters with filters", "analyze-errors clusters list --status new --sort last_seen")
+    listing = add(
+        "list",
+        "list clusters with filters",
+        "analyze-errors clusters list --status new --sort last_seen",
+    )
     listing.add_argument("--status", help="new, reviewed, ignored, resolved, regressed or merged")
     listing.add_argument("--category", help="a category key, e.g. import_error or unknown")
     listing.add_argument("--phase", help="a workflow phase, e.g. Build or test")
-    listing.add_argument("--search", metavar="TEXT", help="text in the id, name, category or templates")
-    listing.add_argument("--sort", default="size", choices=("size", "last_seen", "first_seen", "runs"),
-                         help="order (default size)")
+    listing.add_argument(
+        "--search", metavar="TEXT", help="text in the id, name, category or templates"
+    )
+    listing.add_argument(
+        "--sort",
+        default="size",
+        choices=("size", "last_seen", "first_seen", "runs"),
+        help="order (default size)",
+    )
     listing.add_argument("--limit", type=int, default=50, help="clusters per page (default 50)")
     listing.add_argument("--offset", type=int, default=0, help="clusters to skip (default 0)")
-    show = add("show", "one cluster: templates, examples, phases, runs, series and history",
-               "analyze-errors clusters show c5d59cc736d")
+    show = add(
+        "show",
+        "one cluster: templates, examples, phases, runs, series and history",
+        "analyze-errors clusters show c5d59cc736d",
+    )
     show.add_argument("cluster_id", metavar="ID")
-    add("refresh", "read the window's new errors into the clusters", "analyze-errors clusters refresh --days 7")
-    add("review", "walk through the new clusters one at a time (same as --review)", "analyze-errors clusters review")
-    for name, help_text in (("accept", "mark a cluster reviewed"), ("unignore", "end a mute now"),
-                            ("resolve", "mark a cluster fixed; it regresses when it occurs again")):
+    add(
+        "refresh",
+        "read the window's new errors into the clusters",
+        "analyze-errors clusters refresh --days 7",
+    )
+    add(
+        "review",
+        "walk through the new clusters one at a time (same as --review)",
+        "analyze-errors clusters review",
+    )
+    for name, help_text in (
+        ("accept", "mark a cluster reviewed"),
+        ("unignore", "end a mute now"),
+        ("resolve", "mark a cluster fixed; it regresses when it occurs again"),
+    ):
         parser = add(name, help_text, f"analyze-errors clusters {name} c5d59cc736d")
         parser.add_argument("cluster_id", metavar="ID")
         _if_version(parser)
-    rename = add("rename", "give a cluster a name", 'analyze-errors clusters rename c5d59cc736d "Browser missing"')
+    rename = add(
+        "rename",
+        "give a cluster a name",
+        'analyze-errors clusters rename c5d59cc736d "Browser missing"',
+    )
     rename.add_argument("cluster_id", metavar="ID")
     rename.add_argument("name", metavar="NAME")
     _if_version(rename)
-    category = add("set-category", "set a cluster's category (a training label for new clusters)",
-                   "analyze-errors clusters set-category c5d59cc736d import_error")
+    category = add(
+        "set-category",
+        "set a cluster's category (a training label for new clusters)",
+        "analyze-errors clusters set-category c5d59cc736d import_error",
+    )
     category.add_argument("cluster_id", metavar="ID")
-    category.add_argument("category", metavar="KEY", help="one of the five categories, unknown, or a rules-file key")
+    category.add_argument(
+        "category", metavar="KEY", help="one of the five categories, unknown, or a rules-file key"
+    )
     _if_version(category)
-    merge = add("merge", "merge clusters into one: their errors, past and future, go to the target",
-                "analyze-errors clusters merge c460778e8bd --into cd2657e6c5f")
+    merge = add(
+        "merge",
+        "merge clusters into one: their errors, past and future, go to the target",
+        "analyze-errors clusters merge c460778e8bd --into cd2657e6c5f",
+    )
     merge.add_argument("source_ids", metavar="SRC", nargs="+")
-    merge.add_argument("--into", dest="target_id", metavar="ID", required=True, help="the cluster that stays")
+    merge.add_argument(
+        "--into", dest="target_id", metavar="ID", required=True, help="the cluster that stays"
+    )
     _if_version(merge)
-    split = add("split", "move templates out of a cluster into a new one (the split lasts)",
-                "analyze-errors clusters split ccb8b996552 --template a0e91ffe47f3 --name 'Import at startup'")
+    split = add(
+        "split",
+        "move templates out of a cluster into a new one (the split lasts)",
+        "analyze-errors clusters split ccb8b996552 --template a0e91ffe47f3 --name 'Import at startup'",
+    )
     split.add_argument("cluster_id", metavar="ID")
-    split.add_argument("--template", dest="templates", action="append", required=True, metavar="T",
-                       help="template text or fingerprint (prefix of 8+ characters), as `clusters show` lists them; "
-                       "repeat for several")
+    split.add_argument(
+        "--template",
+        dest="templates",
+        action="append",
+        required=True,
+        metavar="T",
+        help="template text or fingerprint (prefix of 8+ characters), as `clusters show` lists them; "
+        "repeat for several",
+    )
     split.add_argument("--name", help="name of the new cluster")
     _if_version(split)
-    ignore = add("ignore", "mute a cluster: forever, until a date, or for N more occurrences",
-                 "analyze-errors clusters ignore c546d2e70de --occurrences 20")
+    ignore = add(
+        "ignore",
+        "mute a cluster: forever, until a date, or for N more occurrences",
+        "analyze-errors clusters ignore c546d2e70de --occurrences 20",
+    )
     ignore.add_argument("cluster_id", metavar="ID")
     until = ignore.add_mutually_exclusive_group()
     until.add_argument("--until", metavar="DATE", help="YYYY-MM-DD (or an ISO date and time)")
-    until.add_argument("--occurrences", type=int, metavar="N", help="unmute after N more occurrences")
+    until.add_argument(
+        "--occurrences", type=int, metavar="N", help="unmute after N more occurrences"
+    )
     _if_version(ignore)
-    undo = add("undo", "undo a review action (see `clusters audit`)", "analyze-errors clusters undo 12")
+    undo = add(
+        "undo", "undo a review action (see `clusters audit`)", "analyze-errors clusters undo 12"
+    )
     undo.add_argument("action_id", metavar="ACTION_ID", type=int)
-    audit = add("audit", "the audit log, newest first", "analyze-errors clusters audit --cluster c5d59cc736d")
-    audit.add_argument("--cluster", dest="cluster_id", metavar="ID", help="only this cluster's actions")
+    audit = add(
+        "audit",
+        "the audit log, newest first",
+        "analyze-errors clusters audit --cluster c5d59cc736d",
+    )
+    audit.add_argument(
+        "--cluster", dest="cluster_id", metavar="ID", help="only this cluster's actions"
+    )
     audit.add_argument("--limit", type=int, default=100, help="entries (default 100)")
-    promote = add("promote", "turn a cluster into a keyword/regex rule: preview its matches, then save it",
-                  "analyze-errors clusters promote c5d59cc736d --pattern 'Executable doesn.t exist' "
-                  "--category import_error --yes")
+    promote = add(
+        "promote",
+        "turn a cluster into a keyword/regex rule: preview its matches, then save it",
+        "analyze-errors clusters promote c5d59cc736d --pattern 'Executable doesn.t exist' "
+        "--category import_error --yes",
+    )
     promote.add_argument("cluster_id", metavar="ID")
     promote.add_argument("--pattern", metavar="REGEX", help="a regular expression")
-    promote.add_argument("--keyword", dest="keywords", action="append", metavar="TEXT",
-                         help="a literal phrase (repeat for several); default: proposed from the template")
-    promote.add_argument("--category", dest="rule_category", metavar="KEY",
-                         help="category of the rule (default: the cluster's); a new key creates a category")
+    promote.add_argument(
+        "--keyword",
+        dest="keywords",
+        action="append",
+        metavar="TEXT",
+        help="a literal phrase (repeat for several); default: proposed from the template",
+    )
+    promote.add_argument(
+        "--category",
+        dest="rule_category",
+        metavar="KEY",
+        help="category of the rule (default: the cluster's); a new key creates a category",
+    )
     promote.add_argument("--yes", action="store_true", help="write without asking")
     return clusters
 
 
 def _if_version(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--if-version", dest="expected_version", type=int, metavar="N",
-                        help="fail instead of overwriting when the cluster (for merge: the target) is no longer at version N")
+    parser.add_argument(
+        "--if-version",
+        dest="expected_version",
+        type=int,
+        metavar="N",
+        help="fail instead of overwriting when the cluster (for merge: the target) is no longer at version N",
+    )
 
 
 def wants_review(args: argparse.Namespace) -> bool:
@@ -188,7 +300,9 @@ def _service(args: argparse.Namespace, command: str):
     if command == "promote" and rules and not os.path.exists(rules):
         rules = None  # promote creates it; until then the built-in rules apply
     db = database_option(_arg(args, "db"), _arg(args, "demo", False), _arg(args, "demo_layout"))
-    settings = get_settings().with_overrides(db=db, state_db=_arg(args, "state_db"), rules_file=rules)
+    settings = get_settings().with_overrides(
+        db=db, state_db=_arg(args, "state_db"), rules_file=rules
+    )
     return ClusterReviewService.from_settings(settings), settings
 
 
@@ -198,7 +312,9 @@ def _parse_until(text: str | None) -> datetime | date | None:
     try:
         return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError:
-        raise InputError(f"--until wants YYYY-MM-DD or an ISO date and time, not {text!r}") from None
+        raise InputError(
+            f"--until wants YYYY-MM-DD or an ISO date and time, not {text!r}"
+        ) from None
 
 
 def run_review_command(args: argparse.Namespace, out: TextIO, answers: TextIO | None = None) -> int:
@@ -221,18 +337,30 @@ def run_review_command(args: argparse.Namespace, out: TextIO, answers: TextIO | 
 
     refreshed = None
     if command in ("list", "show", "review", "refresh") and not _arg(args, "no_refresh", False):
-        refreshed = service.refresh(days, progress=terminal_progress("Reading errors", enabled=not as_json))
+        refreshed = service.refresh(
+            days, progress=terminal_progress("Reading errors", enabled=not as_json)
+        )
         if not as_json and command != "refresh":
             print("\n".join(render.refresh_lines(refreshed)), file=sys.stderr)
     if command == "refresh":
-        return emit(refreshed, render.refresh_lines(refreshed) if refreshed else ["Not refreshed (--no-refresh)."])
+        return emit(
+            refreshed,
+            render.refresh_lines(refreshed) if refreshed else ["Not refreshed (--no-refresh)."],
+        )
     if command == "review":
         from .review.walkthrough import Walkthrough
 
         return Walkthrough(service, out, answers, actor).run()
     if command == "list":
-        page = service.list_clusters(status=args.status, category=args.category, phase=args.phase, text=args.search,
-                                     sort=args.sort, limit=args.limit, offset=args.offset)
+        page = service.list_clusters(
+            status=args.status,
+            category=args.category,
+            phase=args.phase,
+            text=args.search,
+            sort=args.sort,
+            limit=args.limit,
+            offset=args.offset,
+        )
         return emit(page, render.page_lines(page))
     if command == "show":
         detail = service.get_cluster(args.cluster_id)
@@ -242,26 +370,52 @@ def run_review_command(args: argparse.Namespace, out: TextIO, answers: TextIO | 
         return emit(entries, render.audit_lines(entries))
     if command == "undo":
         entry = service.undo(args.action_id, actor=actor)
-        return emit(entry, [f"Undid #{args.action_id} ({entry.cluster_id or '-'}); recorded as #{entry.id}."])
+        return emit(
+            entry,
+            [f"Undid #{args.action_id} ({entry.cluster_id or '-'}); recorded as #{entry.id}."],
+        )
     if command == "promote":
         return _promote(args, service, settings, actor, out, answers, emit)
     change: dict[str, Callable[[], Any]] = {
-        "accept": lambda: service.accept(args.cluster_id, actor=actor, expected_version=args.expected_version),
-        "rename": lambda: service.rename(args.cluster_id, args.name, actor=actor, expected_version=args.expected_version),
-        "set-category": lambda: service.set_category(args.cluster_id, args.category, actor=actor,
-                                                     expected_version=args.expected_version),
-        "merge": lambda: service.merge(args.source_ids, args.target_id, actor=actor,
-                                       expected_version=args.expected_version),
-        "split": lambda: service.split(args.cluster_id, args.templates, actor=actor, name=args.name,
-                                       expected_version=args.expected_version),
-        "ignore": lambda: service.ignore(args.cluster_id, actor=actor, until=_parse_until(args.until),
-                                         occurrences=args.occurrences, expected_version=args.expected_version),
-        "unignore": lambda: service.unignore(args.cluster_id, actor=actor, expected_version=args.expected_version),
-        "resolve": lambda: service.resolve(args.cluster_id, actor=actor, expected_version=args.expected_version),
+        "accept": lambda: service.accept(
+            args.cluster_id, actor=actor, expected_version=args.expected_version
+        ),
+        "rename": lambda: service.rename(
+            args.cluster_id, args.name, actor=actor, expected_version=args.expected_version
+        ),
+        "set-category": lambda: service.set_category(
+            args.cluster_id, args.category, actor=actor, expected_version=args.expected_version
+        ),
+        "merge": lambda: service.merge(
+            args.source_ids, args.target_id, actor=actor, expected_version=args.expected_version
+        ),
+        "split": lambda: service.split(
+            args.cluster_id,
+            args.templates,
+            actor=actor,
+            name=args.name,
+            expected_version=args.expected_version,
+        ),
+        "ignore": lambda: service.ignore(
+            args.cluster_id,
+            actor=actor,
+            until=_parse_until(args.until),
+            occurrences=args.occurrences,
+            expected_version=args.expected_version,
+        ),
+        "unignore": lambda: service.unignore(
+            args.cluster_id, actor=actor, expected_version=args.expected_version
+        ),
+        "resolve": lambda: service.resolve(
+            args.cluster_id, actor=actor, expected_version=args.expected_version
+        ),
     }
     cluster = change[command]()
-    verb = {"set-category": "Set the category of", "split": "Split out", "merge": "Merged into"}.get(
-        command, command.capitalize() + ("d" if command.endswith("e") else "ed"))
+    verb = {
+        "set-category": "Set the category of",
+        "split": "Split out",
+        "merge": "Merged into",
+    }.get(command, command.capitalize() + ("d" if command.endswith("e") else "ed"))
     return emit(cluster, [f"{verb} {cluster.id}:"] + render.cluster_lines(cluster, examples=1))
 
 
@@ -269,8 +423,14 @@ def _promote(args, service, settings, actor: str, out: TextIO, answers: TextIO, 
     from .review import render
 
     rules_file = _arg(args, "rules") or settings.rules_file or DEFAULT_RULES_FILE
-    preview = service.preview_rule(args.cluster_id, pattern=args.pattern, keywords=args.keywords,
-                                   category=args.rule_category, days=_arg(args, "days", 30), rules_file=rules_file)
+    preview = service.preview_rule(
+        args.cluster_id,
+        pattern=args.pattern,
+        keywords=args.keywords,
+        category=args.rule_category,
+        days=_arg(args, "days", 30),
+        rules_file=rules_file,
+    )
     if not args.yes:
         if _arg(args, "json", False) or not answers.isatty():
             emit(preview, render.preview_lines(preview))
@@ -282,7 +442,16 @@ def _promote(args, service, settings, actor: str, out: TextIO, answers: TextIO, 
         if answers.readline().strip().lower() not in ("y", "yes"):
             out.write("Not written.\n")
             return 0
-    cluster = service.promote_to_rule(args.cluster_id, category=preview.category, rules_file=rules_file, actor=actor,
-                                      pattern=preview.pattern, keywords=preview.keywords)
-    return emit({"preview": preview, "cluster": cluster},
-                render.preview_lines(preview) + [f"Rule written to {rules_file}; {cluster.id} is now {cluster.category}."])
+    cluster = service.promote_to_rule(
+        args.cluster_id,
+        category=preview.category,
+        rules_file=rules_file,
+        actor=actor,
+        pattern=preview.pattern,
+        keywords=preview.keywords,
+    )
+    return emit(
+        {"preview": preview, "cluster": cluster},
+        render.preview_lines(preview)
+        + [f"Rule written to {rules_file}; {cluster.id} is now {cluster.category}."],
+    )

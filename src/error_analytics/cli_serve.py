@@ -14,8 +14,8 @@ import argparse
 import ipaddress
 import sys
 
-from .config import Settings, get_settings
 from .cli_options import database_option
+from .config import Settings, get_settings
 from .errors import ConfigurationError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -42,27 +42,63 @@ def register_serve_command(subparsers: argparse._SubParsersAction) -> argparse.A
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     # SUPPRESS: given before ``serve`` (main parser) or after it, a value is never reset to a default
-    data = parser.add_argument_group("where the data comes from", argument_default=argparse.SUPPRESS)
-    data.add_argument("--db", metavar="PATH_OR_URL", help="workflow database: SQLite file or SQLAlchemy URL "
-                      "(default: $ERROR_ANALYTICS_DB, else the host's DB_TYPE/POSTGRES_* settings)")
-    data.add_argument("--state-db", metavar="PATH_OR_URL", help="where review state is kept (default: "
-                      "$ERROR_ANALYTICS_STATE_DB, else the workflow database, in its own ea_* tables)")
-    data.add_argument("--demo", action="store_true", help="serve the built-in demo database (built on first use)")
-    data.add_argument("--rules", metavar="FILE", help="TOML rules file that adds or overrides categories "
-                      "(default: $ERROR_ANALYTICS_RULES)")
+    data = parser.add_argument_group(
+        "where the data comes from", argument_default=argparse.SUPPRESS
+    )
+    data.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        help="workflow database: SQLite file or SQLAlchemy URL "
+        "(default: $ERROR_ANALYTICS_DB, else the host's DB_TYPE/POSTGRES_* settings)",
+    )
+    data.add_argument(
+        "--state-db",
+        metavar="PATH_OR_URL",
+        help="where review state is kept (default: "
+        "$ERROR_ANALYTICS_STATE_DB, else the workflow database, in its own ea_* tables)",
+    )
+    data.add_argument(
+        "--demo", action="store_true", help="serve the built-in demo database (built on first use)"
+    )
+    data.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="TOML rules file that adds or overrides categories (default: $ERROR_ANALYTICS_RULES)",
+    )
     server = parser.add_argument_group("server")
-    server.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST}; "
-                        "anything else needs a token or --allow-remote-without-token)")
-    server.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
-    server.add_argument("--token", metavar="TOKEN", help=f"require 'Authorization: Bearer TOKEN' on write "
-                        f"endpoints (default: ${TOKEN_ENV}; prefer the variable, a command line is visible "
-                        "to other users)")
-    server.add_argument("--allow-remote-without-token", action="store_true",
-                        help="bind a non-loopback --host without a token (anyone who reaches it can review)")
-    data.add_argument("--no-refresh", action="store_true", help="do not read the last 30 days' new errors into "
-                      "the clusters before serving (the dashboard's 'Re-run clustering' does it later)")
-    server.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
-                        help="uvicorn log level (default info)")
+    server.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to bind (default {DEFAULT_HOST}; "
+        "anything else needs a token or --allow-remote-without-token)",
+    )
+    server.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})"
+    )
+    server.add_argument(
+        "--token",
+        metavar="TOKEN",
+        help=f"require 'Authorization: Bearer TOKEN' on write "
+        f"endpoints (default: ${TOKEN_ENV}; prefer the variable, a command line is visible "
+        "to other users)",
+    )
+    server.add_argument(
+        "--allow-remote-without-token",
+        action="store_true",
+        help="bind a non-loopback --host without a token (anyone who reaches it can review)",
+    )
+    data.add_argument(
+        "--no-refresh",
+        action="store_true",
+        help="do not read the last 30 days' new errors into "
+        "the clusters before serving (the dashboard's 'Re-run clustering' does it later)",
+    )
+    server.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="uvicorn log level (default info)",
+    )
     parser.set_defaults(handler=run_serve)
     return parser
 
@@ -83,10 +119,20 @@ def serve_settings(args: argparse.Namespace, base: Settings | None = None) -> Se
     base = base or get_settings()
     if not 0 < args.port < 65536:
         raise ConfigurationError(f"--port must be 1-65535, not {args.port}")
-    db = database_option(getattr(args, "db", None), getattr(args, "demo", False), getattr(args, "demo_layout", None))
-    settings = base.with_overrides(db=db, state_db=getattr(args, "state_db", None),
-                                   rules_file=getattr(args, "rules", None), api_token=args.token)
-    if not is_loopback(args.host) and not settings.api_token and not args.allow_remote_without_token:
+    db = database_option(
+        getattr(args, "db", None), getattr(args, "demo", False), getattr(args, "demo_layout", None)
+    )
+    settings = base.with_overrides(
+        db=db,
+        state_db=getattr(args, "state_db", None),
+        rules_file=getattr(args, "rules", None),
+        api_token=args.token,
+    )
+    if (
+        not is_loopback(args.host)
+        and not settings.api_token
+        and not args.allow_remote_without_token
+    ):
         raise ConfigurationError(
             f"refusing to serve on {args.host} without a token: anyone who can reach it could change the "
             f"review state. Set {TOKEN_ENV} (or --token), or pass --allow-remote-without-token"
@@ -103,22 +149,36 @@ def run_serve(args: argparse.Namespace) -> int:
     from .service import ErrorAnalyticsService
 
     settings = serve_settings(args)
-    analytics = ErrorAnalyticsService.from_settings(settings)  # fail now with a one-line error, not per request
+    analytics = ErrorAnalyticsService.from_settings(
+        settings
+    )  # fail now with a one-line error, not per request
     review = None
     if not getattr(args, "no_refresh", False):
         from .review import ClusterReviewService
         from .store.state import open_state_engine
 
-        print(f"Reading the last {STARTUP_REFRESH_DAYS} days' errors into clusters...", file=sys.stderr)
-        review = ClusterReviewService(analytics, open_state_engine(settings.state_database_target()))
+        print(
+            f"Reading the last {STARTUP_REFRESH_DAYS} days' errors into clusters...",
+            file=sys.stderr,
+        )
+        review = ClusterReviewService(
+            analytics, open_state_engine(settings.state_database_target())
+        )
         result = review.refresh(STARTUP_REFRESH_DAYS)
-        print(f"Clusters: {result.new_clusters} new, {result.regressed} regressed, "
-              f"{result.new_assignments} new errors assigned.", file=sys.stderr)
+        print(
+            f"Clusters: {result.new_clusters} new, {result.regressed} regressed, "
+            f"{result.new_assignments} new errors assigned.",
+            file=sys.stderr,
+        )
     app = create_app(settings)
-    prime_services(app, settings, analytics, review)  # requests reuse these: no second pool, warm cache
+    prime_services(
+        app, settings, analytics, review
+    )  # requests reuse these: no second pool, warm cache
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     writes = "writes need the token" if settings.api_token else "writes need no token"
-    print(f"Dashboard: http://{shown_host}:{args.port}/  API: /api/error-analytics/  ({writes}; Ctrl+C stops)",
-          file=sys.stderr)
+    print(
+        f"Dashboard: http://{shown_host}:{args.port}/  API: /api/error-analytics/  ({writes}; Ctrl+C stops)",
+        file=sys.stderr,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0

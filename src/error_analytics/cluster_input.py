@@ -27,7 +27,10 @@ def cluster_input_file(args: argparse.Namespace, out: TextIO) -> int:
     rules = load_rules(args.rules) if args.rules else default_rules()
     messages, skipped = read_messages(args.input)
     if not messages:
-        raise InputError(f"no messages in {args.input}" + (f" ({len(skipped)} unusable lines)" if skipped else ""))
+        raise InputError(
+            f"no messages in {args.input}"
+            + (f" ({len(skipped)} unusable lines)" if skipped else "")
+        )
     result = cluster_messages(messages, rules=rules)
     if args.json:
         payload: dict[str, Any] = {

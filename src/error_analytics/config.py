@@ -30,7 +30,13 @@ from .errors import ConfigurationError
 HOST_SQLITE_PATH = Path("app/server/db/database.db")
 #: Where promote-to-rule writes when no rules file is configured (CLI and API alike).
 DEFAULT_RULES_FILE = "error_analytics_rules.toml"
-POSTGRES_VARIABLES = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD")
+POSTGRES_VARIABLES = (
+    "POSTGRES_HOST",
+    "POSTGRES_PORT",
+    "POSTGRES_DB",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -99,7 +105,9 @@ def resolve_database_target(explicit: str | None, environ: Mapping[str, str]) ->
     if explicit:
         return DatabaseTarget(url=to_sqlalchemy_url(explicit), origin="--db")
     if environ.get("ERROR_ANALYTICS_DB"):
-        return DatabaseTarget(url=to_sqlalchemy_url(environ["ERROR_ANALYTICS_DB"]), origin="ERROR_ANALYTICS_DB")
+        return DatabaseTarget(
+            url=to_sqlalchemy_url(environ["ERROR_ANALYTICS_DB"]), origin="ERROR_ANALYTICS_DB"
+        )
     db_type = (environ.get("DB_TYPE") or "").strip().lower()
     if db_type not in ("", "sqlite", "postgresql", "postgres"):
         raise ConfigurationError(f"DB_TYPE must be 'sqlite' or 'postgresql', not {db_type!r}")
@@ -115,8 +123,12 @@ def resolve_database_target(explicit: str | None, environ: Mapping[str, str]) ->
             port=environ["POSTGRES_PORT"],
             db=environ["POSTGRES_DB"],
         )
-        return DatabaseTarget(url=url, origin="DB_TYPE=postgresql" if db_type else "POSTGRES_* variables")
-    return DatabaseTarget(url=f"sqlite:///{HOST_SQLITE_PATH}", origin="host default (app/server/db/database.db)")
+        return DatabaseTarget(
+            url=url, origin="DB_TYPE=postgresql" if db_type else "POSTGRES_* variables"
+        )
+    return DatabaseTarget(
+        url=f"sqlite:///{HOST_SQLITE_PATH}", origin="host default (app/server/db/database.db)"
+    )
 
 
 def settings_from_environ(environ: Mapping[str, str]) -> Settings:

@@ -262,7 +262,9 @@ class AuditEntry:
     """One review action (or lifecycle change made by a refresh), as the audit log shows it."""
 
     id: int
-    action: str  # accept | rename | set_category | merge | split | ignore | unignore | resolve | ...
+    action: (
+        str  # accept | rename | set_category | merge | split | ignore | unignore | resolve | ...
+    )
     cluster_id: str | None
     related_ids: list[str]  # other clusters the action touched (merge sources, split result)
     actor: str

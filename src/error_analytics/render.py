@@ -48,7 +48,11 @@ def pattern_lines(patterns: list[ErrorPattern], limit: int = 10) -> list[str]:
     if not patterns:
         lines.append("No errors in this period.")
     for index, pattern in enumerate(patterns[:limit], start=1):
-        label = pattern.pattern_name if pattern.kind == "category" else f"{pattern.pattern_name} [cluster {pattern.cluster_id}]"
+        label = (
+            pattern.pattern_name
+            if pattern.kind == "category"
+            else f"{pattern.pattern_name} [cluster {pattern.cluster_id}]"
+        )
         lines.append(f"{index}. {label} ({pattern.occurrences} occurrences)")
         if pattern.example_message:
             lines.append(f'   Example: "{_one_line(pattern.example_message)}"')
@@ -59,7 +63,11 @@ def pattern_lines(patterns: list[ErrorPattern], limit: int = 10) -> list[str]:
 
 
 def phase_lines(breakdown: PhaseErrorBreakdown) -> list[str]:
-    basis = "runs that reached the phase" if breakdown.rate_basis == "runs_reaching_phase" else "all runs"
+    basis = (
+        "runs that reached the phase"
+        if breakdown.rate_basis == "runs_reaching_phase"
+        else "all runs"
+    )
     lines = ["", "PHASE BREAKDOWN", f"(failure rate: runs that failed in the phase / {basis})"]
     width = max(len(phase.value) for phase in Phase.ordered()) + 1
     for phase in Phase.ordered():
@@ -68,13 +76,17 @@ def phase_lines(breakdown: PhaseErrorBreakdown) -> list[str]:
         if phase is Phase.UNKNOWN and not count:
             continue
         flag = "  <- above threshold" if name in breakdown.phases_above_threshold else ""
-        lines.append(f"{(name + ':').ljust(width)} {count} errors ({breakdown.phase_failure_rates.get(name, 0.0):.1f}%){flag}")
+        lines.append(
+            f"{(name + ':').ljust(width)} {count} errors ({breakdown.phase_failure_rates.get(name, 0.0):.1f}%){flag}"
+        )
     return lines
 
 
 def trend_lines(trend: TrendData) -> list[str]:
     lines = ["", "FAILURE TRENDS"]
-    lines.append(f"Direction: {trend.direction} ({trend.percentage_change:+.1f}% second half vs first half)")
+    lines.append(
+        f"Direction: {trend.direction} ({trend.percentage_change:+.1f}% second half vs first half)"
+    )
     if trend.spike_days:
         lines.append("Spike days: " + ", ".join(day.isoformat() for day in trend.spike_days))
     peak = max(trend.points, key=lambda point: point.failed, default=None)
@@ -82,7 +94,9 @@ def trend_lines(trend: TrendData) -> list[str]:
     for point in trend.points[-14:]:
         bar = "#" * round(20 * point.failed / scale)
         spike = " spike" if point.is_spike else ""
-        lines.append(f"{point.date.isoformat()}  {point.failed:>4}/{point.runs:<5} {point.failure_rate:5.1f}% {bar}{spike}")
+        lines.append(
+            f"{point.date.isoformat()}  {point.failed:>4}/{point.runs:<5} {point.failure_rate:5.1f}% {bar}{spike}"
+        )
     if len(trend.points) > 14:
         lines.append(f"(last 14 of {len(trend.points)} days shown; --json has every day)")
     return lines
@@ -157,7 +171,14 @@ def markdown_report(
     generated_at: str,
 ) -> str:
     """Every section in one Markdown document."""
-    out = [f"# Error analysis - last {days} days", "", f"_Generated {generated_at}._", "", "## Summary", ""]
+    out = [
+        f"# Error analysis - last {days} days",
+        "",
+        f"_Generated {generated_at}._",
+        "",
+        "## Summary",
+        "",
+    ]
     out += [
         "| | |",
         "|---|---|",
@@ -178,19 +199,32 @@ def markdown_report(
             f"| {index} | {_md(pattern.pattern_name)} | {pattern.occurrences} | {pattern.runs_affected} | "
             f"{', '.join(pattern.affected_phases)} | {_md(pattern.recommendation)} |"
         )
-    out += ["", "## Phase breakdown", "", "| Phase | Errors | Failed runs | Failure rate |", "|---|---|---|---|"]
+    out += [
+        "",
+        "## Phase breakdown",
+        "",
+        "| Phase | Errors | Failed runs | Failure rate |",
+        "|---|---|---|---|",
+    ]
     for phase in Phase.ordered():
         name = phase.value
         out.append(
             f"| {name} | {breakdown.phase_error_counts.get(name, 0)} | {breakdown.phase_failed_runs.get(name, 0)} | "
             f"{breakdown.phase_failure_rates.get(name, 0.0):.1f}% |"
         )
-    out += ["", "## Failure trends", "", f"Direction: **{trend.direction}** ({trend.percentage_change:+.1f}%)."]
+    out += [
+        "",
+        "## Failure trends",
+        "",
+        f"Direction: **{trend.direction}** ({trend.percentage_change:+.1f}%).",
+    ]
     if trend.spike_days:
         out.append("Spike days: " + ", ".join(day.isoformat() for day in trend.spike_days) + ".")
     out += ["", "| Date | Runs | Failed | Failure rate |", "|---|---|---|---|"]
     for point in trend.points:
-        out.append(f"| {point.date.isoformat()} | {point.runs} | {point.failed} | {point.failure_rate:.1f}% |")
+        out.append(
+            f"| {point.date.isoformat()} | {point.runs} | {point.failed} | {point.failure_rate:.1f}% |"
+        )
     out += ["", "## Debugging recommendations", ""]
     for index, item in enumerate(recommendations, start=1):
         out += [
@@ -201,7 +235,10 @@ def markdown_report(
         ]
     out += ["", "## Discovered clusters", ""]
     if clusters:
-        out += ["| Id | Name | Size | Runs | Category | Phases | New |", "|---|---|---|---|---|---|---|"]
+        out += [
+            "| Id | Name | Size | Runs | Category | Phases | New |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for cluster in clusters:
             out.append(
                 f"| {cluster.id} | {_md(cluster.name)} | {cluster.size} | {cluster.runs_affected} | "

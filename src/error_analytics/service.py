@@ -120,7 +120,9 @@ class ErrorAnalyticsService:
     # -- reading -------------------------------------------------------------------------
     def window(self, days: int) -> TimeWindow:
         if isinstance(days, bool) or not isinstance(days, int) or not MIN_DAYS <= days <= MAX_DAYS:
-            raise InputError(f"days must be a whole number from {MIN_DAYS} to {MAX_DAYS}, not {days!r}")
+            raise InputError(
+                f"days must be a whole number from {MIN_DAYS} to {MAX_DAYS}, not {days!r}"
+            )
         end = self._clock()
         return TimeWindow(start=end - timedelta(days=days), end=end)
 
@@ -135,7 +137,11 @@ class ErrorAnalyticsService:
         fingerprint = self.reader.data_fingerprint()
         with self._snapshot_lock:
             cached = self._days_to_snapshot.get(days)
-        if cached and cached[0] == fingerprint and time.monotonic() - cached[1] < SNAPSHOT_MAX_AGE_SECONDS:
+        if (
+            cached
+            and cached[0] == fingerprint
+            and time.monotonic() - cached[1] < SNAPSHOT_MAX_AGE_SECONDS
+        ):
             return cached[2]
         snapshot = self._read_snapshot(window)
         with self._snapshot_lock:
@@ -168,14 +174,26 @@ class ErrorAnalyticsService:
 
     # -- the five analyses ---------------------------------------------------------------
     def get_error_summary(
-        self, days: int = 30, *, snapshot: Snapshot | None = None, clusters: list[DiscoveredCluster] | None = None
+        self,
+        days: int = 30,
+        *,
+        snapshot: Snapshot | None = None,
+        clusters: list[DiscoveredCluster] | None = None,
     ) -> ErrorSummary:
         snapshot = snapshot or self.snapshot(days)
         category_counts = Counter(snapshot.category_of(event) for event in snapshot.events)
         breakdown = self.analyze_by_phase(days, snapshot=snapshot)
-        known = {phase: runs for phase, runs in breakdown.phase_failed_runs.items() if runs and phase != Phase.UNKNOWN.value}
-        candidates = known or {phase: runs for phase, runs in breakdown.phase_failed_runs.items() if runs}
-        worst_phase = max(candidates, key=lambda phase: (candidates[phase], -_phase_index(phase)), default=None)
+        known = {
+            phase: runs
+            for phase, runs in breakdown.phase_failed_runs.items()
+            if runs and phase != Phase.UNKNOWN.value
+        }
+        candidates = known or {
+            phase: runs for phase, runs in breakdown.phase_failed_runs.items() if runs
+        }
+        worst_phase = max(
+            candidates, key=lambda phase: (candidates[phase], -_phase_index(phase)), default=None
+        )
         without_text = sum(1 for event in snapshot.events if event.source is Source.NO_ERROR_TEXT)
         return ErrorSummary(
             total_workflows=snapshot.counts.total,
@@ -188,13 +206,20 @@ class ErrorAnalyticsService:
             total_errors=len(snapshot.events),
             days=days,
             top_clusters=[
-                {"id": cluster.id, "name": cluster.name, "size": cluster.size, "category": cluster.category}
+                {
+                    "id": cluster.id,
+                    "name": cluster.name,
+                    "size": cluster.size,
+                    "category": cluster.category,
+                }
                 for cluster in (clusters or [])[:5]
             ],
             data_quality=snapshot.quality,
         )
 
-    def analyze_by_phase(self, days: int = 30, *, snapshot: Snapshot | None = None) -> PhaseErrorBreakdown:
+    def analyze_by_phase(
+        self, days: int = 30, *, snapshot: Snapshot | None = None
+    ) -> PhaseErrorBreakdown:
         snapshot = snapshot or self.snapshot(days)
         error_counts = Counter(event.phase.value for event in snapshot.events)
         phase_to_runs: dict[str, set[str]] = defaultdict(set)
@@ -207,13 +232,21 @@ class ErrorAnalyticsService:
             name = phase.value
             failed = len(phase_to_runs.get(name, ()))
             # Unknown is no phase a run reaches: its rate is always over all runs
-            reached = reach.get(phase, 0) if reach and phase is not Phase.UNKNOWN else snapshot.counts.total
+            reached = (
+                reach.get(phase, 0)
+                if reach and phase is not Phase.UNKNOWN
+                else snapshot.counts.total
+            )
             reached = max(reached, failed)
             phase_counts[name] = error_counts.get(name, 0)
             failed_runs[name] = failed
             reached_runs[name] = reached
             rates[name] = _percent(failed, reached)
-        above = [name for name, rate in rates.items() if rate > PHASE_RATE_THRESHOLD and name != Phase.UNKNOWN.value]
+        above = [
+            name
+            for name, rate in rates.items()
+            if rate > PHASE_RATE_THRESHOLD and name != Phase.UNKNOWN.value
+        ]
         return PhaseErrorBreakdown(
             phase_error_counts=phase_counts,
             phase_failure_rates=rates,
@@ -226,7 +259,9 @@ class ErrorAnalyticsService:
             days=days,
         )
 
-    def find_error_patterns(self, days: int = 30, *, snapshot: Snapshot | None = None) -> list[ErrorPattern]:
+    def find_error_patterns(
+        self, days: int = 30, *, snapshot: Snapshot | None = None
+    ) -> list[ErrorPattern]:
         """One pattern per keyword category seen in the window, most frequent first."""
         snapshot = snapshot or self.snapshot(days)
         key_to_stats = group_events(snapshot.events, snapshot.category_of)
@@ -245,13 +280,17 @@ class ErrorAnalyticsService:
         progress: Callable[[int, int], None] | None = None,
     ) -> list[DiscoveredCluster]:
         """Cluster the window's error messages; each cluster carries runs, phases and dates."""
-        from .clustering import ErrorClusterer  # scikit-learn loads only when clusters are asked for
+        from .clustering import (
+            ErrorClusterer,
+        )  # scikit-learn loads only when clusters are asked for
 
         snapshot = snapshot or self.snapshot(days)
         with_text = [event for event in snapshot.events if event.message]
         if not with_text:
             return []
-        clusterer = ErrorClusterer(rules=self.rules).fit([event.message for event in with_text], progress=progress)
+        clusterer = ErrorClusterer(rules=self.rules).fit(
+            [event.message for event in with_text], progress=progress
+        )
         id_to_cluster = {cluster.id: cluster for cluster in clusterer.clusters_}
         id_to_stats = group_events(
             (event for event in with_text), _LabelLookup(with_text, clusterer.labels_)
@@ -272,15 +311,15 @@ class ErrorAnalyticsService:
 
     def cluster_patterns(self, clusters: list[DiscoveredCluster]) -> list[ErrorPattern]:
         """Discovered clusters as patterns, to list beside the keyword categories."""
-        return [_cluster_pattern(cluster, self.category_rule(cluster.category)) for cluster in clusters]
+        return [
+            _cluster_pattern(cluster, self.category_rule(cluster.category)) for cluster in clusters
+        ]
 
     def get_failure_trends(self, days: int = 30, *, snapshot: Snapshot | None = None) -> TrendData:
         snapshot = snapshot or self.snapshot(days)
         window = snapshot.window
         day_list = window_days(window.start.date() + timedelta(days=1), window.end.date())
-        day_to_runs_failed = {
-            daily.day: (daily.runs, daily.failed) for daily in snapshot.daily
-        }
+        day_to_runs_failed = {daily.day: (daily.runs, daily.failed) for daily in snapshot.daily}
         category_to_day_counts: dict[str, Counter] = defaultdict(Counter)
         for event in snapshot.events:
             if event.timestamp is not None:
@@ -296,7 +335,11 @@ class ErrorAnalyticsService:
         return build_trend(day_list, day_to_runs_failed, category_to_day_counts)
 
     def get_debugging_recommendations(
-        self, days: int = 30, *, snapshot: Snapshot | None = None, clusters: list[DiscoveredCluster] | None = None
+        self,
+        days: int = 30,
+        *,
+        snapshot: Snapshot | None = None,
+        clusters: list[DiscoveredCluster] | None = None,
     ) -> list[DebugRecommendation]:
         """What to fix first: categories and clusters ranked by frequency, breadth and recency."""
         snapshot = snapshot or self.snapshot(days)
@@ -310,7 +353,9 @@ class ErrorAnalyticsService:
                 continue
             rule = self.category_rule(key)
             recommendations.append(
-                group_recommendation(stats.figures(), rule, now, failed, issue=rule.name, kind="category")
+                group_recommendation(
+                    stats.figures(), rule, now, failed, issue=rule.name, kind="category"
+                )
             )
         for cluster in clusters or ():
             if cluster.status == "ignored":
@@ -323,11 +368,17 @@ class ErrorAnalyticsService:
                 example_message=cluster.examples[0] if cluster.examples else cluster.template,
             )
             rule = self.category_rule(cluster.category)
-            rule = dataclasses.replace(rule, recommendation=cluster.recommendation or rule.recommendation)
-            recommendations.append(
-                group_recommendation(figures, rule, now, failed, issue=f"Cluster: {cluster.name}", kind="cluster")
+            rule = dataclasses.replace(
+                rule, recommendation=cluster.recommendation or rule.recommendation
             )
-        recommendations.extend(phase_hotspot_recommendations(self.analyze_by_phase(days, snapshot=snapshot)))
+            recommendations.append(
+                group_recommendation(
+                    figures, rule, now, failed, issue=f"Cluster: {cluster.name}", kind="cluster"
+                )
+            )
+        recommendations.extend(
+            phase_hotspot_recommendations(self.analyze_by_phase(days, snapshot=snapshot))
+        )
         missing = missing_text_recommendation(without_text, failed)
         if missing:
             recommendations.append(missing)
@@ -339,7 +390,7 @@ class _LabelLookup:
     """Maps an event (by identity) to the cluster label of its message."""
 
     def __init__(self, events: list[ErrorEvent], labels: list[str]) -> None:
-        self._id_to_label = {id(event): label for event, label in zip(events, labels)}
+        self._id_to_label = {id(event): label for event, label in zip(events, labels, strict=False)}
 
     def __call__(self, event: ErrorEvent) -> str | None:
         return self._id_to_label.get(id(event))

@@ -44,7 +44,9 @@ class GroupStats:
         return sorted(self.phase_counts, key=lambda name: order.get(name, len(order)))
 
     def figures(self) -> ProblemFigures:
-        return ProblemFigures(self.occurrences, self.runs_affected, self.phases, self.last_seen, self.example_message)
+        return ProblemFigures(
+            self.occurrences, self.runs_affected, self.phases, self.last_seen, self.example_message
+        )
 
     def add(self, event: ErrorEvent) -> None:
         self.occurrences += 1
@@ -55,11 +57,15 @@ class GroupStats:
                 self.first_seen = event.timestamp
             if self.last_seen is None or event.timestamp > self.last_seen:
                 self.last_seen = event.timestamp
-        if event.message and (not self.example_message or len(event.message) < len(self.example_message) // 4):
+        if event.message and (
+            not self.example_message or len(event.message) < len(self.example_message) // 4
+        ):
             self.example_message = event.message
 
 
-def group_events(events: Iterable[ErrorEvent], key_of: Callable[[ErrorEvent], str | None]) -> dict[str, GroupStats]:
+def group_events(
+    events: Iterable[ErrorEvent], key_of: Callable[[ErrorEvent], str | None]
+) -> dict[str, GroupStats]:
     """Group ``events`` by ``key_of(event)`` (None leaves the event out), largest group first."""
     key_to_stats: dict[str, GroupStats] = {}
     for event in events:

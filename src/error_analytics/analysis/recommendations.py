@@ -25,13 +25,26 @@ _SEVERITY_WEIGHT = {Severity.HIGH.value: 1.5, Severity.MEDIUM.value: 1.0, Severi
 
 
 def score(stats: ProblemFigures, now: datetime, severity: str) -> float:
-    age_days = max(0.0, (now - stats.last_seen).total_seconds() / 86400) if stats.last_seen else 30.0
+    age_days = (
+        max(0.0, (now - stats.last_seen).total_seconds() / 86400) if stats.last_seen else 30.0
+    )
     breadth = 1 + BREADTH_BONUS * max(0, len(stats.phases) - 1)
-    return stats.runs_affected * breadth * 0.5 ** (age_days / HALF_LIFE_DAYS) * _SEVERITY_WEIGHT.get(severity, 1.0)
+    return (
+        stats.runs_affected
+        * breadth
+        * 0.5 ** (age_days / HALF_LIFE_DAYS)
+        * _SEVERITY_WEIGHT.get(severity, 1.0)
+    )
 
 
 def group_recommendation(
-    stats: ProblemFigures, rule: CategoryRule, now: datetime, failed_runs: int, *, issue: str, kind: str
+    stats: ProblemFigures,
+    rule: CategoryRule,
+    now: datetime,
+    failed_runs: int,
+    *,
+    issue: str,
+    kind: str,
 ) -> DebugRecommendation:
     severity = rule.severity
     if failed_runs and stats.runs_affected >= 0.25 * failed_runs:
@@ -60,7 +73,9 @@ def phase_hotspot_recommendations(breakdown: PhaseErrorBreakdown) -> Iterable[De
         failed = breakdown.phase_failed_runs.get(phase, 0)
         yield DebugRecommendation(
             issue=f"{phase} phase hot spot",
-            severity=Severity.HIGH.value if rate >= 2 * breakdown.threshold_percent else Severity.MEDIUM.value,
+            severity=Severity.HIGH.value
+            if rate >= 2 * breakdown.threshold_percent
+            else Severity.MEDIUM.value,
             root_cause=f"{rate:.1f}% of runs failed in {phase} ({failed} runs), above the "
             f"{breakdown.threshold_percent:.0f}% threshold",
             solution=f"Look at the {phase} phase first: reproduce one failing run locally, add a "

@@ -38,7 +38,9 @@ def build_trend(
     points = []
     for day in days:
         runs, failed = day_to_runs_failed.get(day, (0, 0))
-        points.append(TrendPoint(date=day, runs=runs, failed=failed, failure_rate=_percent(failed, runs)))
+        points.append(
+            TrendPoint(date=day, runs=runs, failed=failed, failure_rate=_percent(failed, runs))
+        )
     spike_days = find_spikes(points)
     spike_set = set(spike_days)
     for point in points:
@@ -52,7 +54,8 @@ def build_trend(
     else:
         direction = TrendDirection.STABLE
     category_daily_counts = {
-        category: [counts.get(day, 0) for day in days] for category, counts in category_to_day_counts.items()
+        category: [counts.get(day, 0) for day in days]
+        for category, counts in category_to_day_counts.items()
     }
     return TrendData(
         days=len(days),
@@ -72,7 +75,11 @@ def find_spikes(points: Iterable[TrendPoint]) -> list[date]:
     median = statistics.median(active)
     deviation = statistics.median(abs(value - median) for value in active) or 1.0
     threshold = median + SPIKE_MADS * deviation
-    return [point.date for point in points if point.failed >= SPIKE_MIN_FAILED and point.failed > threshold]
+    return [
+        point.date
+        for point in points
+        if point.failed >= SPIKE_MIN_FAILED and point.failed > threshold
+    ]
 
 
 def _rate(points: list[TrendPoint]) -> float:

@@ -48,147 +48,288 @@ def _detail(review: ReviewDep, cluster_id: str) -> object:
     return to_jsonable(review.get_cluster(cluster_id))
 
 
-
-
-@router.get("/catalog", response_model=schemas.Catalog, tags=TAGS,
-            summary="Categories, statuses, sorts and phases the filters and forms accept")
+@router.get(
+    "/catalog",
+    response_model=schemas.Catalog,
+    tags=TAGS,
+    summary="Categories, statuses, sorts and phases the filters and forms accept",
+)
 def catalog(analytics: AnalyticsDep) -> schemas.Catalog:
     """The categories of the rules in force, then ``unknown`` and ``no_error_text`` (which only
     counts failed runs without text: no cluster has it)."""
     categories = [
-        schemas.CategoryInfo(key=rule.key, name=rule.name, category=rule.category,
-                             recommendation=rule.recommendation, severity=rule.severity)
-        for rule in (*analytics.rules.categories.values(), analytics.category_rule(UNKNOWN_CATEGORY),
-                     analytics.category_rule(NO_TEXT_CATEGORY))
+        schemas.CategoryInfo(
+            key=rule.key,
+            name=rule.name,
+            category=rule.category,
+            recommendation=rule.recommendation,
+            severity=rule.severity,
+        )
+        for rule in (
+            *analytics.rules.categories.values(),
+            analytics.category_rule(UNKNOWN_CATEGORY),
+            analytics.category_rule(NO_TEXT_CATEGORY),
+        )
     ]
-    return schemas.Catalog(categories=categories, statuses=[status.value for status in ClusterStatus],
-                           sorts=list(SORTS), phases=[phase.value for phase in Phase.ordered()])
+    return schemas.Catalog(
+        categories=categories,
+        statuses=[status.value for status in ClusterStatus],
+        sorts=list(SORTS),
+        phases=[phase.value for phase in Phase.ordered()],
+    )
 
 
-@router.post("/clusters/refresh", response_model=schemas.RefreshResult, tags=TAGS, responses=WRITE_PROBLEMS,
-             dependencies=[WriteAccess], summary="Cluster the window's errors into the persisted clusters")
+@router.post(
+    "/clusters/refresh",
+    response_model=schemas.RefreshResult,
+    tags=TAGS,
+    responses=WRITE_PROBLEMS,
+    dependencies=[WriteAccess],
+    summary="Cluster the window's errors into the persisted clusters",
+)
 def refresh(review: ReviewDep, days: Days = 30) -> object:
     """Assigns new errors to existing clusters first and creates clusters only for what matches
     nothing; safe to repeat."""
     return to_jsonable(review.refresh(days))
 
 
-@router.get("/clusters", response_model=schemas.ClusterPage, tags=TAGS, responses=PROBLEMS,
-            summary="Clusters, filtered, sorted and paginated")
+@router.get(
+    "/clusters",
+    response_model=schemas.ClusterPage,
+    tags=TAGS,
+    responses=PROBLEMS,
+    summary="Clusters, filtered, sorted and paginated",
+)
 def list_clusters(
     review: ReviewDep,
-    status: Annotated[ClusterStatus | None, Query(description="only clusters in this status")] = None,
-    category: Annotated[str | None, Query(max_length=64, description="only this category key")] = None,
+    status: Annotated[
+        ClusterStatus | None, Query(description="only clusters in this status")
+    ] = None,
+    category: Annotated[
+        str | None, Query(max_length=64, description="only this category key")
+    ] = None,
     phase: Annotated[Phase | None, Query(description="only clusters seen in this phase")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="text in the name, template or examples")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="text in the name, template or examples")
+    ] = None,
     sort: Annotated[Sort, Query(description=" | ".join(SORTS))] = Sort.size,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> object:
     page = review.list_clusters(
-        status=status.value if status else None, category=category or None,
-        phase=phase.value if phase else None, text=q or None, sort=sort.value, limit=limit, offset=offset,
+        status=status.value if status else None,
+        category=category or None,
+        phase=phase.value if phase else None,
+        text=q or None,
+        sort=sort.value,
+        limit=limit,
+        offset=offset,
     )
     return to_jsonable(page)
 
 
-@router.get("/clusters/{cluster_id}", response_model=schemas.ClusterDetail, tags=TAGS,
-            responses={**NOT_FOUND, **PROBLEMS}, summary="One cluster: evidence and history")
+@router.get(
+    "/clusters/{cluster_id}",
+    response_model=schemas.ClusterDetail,
+    tags=TAGS,
+    responses={**NOT_FOUND, **PROBLEMS},
+    summary="One cluster: evidence and history",
+)
 def get_cluster(review: ReviewDep, cluster_id: ClusterId) -> object:
     return _detail(review, cluster_id)
 
 
-@router.post("/clusters/{cluster_id}/accept", response_model=schemas.ClusterDetail, tags=TAGS,
-             responses=WRITE_PROBLEMS, dependencies=[WriteAccess], summary="Mark a cluster reviewed")
+@router.post(
+    "/clusters/{cluster_id}/accept",
+    response_model=schemas.ClusterDetail,
+    tags=TAGS,
+    responses=WRITE_PROBLEMS,
+    dependencies=[WriteAccess],
+    summary="Mark a cluster reviewed",
+)
 def accept(review: ReviewDep, cluster_id: ClusterId, body: schemas.Action) -> object:
     review.accept(cluster_id, actor=_actor(body), expected_version=body.expected_version)
     return _detail(review, cluster_id)
 
 
-@router.post("/clusters/{cluster_id}/rename", response_model=schemas.ClusterDetail, tags=TAGS,
-             responses=WRITE_PROBLEMS, dependencies=[WriteAccess], summary="Give a cluster a name")
+@router.post(
+    "/clusters/{cluster_id}/rename",
+    response_model=schemas.ClusterDetail,
+    tags=TAGS,
+    responses=WRITE_PROBLEMS,
+    dependencies=[WriteAccess],
+    summary="Give a cluster a name",
+)
 def rename(review: ReviewDep, cluster_id: ClusterId, body: schemas.Rename) -> object:
     review.rename(cluster_id, body.name, actor=_actor(body), expected_version=body.expected_version)
     return _detail(review, cluster_id)
 
 
-@router.post("/clusters/{cluster_id}/category", response_model=schemas.ClusterDetail, tags=TAGS,
-             responses=WRITE_PROBLEMS, dependencies=[WriteAccess], summary="Set a cluster's category")
+@router.post(
+    "/clusters/{cluster_id}/category",
+    response_model=schemas.ClusterDetail,
+    tags=TAGS,
+    responses=WRITE_PROBLEMS,
+    dependencies=[WriteAccess],
+    summary="Set a cluster's category",
+)
 def set_category(review: ReviewDep, cluster_id: ClusterId, body: schemas.SetCategory) -> object:
-    review.set_category(cluster_id, body.category, actor=_actor(body), expected_version=body.expected_version)
+    review.set_category(
+        cluster_id, body.category, actor=_actor(body), expected_version=body.expected_version
+    )
     return _detail(review, cluster_id)
 
 
-@router.post("/clusters/{cluster_id}/merge", response_model=schemas.ClusterDetail, tags=TAGS,
-             responses=WRITE_PROBLEMS, dependencies=[WriteAccess],
-             summary="Fold other clusters into this one (future errors follow)")
+@router.post(
+    "/clusters/{cluster_id}/merge",
+    response_model=schemas.ClusterDetail,
+    tags=TAGS,
+    responses=WRITE_PROBLEMS,
+    dependencies=[WriteAccess],
+    summary="Fold other clusters into this one (future errors follow)",
+)
 def merge(review: ReviewDep, cluster_id: ClusterId, body: schemas.Merge) -> object:
-    review.merge(body.source_ids, cluster_id, actor=_actor(body), expected_version=body.expected_version)
+    review.merge(
+        body.source_ids, cluster_id, actor=_actor(body), expected_version=body.expected_version
+    )
     return _detail(review, cluster_id)
 
 
-@router.post("/clusters/{cluster_id}/split", response_model=schemas.ClusterDetail, tags=TAGS,
-             responses=WRITE_PROBLEMS, dependencies=[WriteAccess],
-             summary="Move templates out into a new cluster; answers with the new cluster")
+@router.post(
+    "/clusters/{cluster_id}/split",
+    response_model=schemas.ClusterDetail,
+    tags=TAGS,
+    responses=WRITE_PROBLEMS,
+    dependencies=[WriteAccess],
+    summary="Move templates out into a new cluster; answers with the new cluster",
+)
 def split(review: ReviewDep, cluster_id: ClusterId, body: schemas.Split) -> object:
-    created = review.split(cluster_id, body.templates, name=body.name, actor=_actor(body),
-                           expected_version=body.expected_version)
+    created = review.split(
+        cluster_id,
+        body.templates,
+        name=body.name,
+        actor=_actor(body),
+        expected_version=body.expected_version,
+    )
     return _detail(review, created.id)
 
 
-@router.post("/clusters/{cluster_id}/ignore", response_model=schemas.ClusterDetail, tags=TAGS,
-             responses=WRITE_PROBLEMS, dependencies=[WriteAccess],
-             summary="Mute a cluster: forever, until a time, or for N more occurrences")
+@router.post(
+    "/clusters/{cluster_id}/ignore",
+    response_model=schemas.ClusterDetail,
+    tags=TAGS,
+    responses=WRITE_PROBLEMS,
+    dependencies=[WriteAccess],
+    summary="Mute a cluster: forever, until a time, or for N more occurrences",
+)
 def ignore(review: ReviewDep, cluster_id: ClusterId, body: schemas.Ignore) -> object:
-    review.ignore(cluster_id, until=body.until, occurrences=body.occurrences, actor=_actor(body),
-                  expected_version=body.expected_version)
+    review.ignore(
+        cluster_id,
+        until=body.until,
+        occurrences=body.occurrences,
+        actor=_actor(body),
+        expected_version=body.expected_version,
+    )
     return _detail(review, cluster_id)
 
 
-@router.post("/clusters/{cluster_id}/unignore", response_model=schemas.ClusterDetail, tags=TAGS,
-             responses=WRITE_PROBLEMS, dependencies=[WriteAccess], summary="End a mute now")
+@router.post(
+    "/clusters/{cluster_id}/unignore",
+    response_model=schemas.ClusterDetail,
+    tags=TAGS,
+    responses=WRITE_PROBLEMS,
+    dependencies=[WriteAccess],
+    summary="End a mute now",
+)
 def unignore(review: ReviewDep, cluster_id: ClusterId, body: schemas.Action) -> object:
     review.unignore(cluster_id, actor=_actor(body), expected_version=body.expected_version)
     return _detail(review, cluster_id)
 
 
-@router.post("/clusters/{cluster_id}/resolve", response_model=schemas.ClusterDetail, tags=TAGS,
-             responses=WRITE_PROBLEMS, dependencies=[WriteAccess],
-             summary="Mark fixed; it turns regressed if the error comes back")
+@router.post(
+    "/clusters/{cluster_id}/resolve",
+    response_model=schemas.ClusterDetail,
+    tags=TAGS,
+    responses=WRITE_PROBLEMS,
+    dependencies=[WriteAccess],
+    summary="Mark fixed; it turns regressed if the error comes back",
+)
 def resolve(review: ReviewDep, cluster_id: ClusterId, body: schemas.Action) -> object:
     review.resolve(cluster_id, actor=_actor(body), expected_version=body.expected_version)
     return _detail(review, cluster_id)
 
 
-@router.post("/clusters/{cluster_id}/rule-preview", response_model=schemas.RulePreview, tags=TAGS,
-             responses=WRITE_PROBLEMS, dependencies=[WriteAccess],
-             summary="Which errors a keyword/regex rule for this cluster would match (writes nothing)")
-def rule_preview(review: ReviewDep, settings: SettingsDep, cluster_id: ClusterId, body: schemas.RuleDraft,
-                 days: Days = 30) -> object:
-    return to_jsonable(review.preview_rule(cluster_id, pattern=body.pattern, keywords=body.keywords,
-                                           category=body.category, days=days, rules_file=_rules_file(settings)))
+@router.post(
+    "/clusters/{cluster_id}/rule-preview",
+    response_model=schemas.RulePreview,
+    tags=TAGS,
+    responses=WRITE_PROBLEMS,
+    dependencies=[WriteAccess],
+    summary="Which errors a keyword/regex rule for this cluster would match (writes nothing)",
+)
+def rule_preview(
+    review: ReviewDep,
+    settings: SettingsDep,
+    cluster_id: ClusterId,
+    body: schemas.RuleDraft,
+    days: Days = 30,
+) -> object:
+    return to_jsonable(
+        review.preview_rule(
+            cluster_id,
+            pattern=body.pattern,
+            keywords=body.keywords,
+            category=body.category,
+            days=days,
+            rules_file=_rules_file(settings),
+        )
+    )
 
 
-@router.post("/clusters/{cluster_id}/promote", response_model=schemas.ClusterDetail, tags=TAGS,
-             responses=WRITE_PROBLEMS, dependencies=[WriteAccess],
-             summary="Save the rule to the rules file and give the cluster the rule's category")
-def promote(review: ReviewDep, settings: SettingsDep, cluster_id: ClusterId, body: schemas.RuleDraft) -> object:
+@router.post(
+    "/clusters/{cluster_id}/promote",
+    response_model=schemas.ClusterDetail,
+    tags=TAGS,
+    responses=WRITE_PROBLEMS,
+    dependencies=[WriteAccess],
+    summary="Save the rule to the rules file and give the cluster the rule's category",
+)
+def promote(
+    review: ReviewDep, settings: SettingsDep, cluster_id: ClusterId, body: schemas.RuleDraft
+) -> object:
     """Writes to ``--rules`` / ``ERROR_ANALYTICS_RULES``, else ``./error_analytics_rules.toml`` like
     ``analyze-errors clusters promote``. The server keeps its rules until restarted with ``--rules``."""
-    review.promote_to_rule(cluster_id, pattern=body.pattern, keywords=body.keywords, category=body.category,
-                           rules_file=_rules_file(settings), actor=_actor(body),
-                           expected_version=body.expected_version)
+    review.promote_to_rule(
+        cluster_id,
+        pattern=body.pattern,
+        keywords=body.keywords,
+        category=body.category,
+        rules_file=_rules_file(settings),
+        actor=_actor(body),
+        expected_version=body.expected_version,
+    )
     return _detail(review, cluster_id)
 
 
-@router.post("/actions/{action_id}/undo", response_model=schemas.AuditEntry, tags=TAGS,
-             responses=WRITE_PROBLEMS, dependencies=[WriteAccess], summary="Undo one review action")
+@router.post(
+    "/actions/{action_id}/undo",
+    response_model=schemas.AuditEntry,
+    tags=TAGS,
+    responses=WRITE_PROBLEMS,
+    dependencies=[WriteAccess],
+    summary="Undo one review action",
+)
 def undo(review: ReviewDep, action_id: Annotated[int, Path(ge=1)], body: schemas.Action) -> object:
     return to_jsonable(review.undo(action_id, actor=_actor(body)))
 
 
-@router.get("/audit", response_model=list[schemas.AuditEntry], tags=TAGS, responses=PROBLEMS,
-            summary="The audit log, newest first")
+@router.get(
+    "/audit",
+    response_model=list[schemas.AuditEntry],
+    tags=TAGS,
+    responses=PROBLEMS,
+    summary="The audit log, newest first",
+)
 def audit(
     review: ReviewDep,
     cluster_id: Annotated[str | None, Query(max_length=64, description="only this cluster")] = None,

@@ -49,16 +49,26 @@ def mount_dashboard(app: FastAPI, *, path: str = "/", api_base: str = DEFAULT_AP
 
     def index() -> HTMLResponse:
         page = render_index(api_base=api_base.rstrip("/"), static_base=static_base)
-        return HTMLResponse(page, headers={
-            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-            "Cache-Control": "no-cache",
-        })
+        return HTMLResponse(
+            page,
+            headers={
+                "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+                "Cache-Control": "no-cache",
+            },
+        )
 
-    app.add_api_route(base or "/", index, methods=["GET"], include_in_schema=False,
-                      response_class=HTMLResponse, name=f"error-analytics-dashboard{base}")
+    app.add_api_route(
+        base or "/",
+        index,
+        methods=["GET"],
+        include_in_schema=False,
+        response_class=HTMLResponse,
+        name=f"error-analytics-dashboard{base}",
+    )
     if base:
+
         def with_slash() -> RedirectResponse:
             return RedirectResponse(base)
 

@@ -37,7 +37,11 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 Days = Annotated[
     int,
-    Query(ge=MIN_DAYS, le=MAX_DAYS, description=f"analyse runs of the last N days ({MIN_DAYS}-{MAX_DAYS})"),
+    Query(
+        ge=MIN_DAYS,
+        le=MAX_DAYS,
+        description=f"analyse runs of the last N days ({MIN_DAYS}-{MAX_DAYS})",
+    ),
 ]
 
 
@@ -69,14 +73,19 @@ def _cached(request: Request, key: Hashable, build: Callable[[], T]) -> T:
 
 
 def get_analytics(request: Request, settings: SettingsDep) -> ErrorAnalyticsService:
-    return _cached(request, ("analytics",) + _settings_key(settings),
-                   lambda: ErrorAnalyticsService.from_settings(settings))
+    return _cached(
+        request,
+        ("analytics",) + _settings_key(settings),
+        lambda: ErrorAnalyticsService.from_settings(settings),
+    )
 
 
 AnalyticsDep = Annotated[ErrorAnalyticsService, Depends(get_analytics)]
 
 
-def prime_services(app: Any, settings: Settings, analytics: ErrorAnalyticsService, review: Any = None) -> None:
+def prime_services(
+    app: Any, settings: Settings, analytics: ErrorAnalyticsService, review: Any = None
+) -> None:
     """Hand services already built (by ``serve`` at startup) to the app, under the keys that
     :func:`get_analytics` and :func:`get_review` look up, so requests reuse them."""
     key = _settings_key(settings)
@@ -86,7 +95,9 @@ def prime_services(app: Any, settings: Settings, analytics: ErrorAnalyticsServic
     app.state.error_analytics_cache = cache
 
 
-def get_review(request: Request, settings: SettingsDep, analytics: AnalyticsDep) -> ClusterReviewService:
+def get_review(
+    request: Request, settings: SettingsDep, analytics: AnalyticsDep
+) -> ClusterReviewService:
     """The review service on the state database, sharing the analytics service (and its clock)."""
     from ..review import ClusterReviewService
     from ..store.state import open_state_engine

@@ -22,8 +22,20 @@ from .routing import PROBLEMS, router
 TAGS = ["downloads"]
 PAGE = 500
 CSV_COLUMNS = (
-    "id", "name", "status", "category", "size", "runs_affected", "distinct_messages", "phases",
-    "first_seen", "last_seen", "is_new", "is_spike", "template", "example",
+    "id",
+    "name",
+    "status",
+    "category",
+    "size",
+    "runs_affected",
+    "distinct_messages",
+    "phases",
+    "first_seen",
+    "last_seen",
+    "is_new",
+    "is_spike",
+    "template",
+    "example",
 )
 #: A cell starting with one of these is a formula to a spreadsheet; error text is untrusted.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -39,14 +51,19 @@ def all_clusters(review: ReviewDep) -> list[DiscoveredCluster]:
             return clusters
 
 
-def _views(analytics: ErrorAnalyticsService, clusters: list[DiscoveredCluster], days: int) -> dict[str, object]:
+def _views(
+    analytics: ErrorAnalyticsService, clusters: list[DiscoveredCluster], days: int
+) -> dict[str, object]:
     snapshot = analytics.snapshot(days)
     return {
         "summary": analytics.get_error_summary(days, snapshot=snapshot, clusters=clusters),
         "by_phase": analytics.analyze_by_phase(days, snapshot=snapshot),
-        "patterns": analytics.find_error_patterns(days, snapshot=snapshot) + analytics.cluster_patterns(clusters),
+        "patterns": analytics.find_error_patterns(days, snapshot=snapshot)
+        + analytics.cluster_patterns(clusters),
         "trends": analytics.get_failure_trends(days, snapshot=snapshot),
-        "recommendations": analytics.get_debugging_recommendations(days, snapshot=snapshot, clusters=clusters),
+        "recommendations": analytics.get_debugging_recommendations(
+            days, snapshot=snapshot, clusters=clusters
+        ),
         "clusters": clusters,
     }
 
@@ -55,22 +72,42 @@ def _attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
-@router.get("/report.md", tags=TAGS, responses={200: {"content": {"text/markdown": {}}}, **PROBLEMS},
-            response_class=Response, summary="The Markdown report of every section (as --report writes it)")
+@router.get(
+    "/report.md",
+    tags=TAGS,
+    responses={200: {"content": {"text/markdown": {}}}, **PROBLEMS},
+    response_class=Response,
+    summary="The Markdown report of every section (as --report writes it)",
+)
 def report(analytics: AnalyticsDep, review: ReviewDep, days: Days = 30) -> Response:
     views = _views(analytics, all_clusters(review), days)
     text = markdown_report(
-        days=days, summary=views["summary"], breakdown=views["by_phase"], patterns=views["patterns"],
-        trend=views["trends"], recommendations=views["recommendations"], clusters=views["clusters"],
+        days=days,
+        summary=views["summary"],
+        breakdown=views["by_phase"],
+        patterns=views["patterns"],
+        trend=views["trends"],
+        recommendations=views["recommendations"],
+        clusters=views["clusters"],
         generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
     )
-    return Response(text, media_type="text/markdown; charset=utf-8",
-                    headers=_attachment(f"error-analysis-{days}d.md"))
+    return Response(
+        text,
+        media_type="text/markdown; charset=utf-8",
+        headers=_attachment(f"error-analysis-{days}d.md"),
+    )
 
 
-@router.get("/export.json", response_model=schemas.Export, tags=TAGS, responses=PROBLEMS,
-            summary="Every view in one JSON document (as --report --json prints it)")
-def export(analytics: AnalyticsDep, review: ReviewDep, response: Response, days: Days = 30) -> object:
+@router.get(
+    "/export.json",
+    response_model=schemas.Export,
+    tags=TAGS,
+    responses=PROBLEMS,
+    summary="Every view in one JSON document (as --report --json prints it)",
+)
+def export(
+    analytics: AnalyticsDep, review: ReviewDep, response: Response, days: Days = 30
+) -> object:
     response.headers.update(_attachment(f"error-analysis-{days}d.json"))
     return {"days": days, **to_jsonable(_views(analytics, all_clusters(review), days))}
 
@@ -80,8 +117,13 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-@router.get("/clusters.csv", tags=TAGS, responses={200: {"content": {"text/csv": {}}}, **PROBLEMS},
-            response_class=Response, summary="The cluster list as CSV, one row per cluster")
+@router.get(
+    "/clusters.csv",
+    tags=TAGS,
+    responses={200: {"content": {"text/csv": {}}}, **PROBLEMS},
+    response_class=Response,
+    summary="The cluster list as CSV, one row per cluster",
+)
 def clusters_csv(review: ReviewDep) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -91,4 +133,6 @@ def clusters_csv(review: ReviewDep) -> Response:
         row["phases"] = ";".join(cluster.phases)
         row["example"] = cluster.examples[0] if cluster.examples else ""
         writer.writerow([_cell(row[column]) for column in CSV_COLUMNS])
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers=_attachment("clusters.csv"))
+    return Response(
+        buffer.getvalue(), media_type="text/csv; charset=utf-8", headers=_attachment("clusters.csv")
+    )

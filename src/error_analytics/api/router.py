@@ -24,7 +24,12 @@ from .routing import API_PREFIX, PROBLEMS, router
 TAGS = ["analyses"]
 
 
-@router.get("/health", response_model=schemas.Health, tags=["health"], summary="Is the workflow database readable?")
+@router.get(
+    "/health",
+    response_model=schemas.Health,
+    tags=["health"],
+    summary="Is the workflow database readable?",
+)
 def health(request: Request, settings: SettingsDep) -> schemas.Health:
     """``status`` is ``ok`` when the workflow database answers; never an error status itself,
     so a load balancer can read ``detail``."""
@@ -32,38 +37,71 @@ def health(request: Request, settings: SettingsDep) -> schemas.Health:
     try:
         analytics = get_analytics(request, settings)
     except ErrorAnalyticsError as exc:  # health reports the problem instead of failing
-        return schemas.Health(status="unavailable", version=__version__, detail=str(exc),
-                              writes_need_token=writes_need_token)
-    return schemas.Health(status="ok", version=__version__, engine=analytics.reader.engine.dialect.name,
-                          writes_need_token=writes_need_token)
+        return schemas.Health(
+            status="unavailable",
+            version=__version__,
+            detail=str(exc),
+            writes_need_token=writes_need_token,
+        )
+    return schemas.Health(
+        status="ok",
+        version=__version__,
+        engine=analytics.reader.engine.dialect.name,
+        writes_need_token=writes_need_token,
+    )
 
 
-@router.get("/summary", tags=TAGS, response_model=schemas.ErrorSummary, responses=PROBLEMS,
-            summary="Totals, failure rate, top error categories")
+@router.get(
+    "/summary",
+    tags=TAGS,
+    response_model=schemas.ErrorSummary,
+    responses=PROBLEMS,
+    summary="Totals, failure rate, top error categories",
+)
 def summary(analytics: AnalyticsDep, days: Days = 30) -> object:
     return to_jsonable(analytics.get_error_summary(days))
 
 
-@router.get("/by-phase", tags=TAGS, response_model=schemas.PhaseErrorBreakdown, responses=PROBLEMS,
-            summary="Errors and failure rate per workflow phase")
+@router.get(
+    "/by-phase",
+    tags=TAGS,
+    response_model=schemas.PhaseErrorBreakdown,
+    responses=PROBLEMS,
+    summary="Errors and failure rate per workflow phase",
+)
 def by_phase(analytics: AnalyticsDep, days: Days = 30) -> object:
     return to_jsonable(analytics.analyze_by_phase(days))
 
 
-@router.get("/patterns", tags=TAGS, response_model=list[schemas.ErrorPattern], responses=PROBLEMS,
-            summary="Error patterns of the keyword categories, most frequent first")
+@router.get(
+    "/patterns",
+    tags=TAGS,
+    response_model=list[schemas.ErrorPattern],
+    responses=PROBLEMS,
+    summary="Error patterns of the keyword categories, most frequent first",
+)
 def patterns(analytics: AnalyticsDep, days: Days = 30) -> object:
     return to_jsonable(analytics.find_error_patterns(days))
 
 
-@router.get("/trends", tags=TAGS, response_model=schemas.TrendData, responses=PROBLEMS,
-            summary="Daily failure rate, direction and spike days")
+@router.get(
+    "/trends",
+    tags=TAGS,
+    response_model=schemas.TrendData,
+    responses=PROBLEMS,
+    summary="Daily failure rate, direction and spike days",
+)
 def trends(analytics: AnalyticsDep, days: Days = 30) -> object:
     return to_jsonable(analytics.get_failure_trends(days))
 
 
-@router.get("/recommendations", tags=TAGS, response_model=list[schemas.DebugRecommendation], responses=PROBLEMS,
-            summary="What to fix first, ranked by frequency, breadth and recency")
+@router.get(
+    "/recommendations",
+    tags=TAGS,
+    response_model=list[schemas.DebugRecommendation],
+    responses=PROBLEMS,
+    summary="What to fix first, ranked by frequency, breadth and recency",
+)
 def recommendations(analytics: AnalyticsDep, days: Days = 30) -> object:
     return to_jsonable(analytics.get_debugging_recommendations(days))
 

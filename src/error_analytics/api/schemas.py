@@ -31,7 +31,9 @@ class DataQualityReport(_Body):
     rows_read: dict[str, int]
     rows_skipped: dict[str, int]
     skipped_examples: dict[str, list[str]]
-    rows_adjusted: dict[str, int] = Field(description="values read but changed to be usable (decoded, cut)")
+    rows_adjusted: dict[str, int] = Field(
+        description="values read but changed to be usable (decoded, cut)"
+    )
     missing: list[str]
     layout: str
     engine: str
@@ -41,19 +43,25 @@ class ErrorSummary(_Body):
     total_workflows: int
     failed_workflows: int
     failure_rate: float = Field(description="percent of runs that failed, 0-100")
-    top_errors: list[tuple[str, int]] = Field(description="[category key, count], most frequent first")
+    top_errors: list[tuple[str, int]] = Field(
+        description="[category key, count], most frequent first"
+    )
     most_problematic_phase: str | None
     most_problematic_phase_failures: int
     failed_without_error_text: int
     total_errors: int
     days: int
-    top_clusters: list[dict[str, Any]] = Field(description="the largest clusters: id, name, size, category")
+    top_clusters: list[dict[str, Any]] = Field(
+        description="the largest clusters: id, name, size, category"
+    )
     data_quality: DataQualityReport | None
 
 
 class PhaseErrorBreakdown(_Body):
     phase_error_counts: dict[str, int]
-    phase_failure_rates: dict[str, float] = Field(description="percent of runs that failed in the phase")
+    phase_failure_rates: dict[str, float] = Field(
+        description="percent of runs that failed in the phase"
+    )
     phase_failed_runs: dict[str, int]
     phase_reached_runs: dict[str, int] = Field(description="denominator of the rate")
     total_errors: int
@@ -104,7 +112,9 @@ class TrendPoint(_Body):
 class TrendData(_Body):
     days: int
     points: list[TrendPoint]
-    category_daily_counts: dict[str, list[int]] = Field(description="category key -> counts aligned with points")
+    category_daily_counts: dict[str, list[int]] = Field(
+        description="category key -> counts aligned with points"
+    )
     direction: str = Field(description="increasing | decreasing | stable")
     percentage_change: float
     spike_days: list[date]
@@ -159,7 +169,9 @@ class Cluster(_Body):
     last_seen: Timestamp | None
     is_new: bool
     status: str = Field(description="new | reviewed | ignored | resolved | regressed | merged")
-    version: int = Field(description="pass it back as expected_version to detect concurrent changes")
+    version: int = Field(
+        description="pass it back as expected_version to detect concurrent changes"
+    )
     is_spike: bool
     daily_counts: list[int] = Field(description="events per day over the last days, oldest first")
 
@@ -280,9 +292,12 @@ Text = Annotated[str, Field(min_length=1, max_length=300)]
 
 
 class Action(_Body):
-    actor: str | None = Field(default=None, max_length=200, description="who acts; recorded in the audit log")
+    actor: str | None = Field(
+        default=None, max_length=200, description="who acts; recorded in the audit log"
+    )
     expected_version: int | None = Field(
-        default=None, description="the cluster's version as last read; a 409 when it changed since")
+        default=None, description="the cluster's version as last read; a 409 when it changed since"
+    )
 
 
 class Rename(Action):
@@ -294,11 +309,15 @@ class SetCategory(Action):
 
 
 class Merge(Action):
-    source_ids: list[Text] = Field(min_length=1, description="clusters folded into the one in the path")
+    source_ids: list[Text] = Field(
+        min_length=1, description="clusters folded into the one in the path"
+    )
 
 
 class Split(Action):
-    templates: list[Text] = Field(min_length=1, description="fingerprints (or templates) to move out")
+    templates: list[Text] = Field(
+        min_length=1, description="fingerprints (or templates) to move out"
+    )
     name: Text | None = None
 
 

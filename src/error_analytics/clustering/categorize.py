@@ -122,8 +122,8 @@ def _train_model(
             labels.append(key)
             weights.append(1.0)
     taken = 0
-    for evidence, labels_of_forms in zip(cluster_forms, form_labels):
-        for (_, masked, _), label in zip(evidence.forms, labels_of_forms):
+    for evidence, labels_of_forms in zip(cluster_forms, form_labels, strict=False):
+        for (_, masked, _), label in zip(evidence.forms, labels_of_forms, strict=False):
             if label is not None and taken < MAX_TRAINING_FORMS:
                 texts.append(masked)
                 labels.append(label)
@@ -157,7 +157,7 @@ def categorize_clusters(
     priority = {key: rank for rank, key in enumerate(rules.categories)}
     decisions = []
     for evidence, votes, probabilities in zip(
-        clusters, votes_per_cluster, _cluster_probabilities(model, clusters)
+        clusters, votes_per_cluster, _cluster_probabilities(model, clusters), strict=False
     ):
         if votes:
             category = min(votes, key=lambda key: (-votes[key], priority.get(key, len(priority))))
@@ -196,9 +196,11 @@ def _cluster_probabilities(
     totals = np.zeros(len(clusters))
     np.add.at(totals, np.asarray(owners), np.asarray(weights, dtype=float))
     result = []
-    for row, total in zip(sums, totals):
+    for row, total in zip(sums, totals, strict=False):
         result.append(
-            {} if total == 0 else {key: float(v / total) for key, v in zip(model.classes, row)}
+            {}
+            if total == 0
+            else {key: float(v / total) for key, v in zip(model.classes, row, strict=False)}
         )
     return result
 

@@ -239,7 +239,7 @@ class ErrorClusterer:
         by_form = np.argsort(raw_form, kind="stable").tolist()
         form_ends = np.cumsum(np.bincount(raw_form, minlength=len(forms))).tolist()
         form_raws: list[list[int]] = [
-            by_form[start:end] for start, end in zip([0, *form_ends[:-1]], form_ends)
+            by_form[start:end] for start, end in zip([0, *form_ends[:-1]], form_ends, strict=False)
         ]
 
         # 2. exact signatures
@@ -339,7 +339,11 @@ class ErrorClusterer:
         # :func:`.normalize.document_text` of each form, masked in one batch
         masked = iter(
             self.masker_.mask_many(
-                [document_words(distinct_raw[form_raws[f][0]]) for top in document_forms for f in top]
+                [
+                    document_words(distinct_raw[form_raws[f][0]])
+                    for top in document_forms
+                    for f in top
+                ]
             )
         )
         documents = [" ".join(next(masked) for _ in top) for top in document_forms]
@@ -351,7 +355,7 @@ class ErrorClusterer:
             return
         components = vectorize.similarity_components(matrix, self.similarity_threshold)
         first_of_component: dict[int, int] = {}
-        for root, component in zip(document_roots, components):
+        for root, component in zip(document_roots, components, strict=False):
             union_find.union(first_of_component.setdefault(component, root), root)
         self.document_vectorizer_ = vectorizer
         self._document_matrix = matrix
@@ -428,7 +432,7 @@ class ErrorClusterer:
         used_ids: set[str] = set()
         clusters = []
         for (negative_size, rep_signature, group), fs, decision, top in zip(
-            described, cluster_forms, decisions, terms
+            described, cluster_forms, decisions, terms, strict=False
         ):
             identifier = cluster_id(rep_signature)
             while identifier in used_ids:  # a hash collision: keep ids unique and deterministic
@@ -476,7 +480,7 @@ class ErrorClusterer:
             labels = [ids[c] for c in signature_cluster.tolist()]
             known = set(signatures)
             heads: dict[str, str] = {}
-            for signature, label in zip(signatures, labels):
+            for signature, label in zip(signatures, labels, strict=False):
                 head = group_key(signature)
                 if head not in known:
                     heads.setdefault(head, label)
@@ -487,7 +491,7 @@ class ErrorClusterer:
         prepared = [prepare(text) for text in texts]
         masked = self.masker_.mask_many([salient for salient, _ in prepared])
         result: list[str | None] = []
-        for text, form, (_, report) in zip(texts, masked, prepared):
+        for text, form, (_, report) in zip(texts, masked, prepared, strict=False):
             signature = " ".join(signature_tokens(self.masker_.signature(form)))
             found = self._signature_index.lookup(signature)
             if found is None and (head := group_key(signature)) != signature:

@@ -102,8 +102,7 @@ def _mergeable(token: str, position: int) -> bool:
     if "=" in token:
         return False
     return not (
-        position == 0
-        and (token.strip(_PUNCTUATION).isalpha() or _EXCEPTION_TYPE.fullmatch(token))
+        position == 0 and (token.strip(_PUNCTUATION).isalpha() or _EXCEPTION_TYPE.fullmatch(token))
     )
 
 
@@ -131,7 +130,7 @@ def positional_merge(signatures: Sequence[list[str]], *, min_variants: int = 3) 
             node = suffix_node((node, tokens[position]), len(suffix_trie) + 1)
             suffixes[position - 1] = node
         node = 0
-        for position, token, suffix in zip(range(size), tokens, suffixes):
+        for position, token, suffix in zip(range(size), tokens, suffixes, strict=False):
             key = (position, node, suffix)
             if token == WILDCARD:
                 holes.append((index, key))
@@ -168,10 +167,10 @@ class SignatureIndex:
     more known signatures, or a ``<*>``, at that position, all in the same cluster)."""
 
     def __init__(self, signatures: Sequence[str], cluster_ids: Sequence[str]) -> None:
-        self._exact = dict(zip(signatures, cluster_ids))
+        self._exact = dict(zip(signatures, cluster_ids, strict=False))
         key_to_ids: dict[str, set[str]] = defaultdict(set)
         key_weight: dict[str, int] = defaultdict(int)
-        for signature, identifier in zip(signatures, cluster_ids):
+        for signature, identifier in zip(signatures, cluster_ids, strict=False):
             tokens = signature.split(" ")
             if len(tokens) < 2 or len(tokens) > MAX_MERGE_TOKENS:
                 continue

@@ -379,7 +379,7 @@ class Masker:
         chosen: Sequence[int]
         digit = _DIGIT.search
         for (pattern, replacement), trigger, prefilter in zip(
-            self._compiled, self._triggers, self._prefilters
+            self._compiled, self._triggers, self._prefilters, strict=False
         ):
             if prefilter is not None:
                 chosen = _lines_matching(prefilter, lines)
@@ -409,7 +409,7 @@ class Masker:
             masked = pattern.sub(replacement, "\n".join([lines[i] for i in chosen])).split("\n")
             if len(masked) != len(chosen):
                 return [self.mask(text) for text in texts]
-            for i, line in zip(chosen, masked):
+            for i, line in zip(chosen, masked, strict=False):
                 lines[i] = line
         return lines
 
@@ -453,7 +453,7 @@ class Masker:
                     chars[p] = _NONZERO[(i // scale) % 9]
                 probes.append("".join(chars))
         result: list[str] = [""] * len(texts)
-        for i, form in zip(direct, self.mask_many([texts[i] for i in direct])):
+        for i, form in zip(direct, self.mask_many([texts[i] for i in direct]), strict=False):
             result[i] = form
         masked = self.mask_many(probes)
         for members, digits, first, count in plans:

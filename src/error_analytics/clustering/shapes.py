@@ -71,7 +71,7 @@ def normalise_distinct(
         first: dict[str | bytes, int] = {}
         unique = [i for i, key in enumerate(keys) if first.setdefault(key, i) == i]
         missing = [i for i in unique if salient[i] not in genuine]
-        for i, form in zip(missing, masker.mask_many([salient[i] for i in missing])):
+        for i, form in zip(missing, masker.mask_many([salient[i] for i in missing]), strict=False):
             genuine[salient[i]] = form
         masked_unique = {i: genuine[salient[i]] for i in unique}
         masked: list[str] = []
@@ -83,10 +83,10 @@ def normalise_distinct(
                 redo.append(i)  # digits the masks keep: this text masks on its own
             masked.append(form)
         if redo:
-            for i, form in zip(redo, masker.mask_alike([salient[i] for i in redo])):
+            for i, form in zip(redo, masker.mask_alike([salient[i] for i in redo]), strict=False):
                 masked[i] = form
         ids, has_digit = [], []
-        for form, (_, report) in zip(masked, prepared):
+        for form, (_, report) in zip(masked, prepared, strict=False):
             form_id = form_index.setdefault(form, len(form_index))
             if form_id == len(form_report):
                 form_report.append(report)

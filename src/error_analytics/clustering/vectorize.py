@@ -131,7 +131,7 @@ def similar_pairs(matrix: sparse.csr_matrix, threshold: float) -> Iterator[tuple
     for start in range(0, rows, BLOCK_ROWS):
         block = (matrix[start : start + BLOCK_ROWS] @ transposed).tocoo()
         keep = (block.data >= threshold) & (block.row + start < block.col)
-        for row, col in zip(block.row[keep], block.col[keep]):
+        for row, col in zip(block.row[keep], block.col[keep], strict=False):
             yield int(row) + start, int(col)
 
 
@@ -157,7 +157,9 @@ def top_terms(
 ) -> list[list[str]]:
     """The ``n`` heaviest words of each group of rows (summed TF-IDF weight, ties by word)."""
     vocabulary = vectorizer.get_feature_names_out()
-    dull = np.fromiter((word in _DULL_WORDS for word in vocabulary), dtype=bool, count=len(vocabulary))
+    dull = np.fromiter(
+        (word in _DULL_WORDS for word in vocabulary), dtype=bool, count=len(vocabulary)
+    )
     indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
     result = []
     for rows in row_groups:
@@ -175,7 +177,7 @@ def top_terms(
         keep = (values != 0) & ~dull[columns]
         pairs = [
             (-round(float(value), 6), str(vocabulary[col]))
-            for col, value in zip(columns[keep].tolist(), values[keep].tolist())
+            for col, value in zip(columns[keep].tolist(), values[keep].tolist(), strict=False)
         ]
         pairs.sort()
         result.append([word for _, word in pairs[:n]])

@@ -24,12 +24,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from error_analytics.demo.messages import (
-    LATER_FAILURE, LATER_FAILURE_PREFIX, NEW_FAILURE, NEW_FAILURE_PREFIX,
+    LATER_FAILURE,
+    LATER_FAILURE_PREFIX,
+    NEW_FAILURE,
+    NEW_FAILURE_PREFIX,
 )
 from error_analytics.demo.schema import check_layout, create_workflow_tables, insert_rows
 from error_analytics.demo.synthesis import BatchPlan, RecentFailure, RunBatch, synthesize
 from error_analytics.errors import (
-    ConfigurationError, DatabaseUnavailableError, SchemaError,
+    ConfigurationError,
+    DatabaseUnavailableError,
+    SchemaError,
 )
 
 DEMO_DB_ENV = "ERROR_ANALYTICS_DEMO_DB"
@@ -139,16 +144,31 @@ def _write(engine: Engine, layout: str, batch: RunBatch) -> None:
         insert_rows(engine, "hook_events", batch.hook_events)
 
 
-def _info(url: sa.URL, path: Path | None, plan: BatchPlan, batch: RunBatch, seed: int,
-          recent: RecentFailure) -> DemoInfo:
+def _info(
+    url: sa.URL,
+    path: Path | None,
+    plan: BatchPlan,
+    batch: RunBatch,
+    seed: int,
+    recent: RecentFailure,
+) -> DemoInfo:
     return DemoInfo(
-        url=url.render_as_string(hide_password=True), path=path, layout=plan.layout,
-        runs=len(batch.workflow_history), failed=batch.failed,
-        failed_without_text=batch.failed_without_text, task_logs=len(batch.task_logs),
-        hook_events=len(batch.hook_events), new_failure_key=recent.message.key,
-        new_failure_prefix=(NEW_FAILURE_PREFIX if recent.message is NEW_FAILURE
-                            else LATER_FAILURE_PREFIX),
-        new_failure_since=recent.since, now=plan.now, days=plan.days, seed=seed,
+        url=url.render_as_string(hide_password=True),
+        path=path,
+        layout=plan.layout,
+        runs=len(batch.workflow_history),
+        failed=batch.failed,
+        failed_without_text=batch.failed_without_text,
+        task_logs=len(batch.task_logs),
+        hook_events=len(batch.hook_events),
+        new_failure_key=recent.message.key,
+        new_failure_prefix=(
+            NEW_FAILURE_PREFIX if recent.message is NEW_FAILURE else LATER_FAILURE_PREFIX
+        ),
+        new_failure_since=recent.since,
+        now=plan.now,
+        days=plan.days,
+        seed=seed,
     )
 
 
@@ -172,13 +192,21 @@ def build_demo_database(
     url, path = _resolve(target)
     rng = random.Random(seed)
     recent = RecentFailure(NEW_FAILURE, now - timedelta(days=NEW_FAILURE_DAYS), 0.09)
-    plan = BatchPlan(layout=layout, dialect=url.get_backend_name(), runs=runs, days=days,
-                     now=now, first_issue=rng.randint(40, 120),
-                     spike_days=2 if days >= 30 else 0, recent_failures=(recent,))
+    plan = BatchPlan(
+        layout=layout,
+        dialect=url.get_backend_name(),
+        runs=runs,
+        days=days,
+        now=now,
+        first_issue=rng.randint(40, 120),
+        spike_days=2 if days >= 30 else 0,
+        recent_failures=(recent,),
+    )
     if path is not None:
         if path.exists():
             raise ConfigurationError(
-                f"{path} already exists; remove it, or add runs with add_days_of_runs()")
+                f"{path} already exists; remove it, or add runs with add_days_of_runs()"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
     with _no_gc_pauses():
         batch = synthesize(plan, rng, set())
@@ -187,7 +215,8 @@ def build_demo_database(
         try:
             if _layout_of(engine) is not None:
                 raise ConfigurationError(
-                    f"{url.render_as_string(hide_password=True)} already has workflow_history")
+                    f"{url.render_as_string(hide_password=True)} already has workflow_history"
+                )
             _write(engine, layout, batch)
         finally:
             engine.dispose()
@@ -235,17 +264,27 @@ def add_days_of_runs(
             raise SchemaError("the database has no workflow_history table; build it first")
         _check(layout, runs, days)
         with engine.connect() as connection:
-            used = set(connection.execute(sa.text("SELECT adw_id FROM workflow_history"))
-                       .scalars())
-            last_issue = connection.execute(
-                sa.text("SELECT MAX(issue_number) FROM workflow_history")).scalar() or 0
+            used = set(connection.execute(sa.text("SELECT adw_id FROM workflow_history")).scalars())
+            last_issue = (
+                connection.execute(
+                    sa.text("SELECT MAX(issue_number) FROM workflow_history")
+                ).scalar()
+                or 0
+            )
         rng = random.Random(seed)
         since = now - timedelta(days=days)
         recent = RecentFailure(LATER_FAILURE, since, 0.07)
-        plan = BatchPlan(layout=layout, dialect=url.get_backend_name(), runs=runs, days=days,
-                         now=now, first_issue=int(last_issue), spike_days=0,
-                         recent_failures=(RecentFailure(NEW_FAILURE, since, 0.05), recent),
-                         task_logs_after=0.0)
+        plan = BatchPlan(
+            layout=layout,
+            dialect=url.get_backend_name(),
+            runs=runs,
+            days=days,
+            now=now,
+            first_issue=int(last_issue),
+            spike_days=0,
+            recent_failures=(RecentFailure(NEW_FAILURE, since, 0.05), recent),
+            task_logs_after=0.0,
+        )
         with _no_gc_pauses():
             batch = synthesize(plan, rng, used)
         _write(engine, layout, batch)
@@ -254,8 +293,7 @@ def add_days_of_runs(
     return _info(url, path, plan, batch, seed, recent)
 
 
-def ensure_demo_database(path: str | os.PathLike[str] | None = None,
-                         layout: str = "spec") -> Path:
+def ensure_demo_database(path: str | os.PathLike[str] | None = None, layout: str = "spec") -> Path:
     """The demo SQLite file of ``layout``: built if missing, reused if present.
 
     When ``path`` holds the other layout, the demo goes to a sibling file named after the
@@ -263,8 +301,10 @@ def ensure_demo_database(path: str | os.PathLike[str] | None = None,
     """
     check_layout(layout)
     demo_path = Path(path).expanduser() if path is not None else default_demo_path()
-    for candidate in (demo_path,
-                      demo_path.with_name(f"{demo_path.stem}_{layout}{demo_path.suffix}")):
+    for candidate in (
+        demo_path,
+        demo_path.with_name(f"{demo_path.stem}_{layout}{demo_path.suffix}"),
+    ):
         if not candidate.exists():
             build_demo_database(candidate, layout=layout)
             return candidate

@@ -24,8 +24,10 @@ def _success_response(tool: str, rng: random.Random) -> dict[str, Any]:
     if tool == "Bash":
         return {"stdout": "ok", "stderr": "", "exit_code": 0, "interrupted": False}
     if tool == "Read":
-        return {"type": "text", "file": {"filePath": TOOL_INPUTS[tool]["file_path"],
-                                         "numLines": rng.randint(20, 600)}}
+        return {
+            "type": "text",
+            "file": {"filePath": TOOL_INPUTS[tool]["file_path"], "numLines": rng.randint(20, 600)},
+        }
     if tool in ("Edit", "Write"):
         return {"filePath": TOOL_INPUTS[tool]["file_path"], "success": True}
     if tool == "Grep":
@@ -37,13 +39,19 @@ def _error_payload(rng: random.Random, message: str) -> tuple[str, dict[str, Any
     """A tool and the part of a PostToolUse payload that reports ``message`` as its failure."""
     shape = rng.random()
     if shape < 0.45:
-        return "Bash", {"tool_response": {"stdout": "", "stderr": message,
-                                          "exit_code": rng.choice((1, 1, 2, 124, 127)),
-                                          "interrupted": False}}
+        return "Bash", {
+            "tool_response": {
+                "stdout": "",
+                "stderr": message,
+                "exit_code": rng.choice((1, 1, 2, 124, 127)),
+                "interrupted": False,
+            }
+        }
     if shape < 0.7:
         tool = rng.choice(("mcp__playwright__browser_navigate", "Task"))
-        return tool, {"tool_response": {"is_error": True,
-                                        "content": [{"type": "text", "text": message}]}}
+        return tool, {
+            "tool_response": {"is_error": True, "content": [{"type": "text", "text": message}]}
+        }
     if shape < 0.88:
         return rng.choice(_TOOLS), {"tool_result": {"success": False, "error": message}}
     return rng.choice(("Edit", "Write", "Read")), {"tool_response": {"error": message}}
@@ -52,22 +60,33 @@ def _error_payload(rng: random.Random, message: str) -> tuple[str, dict[str, Any
 def tool_calls(rng: random.Random, error: str | None) -> list[dict[str, Any]]:
     """A phase's ``tool_calls`` list; the last call fails with ``error`` when one is given."""
     calls: list[dict[str, Any]] = [
-        {"tool_name": rng.choice(_TOOLS), "success": True, "error_message": None,
-         "duration_ms": 40 + int(rng.random() * 90_000)}
+        {
+            "tool_name": rng.choice(_TOOLS),
+            "success": True,
+            "error_message": None,
+            "duration_ms": 40 + int(rng.random() * 90_000),
+        }
         for _ in range(rng.randint(1, 4))
     ]
     if error is not None:
-        calls.append({"tool_name": "Bash", "success": False, "error_message": error,
-                      "duration_ms": rng.randint(200, 300_000),
-                      "exit_code": rng.choice((1, 2))})
+        calls.append(
+            {
+                "tool_name": "Bash",
+                "success": False,
+                "error_message": error,
+                "duration_ms": rng.randint(200, 300_000),
+                "exit_code": rng.choice((1, 2)),
+            }
+        )
     return calls
 
 
 class HookEventWriter:
     """Appends hook event rows for runs and for interactive sessions to ``out``."""
 
-    def __init__(self, rng: random.Random, now: datetime, sqlite: bool,
-                 out: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, rng: random.Random, now: datetime, sqlite: bool, out: list[dict[str, Any]]
+    ) -> None:
         self.rng = rng
         self.now = now
         self.sqlite = sqlite
@@ -78,8 +97,15 @@ class HookEventWriter:
         h = f"{self.rng.getrandbits(128):032x}"
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
-    def run_session(self, adw_id: str, start: datetime, end: datetime, *, failed: bool,
-                    error_message: str | None) -> None:
+    def run_session(
+        self,
+        adw_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        failed: bool,
+        error_message: str | None,
+    ) -> None:
         rng = self.rng
         if rng.random() >= (0.9 if failed else 0.45):
             return
@@ -89,8 +115,7 @@ class HookEventWriter:
         events = self._session_events(f"/implement specs/adw-{adw_id}.md")
         if error_message is not None and rng.random() < (0.8 if failed else 0.5):
             events[-1:-1] = self._tool_pair(error_message)
-        self._write(events, start, max(end, start + timedelta(seconds=60)), source_app,
-                    workflow_id)
+        self._write(events, start, max(end, start + timedelta(seconds=60)), source_app, workflow_id)
 
     def background_sessions(self, dates: list[date], message: Callable[[], str]) -> None:
         """Interactive sessions that belong to no workflow run (a few a day)."""
@@ -98,7 +123,8 @@ class HookEventWriter:
         for day in dates:
             for _ in range(rng.choice((0, 0, 1, 1, 2))):
                 start = datetime.combine(day, time(rng.randint(8, 20))) + timedelta(
-                    seconds=rng.random() * 3600)
+                    seconds=rng.random() * 3600
+                )
                 if start >= self.now:
                     continue
                 events = self._session_events("fix the flaky test")
@@ -116,8 +142,9 @@ class HookEventWriter:
         for _ in range(rng.randint(1, 3)):
             events += self._tool_pair(None)
         if rng.random() < 0.05:
-            events.append(("Notification", None,
-                           {"message": "Claude needs your permission to use Bash"}))
+            events.append(
+                ("Notification", None, {"message": "Claude needs your permission to use Bash"})
+            )
         if rng.random() < 0.03:
             events.append(("PreCompact", None, {"trigger": "auto"}))
         if rng.random() < 0.15:
@@ -136,8 +163,14 @@ class HookEventWriter:
         tool_input = {"tool_input": TOOL_INPUTS.get(tool, {})}
         return [("PreToolUse", tool, tool_input), ("PostToolUse", tool, {**tool_input, **result})]
 
-    def _write(self, events: list[tuple[str, str | None, dict[str, Any]]], start: datetime,
-               end: datetime, source_app: str, workflow_id: str | None) -> None:
+    def _write(
+        self,
+        events: list[tuple[str, str | None, dict[str, Any]]],
+        start: datetime,
+        end: datetime,
+        source_app: str,
+        workflow_id: str | None,
+    ) -> None:
         rng, now = self.rng, self.now
         processed_before = now - timedelta(days=1)
         session_id = self._uuid()
@@ -155,17 +188,20 @@ class HookEventWriter:
             if rng.random() < 0.001:  # drawn on every engine so both get the same events
                 odd = RawValue(rng.choice(ODD_DATES))
                 timestamp = odd if self.sqlite else timestamp
-            self.out.append({
-                "event_id": self._uuid(),
-                "event_type": event_type,
-                "source_app": source_app,
-                "session_id": session_id,
-                "workflow_id": workflow_id,
-                "timestamp": timestamp,
-                "payload": payload,
-                "tool_name": tool,
-                "processed": stamp < processed_before and rng.random() < 0.97,
-                # written a moment later, by a writer that keeps whole seconds
-                "created_at": min(now, stamp + _WRITE_DELAYS[int(rng.random() * 3)]).replace(
-                    microsecond=0),
-            })
+            self.out.append(
+                {
+                    "event_id": self._uuid(),
+                    "event_type": event_type,
+                    "source_app": source_app,
+                    "session_id": session_id,
+                    "workflow_id": workflow_id,
+                    "timestamp": timestamp,
+                    "payload": payload,
+                    "tool_name": tool,
+                    "processed": stamp < processed_before and rng.random() < 0.97,
+                    # written a moment later, by a writer that keeps whole seconds
+                    "created_at": min(now, stamp + _WRITE_DELAYS[int(rng.random() * 3)]).replace(
+                        microsecond=0
+                    ),
+                }
+            )

@@ -49,26 +49,36 @@ def final_text(rng: random.Random, failure: Failure, retries: int, adw_id: str) 
     wrapper, _ = WRAPPERS[bisect.bisect(_WRAPPER_CUM, rng.random() * _WRAPPER_CUM[-1])]
     if wrapper is None or failure.detail is None:
         return failure.detail or ""
-    return wrapper.format(phase=failure.phase, phase_lower=failure.phase.lower(),
-                          detail=failure.detail, exit_code=rng.choice((1, 2, 2)),
-                          attempts=max(retries, 3), adw_id=adw_id)
+    return wrapper.format(
+        phase=failure.phase,
+        phase_lower=failure.phase.lower(),
+        detail=failure.detail,
+        exit_code=rng.choice((1, 2, 2)),
+        attempts=max(retries, 3),
+        adw_id=adw_id,
+    )
 
 
 def _garbage(rng: random.Random) -> RawValue:
     return RawValue(rng.choice(GARBAGE_JSON))
 
 
-def spec_columns(rng: random.Random, failure: Failure | None,
-                 recovered: tuple[str, str] | None, retries: int, adw_id: str) -> dict[str, Any]:
+def spec_columns(
+    rng: random.Random,
+    failure: Failure | None,
+    recovered: tuple[str, str] | None,
+    retries: int,
+    adw_id: str,
+) -> dict[str, Any]:
     if failure is None:
-        phase_errors: Any = dict([recovered]) if recovered else (
-            None if rng.random() < 0.8 else {})
+        phase_errors: Any = dict([recovered]) if recovered else (None if rng.random() < 0.8 else {})
         return {"failure_reason": None, "phase_errors": phase_errors}
     if failure.detail is None:
         reason = rng.choice((None, None, None, "", "   "))
         return {"failure_reason": reason, "phase_errors": rng.choice((None, None, {}))}
     pairs = ([failure.recovered] if failure.recovered else []) + [
-        (failure.phase if rng.random() < 0.85 else failure.phase.lower(), failure.detail)]
+        (failure.phase if rng.random() < 0.85 else failure.phase.lower(), failure.detail)
+    ]
     shape = rng.random()
     if shape < 0.62:
         phase_errors = dict(pairs)
@@ -81,13 +91,21 @@ def spec_columns(rng: random.Random, failure: Failure | None,
         phase_errors = _garbage(rng)
     else:
         phase_errors = None if shape < 0.93 else {}
-    return {"failure_reason": final_text(rng, failure, retries, adw_id),
-            "phase_errors": phase_errors}
+    return {
+        "failure_reason": final_text(rng, failure, retries, adw_id),
+        "phase_errors": phase_errors,
+    }
 
 
-def host_columns(rng: random.Random, failure: Failure | None,
-                 recovered: tuple[str, str] | None, retries: int, durations: list[float],
-                 reached: tuple[str, ...], adw_id: str) -> dict[str, Any]:
+def host_columns(
+    rng: random.Random,
+    failure: Failure | None,
+    recovered: tuple[str, str] | None,
+    retries: int,
+    durations: list[float],
+    reached: tuple[str, ...],
+    adw_id: str,
+) -> dict[str, Any]:
     slowest = reached[max(range(len(reached)), key=durations.__getitem__)]
     columns: dict[str, Any] = {
         "error_message": None,
@@ -105,8 +123,9 @@ def host_columns(rng: random.Random, failure: Failure | None,
         return columns
     if failure.detail is not None and rng.random() < 0.62:
         columns["error_message"] = final_text(rng, failure, retries, adw_id)
-        columns["error_category"] = (failure.message.host_category
-                                     if rng.random() < 0.8 else "unknown")
+        columns["error_category"] = (
+            failure.message.host_category if rng.random() < 0.8 else "unknown"
+        )
     else:
         columns["error_category"] = "unknown" if rng.random() < 0.4 else None
     shape = rng.random()
@@ -124,14 +143,20 @@ def host_columns(rng: random.Random, failure: Failure | None,
     return columns
 
 
-def task_log_rows(rng: random.Random, run: dict[str, Any], start: datetime,
-                  reached: tuple[str, ...], durations: list[float], failure: Failure | None,
-                  render_for: Callable[[str], str]) -> list[dict[str, Any]]:
+def task_log_rows(
+    rng: random.Random,
+    run: dict[str, Any],
+    start: datetime,
+    reached: tuple[str, ...],
+    durations: list[float],
+    failure: Failure | None,
+    render_for: Callable[[str], str],
+) -> list[dict[str, Any]]:
     """Per-phase rows of one run: an optional ``started`` row, then the phase's outcome."""
     rows: list[dict[str, Any]] = []
     style = bisect.bisect((60, 80, 90), rng.random() * 100)
     clock = start
-    for number, (phase, seconds) in enumerate(zip(reached, durations), start=1):
+    for number, (phase, seconds) in enumerate(zip(reached, durations, strict=False), start=1):
         name = spell(rng, phase, style)
         ends = clock + timedelta(seconds=seconds)
         last = number == len(reached)
@@ -142,13 +167,27 @@ def task_log_rows(rng: random.Random, run: dict[str, Any], start: datetime,
             phase_status = "started"
         elif run["status"] == "completed" and phase in _OPTIONAL_PHASES and rng.random() < 0.08:
             phase_status = "skipped"
-        base = {"adw_id": run["adw_id"], "issue_number": run["issue_number"],
-                "workflow_template": run["workflow_template"], "phase_name": name,
-                "phase_number": number, "error_message": None, "tool_calls": None}
+        base = {
+            "adw_id": run["adw_id"],
+            "issue_number": run["issue_number"],
+            "workflow_template": run["workflow_template"],
+            "phase_name": name,
+            "phase_number": number,
+            "error_message": None,
+            "tool_calls": None,
+        }
         if phase_status != "started" and rng.random() < 0.15:
-            rows.append({**base, "phase_status": "started", "log_message": f"Starting {name} phase",
-                         "started_at": clock, "completed_at": None, "duration_seconds": None,
-                         "created_at": clock.replace(microsecond=0)})
+            rows.append(
+                {
+                    **base,
+                    "phase_status": "started",
+                    "log_message": f"Starting {name} phase",
+                    "started_at": clock,
+                    "completed_at": None,
+                    "duration_seconds": None,
+                    "created_at": clock.replace(microsecond=0),
+                }
+            )
         error = None
         if phase_status == "failed" and failure and failure.detail and rng.random() < 0.85:
             error = failure.detail
@@ -158,14 +197,22 @@ def task_log_rows(rng: random.Random, run: dict[str, Any], start: datetime,
             recovered = render_for(phase) if rng.random() < 0.04 else None
             tool_calls = hooks.tool_calls(rng, error if phase_status == "failed" else recovered)
         finished = phase_status != "started"
-        rows.append({
-            **base, "phase_status": phase_status,
-            "log_message": f"{phase} phase {phase_status}" if finished
-            else f"Starting {name} phase",
-            "error_message": error, "tool_calls": tool_calls,
-            "started_at": clock, "completed_at": ends if finished else None,
-            "duration_seconds": (0.0 if phase_status == "skipped" else round(seconds, 1))
-            if finished else None,
-            "created_at": (ends if finished else clock).replace(microsecond=0)})
+        rows.append(
+            {
+                **base,
+                "phase_status": phase_status,
+                "log_message": f"{phase} phase {phase_status}"
+                if finished
+                else f"Starting {name} phase",
+                "error_message": error,
+                "tool_calls": tool_calls,
+                "started_at": clock,
+                "completed_at": ends if finished else None,
+                "duration_seconds": (0.0 if phase_status == "skipped" else round(seconds, 1))
+                if finished
+                else None,
+                "created_at": (ends if finished else clock).replace(microsecond=0),
+            }
+        )
         clock = ends
     return rows

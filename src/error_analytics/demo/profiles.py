@@ -33,8 +33,9 @@ WORKFLOWS: tuple[WorkflowProfile, ...] = (
     WorkflowProfile("adw_sdlc_complete_zte_iso", _FULL, 6.0, 1.45, 52.0),
     WorkflowProfile("adw_plan_build_iso", ("Plan", "Build"), 15.0, 0.6, 12.0),
     WorkflowProfile("adw_plan_build_test_iso", ("Plan", "Build", "Test"), 20.0, 1.0, 22.0),
-    WorkflowProfile("adw_plan_build_test_review_iso", ("Plan", "Build", "Test", "Review"), 10.0,
-                    1.1, 31.0),
+    WorkflowProfile(
+        "adw_plan_build_test_review_iso", ("Plan", "Build", "Test", "Review"), 10.0, 1.1, 31.0
+    ),
     WorkflowProfile("adw_patch_iso", ("Plan", "Build", "Test", "Ship"), 13.0, 0.8, 11.0),
     WorkflowProfile("adw_plan_iso", ("Plan",), 4.0, 0.45, 5.0),
     WorkflowProfile("adw_lightweight_iso", ("Plan", "Build", "Lint", "Ship"), 4.0, 0.7, 9.0),
@@ -52,13 +53,29 @@ MODELS: tuple[ModelProfile, ...] = (
 
 #: Where failures land, relative to each other, when a template runs the phase.
 PHASE_FAILURE_WEIGHTS: dict[str, float] = {
-    "Plan": 1.2, "Validate": 0.4, "Build": 2.6, "Lint": 0.9, "Test": 3.6, "Review": 1.3,
-    "Document": 0.4, "Ship": 1.0, "Cleanup": 0.35, "Verify": 0.5,
+    "Plan": 1.2,
+    "Validate": 0.4,
+    "Build": 2.6,
+    "Lint": 0.9,
+    "Test": 3.6,
+    "Review": 1.3,
+    "Document": 0.4,
+    "Ship": 1.0,
+    "Cleanup": 0.35,
+    "Verify": 0.5,
 }
 #: Share of a run's duration spent in each phase (relative).
 PHASE_DURATION_WEIGHTS: dict[str, float] = {
-    "Plan": 2.0, "Validate": 0.4, "Build": 4.0, "Lint": 0.6, "Test": 4.5, "Review": 2.5,
-    "Document": 1.2, "Ship": 0.6, "Cleanup": 0.3, "Verify": 0.6,
+    "Plan": 2.0,
+    "Validate": 0.4,
+    "Build": 4.0,
+    "Lint": 0.6,
+    "Test": 4.5,
+    "Review": 2.5,
+    "Document": 1.2,
+    "Ship": 0.6,
+    "Cleanup": 0.3,
+    "Verify": 0.6,
 }
 
 #: Spellings the host writes for phases (error_phase_distribution, task_logs, bottleneck).
@@ -77,8 +94,13 @@ PHASE_SPELLINGS: dict[str, tuple[str, ...]] = {
 
 #: The host's ``retry_reasons`` vocabulary.
 RETRY_REASONS: tuple[str, ...] = (
-    "test_failure", "timeout", "api_rate_limit", "build_error", "merge_conflict",
-    "port_conflict", "agent_error",
+    "test_failure",
+    "timeout",
+    "api_rate_limit",
+    "build_error",
+    "merge_conflict",
+    "port_conflict",
+    "agent_error",
 )
 
 #: Phase-error JSON that does not parse (SQLite keeps it as written; see schema.RawValue).
@@ -93,7 +115,12 @@ GARBAGE_JSON: tuple[str, ...] = (
 
 #: Timestamps a careless writer left behind (SQLite only).
 ODD_DATES: tuple[str, ...] = (
-    "yesterday", "", "12/10/2025 10:33", "0000-00-00 00:00:00", "1733826783", "N/A",
+    "yesterday",
+    "",
+    "12/10/2025 10:33",
+    "0000-00-00 00:00:00",
+    "1733826783",
+    "N/A",
 )
 
 #: Hook tools and an input that goes with each.

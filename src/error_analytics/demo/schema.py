@@ -224,8 +224,9 @@ def workflow_metadata(layout: str) -> sa.MetaData:
     check_layout(layout)
     metadata = sa.MetaData()
     # AUTOINCREMENT as the host declares it on SQLite (ids are never reused)
-    sa.Table("workflow_history", metadata, *_workflow_history_columns(layout),
-             sqlite_autoincrement=True)
+    sa.Table(
+        "workflow_history", metadata, *_workflow_history_columns(layout), sqlite_autoincrement=True
+    )
     if layout == "host":
         sa.Table("task_logs", metadata, *_task_logs_columns(), sqlite_autoincrement=True)
     sa.Table("hook_events", metadata, *_hook_events_columns(), sqlite_autoincrement=True)
@@ -282,8 +283,9 @@ def insert_rows(engine: Engine, table_name: str, rows: Iterable[Mapping[str, Any
     return len(rows)
 
 
-def _insert_sqlite(engine: Engine, table_name: str, columns: list[sa.Column[Any]],
-                   rows: list[dict[str, Any]]) -> None:
+def _insert_sqlite(
+    engine: Engine, table_name: str, columns: list[sa.Column[Any]], rows: list[dict[str, Any]]
+) -> None:
     """executemany straight on the driver, values converted column by column: the same
     storage as the column types produce, without SQLAlchemy's per-row bookkeeping."""
     uniform = all(len(row) == len(columns) for row in rows)  # every key in every row
@@ -296,7 +298,9 @@ def _insert_sqlite(engine: Engine, table_name: str, columns: list[sa.Column[Any]
         convert = getattr(column.type, "to_sqlite", None)
         values_by_column.append(values if convert is None else list(map(convert, values)))
     quote = engine.dialect.identifier_preparer.quote
-    sql = (f"INSERT INTO {quote(table_name)} ({', '.join(quote(c.name) for c in columns)}) "
-           f"VALUES ({', '.join('?' for _ in columns)})")
+    sql = (
+        f"INSERT INTO {quote(table_name)} ({', '.join(quote(c.name) for c in columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
     with engine.begin() as connection:
-        connection.exec_driver_sql(sql, list(zip(*values_by_column)))
+        connection.exec_driver_sql(sql, list(zip(*values_by_column, strict=False)))

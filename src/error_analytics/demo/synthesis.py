@@ -17,10 +17,18 @@ from typing import Any
 from error_analytics.demo import hooks, layouts
 from error_analytics.demo.layouts import Failure
 from error_analytics.demo.messages import (
-    CATALOGUE, SPIKE_KEYS, MessageTemplate, render_message,
+    CATALOGUE,
+    SPIKE_KEYS,
+    MessageTemplate,
+    render_message,
 )
 from error_analytics.demo.profiles import (
-    MODELS, ODD_DATES, PHASE_DURATION_WEIGHTS, PHASE_FAILURE_WEIGHTS, WORKFLOWS, ModelProfile,
+    MODELS,
+    ODD_DATES,
+    PHASE_DURATION_WEIGHTS,
+    PHASE_FAILURE_WEIGHTS,
+    WORKFLOWS,
+    ModelProfile,
     WorkflowProfile,
 )
 from error_analytics.demo.schema import RawValue
@@ -85,8 +93,10 @@ class _Synthesizer:
         self.model_cum = _cum([m.weight for m in MODELS])
         self.hour_cum = _cum(list(_HOUR_WEIGHTS))
         self.phase_messages = {
-            phase: ([m for m in CATALOGUE if phase in m.phases],
-                    _cum([m.weight for m in CATALOGUE if phase in m.phases]))
+            phase: (
+                [m for m in CATALOGUE if phase in m.phases],
+                _cum([m.weight for m in CATALOGUE if phase in m.phases]),
+            )
             for phase in PHASE_FAILURE_WEIGHTS
         }
         self.hooks = hooks.HookEventWriter(rng, plan.now, self.sqlite, self.batch.hook_events)
@@ -95,8 +105,12 @@ class _Synthesizer:
     def run(self) -> RunBatch:
         plan, rng = self.plan, self.rng
         self.dates = [plan.now.date() - timedelta(days=plan.days - 1 - i) for i in range(plan.days)]
-        volume = [(0.35 if d.weekday() >= 5 else 1.0) * (0.8 + 0.4 * i / max(1, plan.days - 1))
-                  * rng.uniform(0.75, 1.25) for i, d in enumerate(self.dates)]
+        volume = [
+            (0.35 if d.weekday() >= 5 else 1.0)
+            * (0.8 + 0.4 * i / max(1, plan.days - 1))
+            * rng.uniform(0.75, 1.25)
+            for i, d in enumerate(self.dates)
+        ]
         today = plan.now - datetime.combine(plan.now.date(), time())
         volume[-1] *= max(0.01, today.total_seconds() / 86400)  # today is not over yet
         self.rates = [min(0.45, 0.115 * rng.lognormvariate(0.0, 0.3)) for _ in self.dates]
@@ -108,12 +122,12 @@ class _Synthesizer:
                 self.rates[index] = min(0.6, self.rates[index] * 3.2)
                 volume[index] *= 1.3
         day_cum = _cum(volume)
-        starts = sorted(self._start_time(_pick(rng, self.dates, day_cum))
-                        for _ in range(plan.runs))
+        starts = sorted(self._start_time(_pick(rng, self.dates, day_cum)) for _ in range(plan.runs))
         # a few runs just started, so that pending and running ones are always present
         recent = min(4, plan.runs // 100)
-        starts[len(starts) - recent:] = sorted(
-            plan.now - timedelta(seconds=rng.uniform(30, 900)) for _ in range(recent))
+        starts[len(starts) - recent :] = sorted(
+            plan.now - timedelta(seconds=rng.uniform(30, 900)) for _ in range(recent)
+        )
         window = datetime.combine(self.dates[0], time())
         self.task_logs_from = window + (plan.now - window) * plan.task_logs_after
         # the newest run waits to start, the one before it is still going
@@ -159,8 +173,12 @@ class _Synthesizer:
         age = (plan.now - start).total_seconds()
 
         status, failure = "completed", None
-        if (age < 1200 and rng.random() < 0.4 and forced_status != "running"
-                or forced_status == "pending"):
+        if (
+            age < 1200
+            and rng.random() < 0.4
+            and forced_status != "running"
+            or forced_status == "pending"
+        ):
             status = "pending"
         elif age < planned or rng.random() < 0.002 or forced_status == "running":
             status = "running"
@@ -201,8 +219,11 @@ class _Synthesizer:
         if plan.layout == "spec":
             row.update(layouts.spec_columns(rng, failure, recovered_completed, retries, adw_id))
         else:
-            row.update(layouts.host_columns(rng, failure, recovered_completed, retries,
-                                            durations, reached, adw_id))
+            row.update(
+                layouts.host_columns(
+                    rng, failure, recovered_completed, retries, durations, reached, adw_id
+                )
+            )
         row["created_at"] = created
         row["updated_at"] = updated.replace(microsecond=0)
         if status == "pending":
@@ -216,18 +237,39 @@ class _Synthesizer:
         if failure:
             self.batch.failed += 1
             self.batch.failed_without_text += failure.detail is None
-        if plan.layout == "host" and status != "pending" and start >= self.task_logs_from \
-                and rng.random() < 0.95:
+        if (
+            plan.layout == "host"
+            and status != "pending"
+            and start >= self.task_logs_from
+            and rng.random() < 0.95
+        ):
             self.batch.task_logs += layouts.task_log_rows(
-                rng, row, start, reached, durations, failure,
-                lambda phase: self._render_for(phase, {"adw_id": adw_id, "issue": "0"}))
+                rng,
+                row,
+                start,
+                reached,
+                durations,
+                failure,
+                lambda phase: self._render_for(phase, {"adw_id": adw_id, "issue": "0"}),
+            )
         if status != "pending":
             error = failure.detail if failure else (recovered_completed or (None, None))[1]
-            self.hooks.run_session(adw_id, start, start + timedelta(seconds=sum(durations)),
-                                   failed=failure is not None, error_message=error)
+            self.hooks.run_session(
+                adw_id,
+                start,
+                start + timedelta(seconds=sum(durations)),
+                failed=failure is not None,
+                error_message=error,
+            )
 
-    def _phases_reached(self, phases: tuple[str, ...], status: str, failure: Failure | None,
-                        planned: float, age: float) -> tuple[tuple[str, ...], list[float]]:
+    def _phases_reached(
+        self,
+        phases: tuple[str, ...],
+        status: str,
+        failure: Failure | None,
+        planned: float,
+        age: float,
+    ) -> tuple[tuple[str, ...], list[float]]:
         """The phases a run went through and the seconds it spent in each."""
         rng = self.rng
         if failure:
@@ -243,13 +285,21 @@ class _Synthesizer:
         elif status == "running":  # or stuck: the host never recorded its end
             total = min(max(age, 1.0), planned)
         else:
-            total = planned * rng.uniform(0.6, 1.1) * sum(
-                PHASE_DURATION_WEIGHTS[p] for p in reached) / sum(
-                PHASE_DURATION_WEIGHTS[p] for p in phases)
+            total = (
+                planned
+                * rng.uniform(0.6, 1.1)
+                * sum(PHASE_DURATION_WEIGHTS[p] for p in reached)
+                / sum(PHASE_DURATION_WEIGHTS[p] for p in phases)
+            )
         return reached, [total * s / sum(share) for s in share]
 
-    def _maybe_fail(self, start: datetime, workflow: WorkflowProfile, model: ModelProfile,
-                    context: dict[str, str]) -> Failure | None:
+    def _maybe_fail(
+        self,
+        start: datetime,
+        workflow: WorkflowProfile,
+        model: ModelProfile,
+        context: dict[str, str],
+    ) -> Failure | None:
         rng = self.rng
         for recent in self.plan.recent_failures:
             phases = [p for p in workflow.phases if p in recent.message.phases]
@@ -266,12 +316,18 @@ class _Synthesizer:
         messages, cum = self.phase_messages[phase]
         return self._failure(workflow, phase, _pick(rng, messages, cum), context)
 
-    def _failure(self, workflow: WorkflowProfile, phase: str, message: MessageTemplate,
-                 context: dict[str, str]) -> Failure:
+    def _failure(
+        self,
+        workflow: WorkflowProfile,
+        phase: str,
+        message: MessageTemplate,
+        context: dict[str, str],
+    ) -> Failure:
         rng = self.rng
         no_text = rng.random() < (0.07 if self.plan.layout == "spec" else 0.17)
-        failure = Failure(phase, message, None if no_text else render_message(message, rng,
-                                                                               context))
+        failure = Failure(
+            phase, message, None if no_text else render_message(message, rng, context)
+        )
         earlier = workflow.phases[: workflow.phases.index(phase)]
         if not no_text and earlier and rng.random() < 0.18:
             recovered = rng.choice(earlier)
@@ -282,8 +338,9 @@ class _Synthesizer:
         messages, cum = self.phase_messages[phase]
         return render_message(_pick(self.rng, messages, cum), self.rng, context)
 
-    def _retry_count(self, status: str, failure: Failure | None,
-                     recovered: tuple[str, str] | None) -> int:
+    def _retry_count(
+        self, status: str, failure: Failure | None, recovered: tuple[str, str] | None
+    ) -> int:
         rng = self.rng
         if failure:
             base = rng.choice((0, 0, 0, 0, 1, 1, 2, 2, 3, 3))
@@ -292,8 +349,9 @@ class _Synthesizer:
             return rng.choice((1, 1, 2))
         return 0 if status != "completed" or rng.random() < 0.88 else rng.choice((1, 1, 2))
 
-    def _current_phase(self, status: str, reached: tuple[str, ...],
-                       failure: Failure | None) -> str | None:
+    def _current_phase(
+        self, status: str, reached: tuple[str, ...], failure: Failure | None
+    ) -> str | None:
         if status == "running":
             return reached[-1]
         if failure:

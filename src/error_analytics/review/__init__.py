@@ -6,7 +6,15 @@
 from __future__ import annotations
 
 from .identity import ALGORITHM_VERSION
-from .models import ClusterDetail, ClusterPage, DailyCount, LabelledTemplate, RefreshResult, RulePreview, TemplateInfo
+from .models import (
+    ClusterDetail,
+    ClusterPage,
+    DailyCount,
+    LabelledTemplate,
+    RefreshResult,
+    RulePreview,
+    TemplateInfo,
+)
 from .service import SORTS, STATUSES, ClusterReviewService
 
 __all__ = [

@@ -34,8 +34,17 @@ from .identity import new_cluster_id
 MAX_NAME_CHARS = 200
 MAX_ACTOR_CHARS = 200
 _NEW, _REVIEWED = ClusterStatus.NEW.value, ClusterStatus.REVIEWED.value
-_IGNORED, _RESOLVED, _MERGED = ClusterStatus.IGNORED.value, ClusterStatus.RESOLVED.value, ClusterStatus.MERGED.value
-_NO_MUTE = {"ignored_at": None, "ignored_until": None, "ignore_occurrences": None, "previous_status": None}
+_IGNORED, _RESOLVED, _MERGED = (
+    ClusterStatus.IGNORED.value,
+    ClusterStatus.RESOLVED.value,
+    ClusterStatus.MERGED.value,
+)
+_NO_MUTE = {
+    "ignored_at": None,
+    "ignored_until": None,
+    "ignore_occurrences": None,
+    "previous_status": None,
+}
 FIELD_ACTIONS = frozenset({"accept", "rename", "set_category", "ignore", "unignore", "resolve"})
 
 
@@ -51,7 +60,9 @@ class ReviewContext:
 
 def check_actor(actor: object) -> str:
     if not isinstance(actor, str) or not actor.strip() or len(actor.strip()) > MAX_ACTOR_CHARS:
-        raise InputError(f"actor must be a non-empty name of at most {MAX_ACTOR_CHARS} characters, not {actor!r}")
+        raise InputError(
+            f"actor must be a non-empty name of at most {MAX_ACTOR_CHARS} characters, not {actor!r}"
+        )
     return actor.strip()
 
 
@@ -61,7 +72,9 @@ def live_cluster(tx: StateTransaction, cluster_id: object) -> ClusterRecord:
     if record is None:
         raise NotFoundError(f"no cluster {cluster_id!r}")
     if record.status == _MERGED:
-        raise InputError(f"cluster {record.id} was merged into {record.merged_into}; act on {record.merged_into}")
+        raise InputError(
+            f"cluster {record.id} was merged into {record.merged_into}; act on {record.merged_into}"
+        )
     return record
 
 
@@ -73,15 +86,34 @@ def check_version(record: ClusterRecord, expected_version: int | None) -> None:
         )
 
 
-def apply_changes(tx: StateTransaction, record: ClusterRecord, changes: dict[str, Any], *, action: str, actor: str,
-                  now: datetime, related_ids: Iterable[str] = (), before_extra: dict | None = None,
-                  after_extra: dict | None = None) -> int:
+def apply_changes(
+    tx: StateTransaction,
+    record: ClusterRecord,
+    changes: dict[str, Any],
+    *,
+    action: str,
+    actor: str,
+    now: datetime,
+    related_ids: Iterable[str] = (),
+    before_extra: dict | None = None,
+    after_extra: dict | None = None,
+) -> int:
     """Update the reviewed fields of ``record`` (version-checked) and audit it; the action id."""
     tx.update_cluster(record.id, record.version, changes, now)
     before = record.review_state()
-    after = {**before, **{name: state_json(value) for name, value in changes.items() if name in REVIEW_FIELDS}}
-    return tx.record_action(action, cluster_id=record.id, actor=actor, at=now, related_ids=related_ids,
-                            before={**before, **(before_extra or {})}, after={**after, **(after_extra or {})})
+    after = {
+        **before,
+        **{name: state_json(value) for name, value in changes.items() if name in REVIEW_FIELDS},
+    }
+    return tx.record_action(
+        action,
+        cluster_id=record.id,
+        actor=actor,
+        at=now,
+        related_ids=related_ids,
+        before={**before, **(before_extra or {})},
+        after={**after, **(after_extra or {})},
+    )
 
 
 def reviewed_changes(record: ClusterRecord, actor: str, now: datetime) -> dict[str, Any]:
@@ -106,8 +138,14 @@ class ReviewActions:
         self.store = store
         self.context = context
 
-    def _field_action(self, cluster_id: str, action: str, actor: str, expected_version: int | None,
-                      decide: Callable[[ClusterRecord, datetime], dict[str, Any] | None]) -> str:
+    def _field_action(
+        self,
+        cluster_id: str,
+        action: str,
+        actor: str,
+        expected_version: int | None,
+        decide: Callable[[ClusterRecord, datetime], dict[str, Any] | None],
+    ) -> str:
         actor = check_actor(actor)
         now = self.context.now()
         with self.store.write() as tx:
@@ -122,48 +160,88 @@ class ReviewActions:
         def decide(record: ClusterRecord, now: datetime) -> dict[str, Any] | None:
             if record.status == _REVIEWED:
                 return None
-            return {"status": _REVIEWED, "reviewed_at": now, "reviewed_by": actor.strip(), **_NO_MUTE}
+            return {
+                "status": _REVIEWED,
+                "reviewed_at": now,
+                "reviewed_by": actor.strip(),
+                **_NO_MUTE,
+            }
 
         return self._field_action(cluster_id, "accept", actor, expected_version, decide)
 
-    def rename(self, cluster_id: str, name: str, *, actor: str, expected_version: int | None = None) -> str:
-        if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME_CHARS or "\n" in name.strip():
-            raise InputError(f"a cluster name is one line of 1 to {MAX_NAME_CHARS} characters, not {name!r}")
+    def rename(
+        self, cluster_id: str, name: str, *, actor: str, expected_version: int | None = None
+    ) -> str:
+        if (
+            not isinstance(name, str)
+            or not name.strip()
+            or len(name.strip()) > MAX_NAME_CHARS
+            or "\n" in name.strip()
+        ):
+            raise InputError(
+                f"a cluster name is one line of 1 to {MAX_NAME_CHARS} characters, not {name!r}"
+            )
 
         def decide(record: ClusterRecord, now: datetime) -> dict[str, Any]:
-            return {"name": name.strip(), "name_source": "review", **reviewed_changes(record, actor.strip(), now)}
+            return {
+                "name": name.strip(),
+                "name_source": "review",
+                **reviewed_changes(record, actor.strip(), now),
+            }
 
         return self._field_action(cluster_id, "rename", actor, expected_version, decide)
 
-    def set_category(self, cluster_id: str, category: str, *, actor: str, expected_version: int | None = None) -> str:
+    def set_category(
+        self, cluster_id: str, category: str, *, actor: str, expected_version: int | None = None
+    ) -> str:
         allowed = [*self.context.categories(), UNKNOWN_CATEGORY]
         if category not in allowed:
             raise InputError(f"unknown category {category!r}; use one of {', '.join(allowed)}")
 
         def decide(record: ClusterRecord, now: datetime) -> dict[str, Any]:
-            return {"category": category, "category_source": "review", "confidence": 1.0,
-                    "recommendation": self.context.recommendation(category),
-                    **reviewed_changes(record, actor.strip(), now)}
+            return {
+                "category": category,
+                "category_source": "review",
+                "confidence": 1.0,
+                "recommendation": self.context.recommendation(category),
+                **reviewed_changes(record, actor.strip(), now),
+            }
 
         return self._field_action(cluster_id, "set_category", actor, expected_version, decide)
 
-    def ignore(self, cluster_id: str, *, actor: str, until: datetime | date | None = None,
-               occurrences: int | None = None, expected_version: int | None = None) -> str:
+    def ignore(
+        self,
+        cluster_id: str,
+        *,
+        actor: str,
+        until: datetime | date | None = None,
+        occurrences: int | None = None,
+        expected_version: int | None = None,
+    ) -> str:
         if until is not None and occurrences is not None:
             raise InputError("ignore until a date or for a number of occurrences, not both")
         if isinstance(until, date) and not isinstance(until, datetime):
             until = datetime.combine(until, time())
         if until is not None and not isinstance(until, datetime):
             raise InputError(f"until must be a date or datetime, not {until!r}")
-        if occurrences is not None and (isinstance(occurrences, bool) or not isinstance(occurrences, int) or occurrences < 1):
-            raise InputError(f"occurrences must be a whole number of at least 1, not {occurrences!r}")
+        if occurrences is not None and (
+            isinstance(occurrences, bool) or not isinstance(occurrences, int) or occurrences < 1
+        ):
+            raise InputError(
+                f"occurrences must be a whole number of at least 1, not {occurrences!r}"
+            )
 
         def decide(record: ClusterRecord, now: datetime) -> dict[str, Any]:
             if until is not None and until <= now:
                 raise InputError(f"until must be in the future (now is {now:%Y-%m-%d %H:%M})")
             previous = record.previous_status if record.status == _IGNORED else record.status
-            return {"status": _IGNORED, "previous_status": previous, "ignored_at": now,
-                    "ignored_until": until, "ignore_occurrences": occurrences}
+            return {
+                "status": _IGNORED,
+                "previous_status": previous,
+                "ignored_at": now,
+                "ignored_until": until,
+                "ignore_occurrences": occurrences,
+            }
 
         return self._field_action(cluster_id, "ignore", actor, expected_version, decide)
 
@@ -184,7 +262,14 @@ class ReviewActions:
         return self._field_action(cluster_id, "resolve", actor, expected_version, decide)
 
     # -- merge and split -----------------------------------------------------------------
-    def merge(self, source_ids: Sequence[str], target_id: str, *, actor: str, expected_version: int | None = None) -> str:
+    def merge(
+        self,
+        source_ids: Sequence[str],
+        target_id: str,
+        *,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> str:
         actor = check_actor(actor)
         if isinstance(source_ids, str) or not source_ids:
             raise InputError("merge needs a list of one or more source cluster ids")
@@ -199,25 +284,48 @@ class ReviewActions:
             before_sources, after_sources = {}, {}
             for record in source_records:
                 templates = tx.templates(record.id)
-                before_sources[record.id] = {"state": record.review_state(),
-                                             "templates": {fp: t.pinned for fp, t in templates.items()}}
+                before_sources[record.id] = {
+                    "state": record.review_state(),
+                    "templates": {fp: t.pinned for fp, t in templates.items()},
+                }
                 tx.move_templates(templates, target.id, pinned=True)
                 changes = {"status": _MERGED, "merged_into": target.id}
                 tx.update_cluster(record.id, record.version, changes, now)
-                after_sources[record.id] = {**record.review_state(), **{k: state_json(v) for k, v in changes.items()}}
+                after_sources[record.id] = {
+                    **record.review_state(),
+                    **{k: state_json(v) for k, v in changes.items()},
+                }
             target_changes = reviewed_changes(target, actor, now)
             tx.update_cluster(target.id, target.version, target_changes, now)
-            target_after = {**target.review_state(), **{k: state_json(v) for k, v in target_changes.items()}}
-            tx.record_action("merge", cluster_id=target.id, actor=actor, at=now, related_ids=sources,
-                             before={"target": target.review_state(), "sources": before_sources},
-                             after={"target": target_after, "sources": after_sources})
+            target_after = {
+                **target.review_state(),
+                **{k: state_json(v) for k, v in target_changes.items()},
+            }
+            tx.record_action(
+                "merge",
+                cluster_id=target.id,
+                actor=actor,
+                at=now,
+                related_ids=sources,
+                before={"target": target.review_state(), "sources": before_sources},
+                after={"target": target_after, "sources": after_sources},
+            )
         return target.id
 
-    def split(self, cluster_id: str, templates: Sequence[str], *, actor: str, name: str | None = None,
-              expected_version: int | None = None) -> str:
+    def split(
+        self,
+        cluster_id: str,
+        templates: Sequence[str],
+        *,
+        actor: str,
+        name: str | None = None,
+        expected_version: int | None = None,
+    ) -> str:
         actor = check_actor(actor)
         if isinstance(templates, str) or not templates:
-            raise InputError("split needs a list of one or more templates (text or fingerprint) to move out")
+            raise InputError(
+                "split needs a list of one or more templates (text or fingerprint) to move out"
+            )
         if name is not None and (not name.strip() or len(name.strip()) > MAX_NAME_CHARS):
             raise InputError(f"a cluster name has 1 to {MAX_NAME_CHARS} characters")
         now = self.context.now()
@@ -227,30 +335,73 @@ class ReviewActions:
             own = tx.templates(source.id)
             moving = _resolve_templates(source.id, own, templates)
             if len(moving) == len(own):
-                raise InputError(f"splitting every template out of {source.id} would leave it empty; rename it instead")
+                raise InputError(
+                    f"splitting every template out of {source.id} would leave it empty; rename it instead"
+                )
             counts = tx.fingerprint_counts()
             moving.sort(key=lambda fp: (-counts.get(fp, 0), own[fp].template))
             new_id = new_cluster_id(own[moving[0]].template, tx.cluster_ids())
-            template = build_template([(own[fp].template, counts.get(fp, 0)) for fp in moving]) or own[moving[0]].template
-            tx.insert_cluster(ClusterRecord(
-                id=new_id, name=(name or build_name(template)).strip()[:300], name_source="review" if name else "auto",
-                template=template, top_terms=[], category=source.category, category_source=source.category_source,
-                confidence=source.confidence, recommendation=source.recommendation, status=_REVIEWED,
-                previous_status=None, ignored_at=None, ignored_until=None, ignore_occurrences=None, resolved_at=None,
-                regressed_at=None, reviewed_at=now, reviewed_by=actor, merged_into=None, split_from=source.id,
-                created_at=now, updated_at=now, identity_version=self.context.identity_version(), version=1,
-            ))
+            template = (
+                build_template([(own[fp].template, counts.get(fp, 0)) for fp in moving])
+                or own[moving[0]].template
+            )
+            tx.insert_cluster(
+                ClusterRecord(
+                    id=new_id,
+                    name=(name or build_name(template)).strip()[:300],
+                    name_source="review" if name else "auto",
+                    template=template,
+                    top_terms=[],
+                    category=source.category,
+                    category_source=source.category_source,
+                    confidence=source.confidence,
+                    recommendation=source.recommendation,
+                    status=_REVIEWED,
+                    previous_status=None,
+                    ignored_at=None,
+                    ignored_until=None,
+                    ignore_occurrences=None,
+                    resolved_at=None,
+                    regressed_at=None,
+                    reviewed_at=now,
+                    reviewed_by=actor,
+                    merged_into=None,
+                    split_from=source.id,
+                    created_at=now,
+                    updated_at=now,
+                    identity_version=self.context.identity_version(),
+                    version=1,
+                )
+            )
             tx.move_templates(moving, new_id, pinned=True)
             source_changes = reviewed_changes(source, actor, now)
             tx.update_cluster(source.id, source.version, source_changes, now)
-            source_after = {**source.review_state(), **{k: state_json(v) for k, v in source_changes.items()}}
-            tx.record_action("split", cluster_id=source.id, actor=actor, at=now, related_ids=[new_id],
-                             before={"source": source.review_state(), "templates": {fp: own[fp].pinned for fp in moving}},
-                             after={"source": source_after, "new_cluster": new_id})
+            source_after = {
+                **source.review_state(),
+                **{k: state_json(v) for k, v in source_changes.items()},
+            }
+            tx.record_action(
+                "split",
+                cluster_id=source.id,
+                actor=actor,
+                at=now,
+                related_ids=[new_id],
+                before={
+                    "source": source.review_state(),
+                    "templates": {fp: own[fp].pinned for fp in moving},
+                },
+                after={"source": source_after, "new_cluster": new_id},
+            )
         return new_id
 
     # -- undo ----------------------------------------------------------------------------
-    def undo(self, action_id: int, *, actor: str, extra_undo: Callable[[StateTransaction, AuditEntry, datetime], None] | None = None) -> int:
+    def undo(
+        self,
+        action_id: int,
+        *,
+        actor: str,
+        extra_undo: Callable[[StateTransaction, AuditEntry, datetime], None] | None = None,
+    ) -> int:
         """Undo one action; return the id of the ``undo`` entry. ``extra_undo`` handles ``promote``."""
         actor = check_actor(actor)
         if isinstance(action_id, bool) or not isinstance(action_id, int):
@@ -267,19 +418,31 @@ class ReviewActions:
             if entry.action in FIELD_ACTIONS or entry.action == "promote":
                 record = live_cluster(tx, entry.cluster_id)
                 if not _state_matches(record, entry.after or {}):
-                    raise ConflictError(f"cluster {record.id} changed after action #{action_id}; undo the later actions first")
+                    raise ConflictError(
+                        f"cluster {record.id} changed after action #{action_id}; undo the later actions first"
+                    )
                 if entry.action == "promote" and extra_undo is not None:
                     extra_undo(tx, entry, now)
-                tx.update_cluster(record.id, record.version, restore_changes(entry.before or {}), now)
+                tx.update_cluster(
+                    record.id, record.version, restore_changes(entry.before or {}), now
+                )
             elif entry.action == "merge":
                 _undo_merge(tx, entry, now)
             elif entry.action == "split":
                 _undo_split(tx, entry, now)
             else:
                 raise InputError(f"action #{action_id} ({entry.action}) cannot be undone")
-            undo_id = tx.record_action("undo", cluster_id=entry.cluster_id, actor=actor, at=now,
-                                       related_ids=entry.related_ids, before=entry.after, after=entry.before,
-                                       undoable=False, undo_of=entry.id)
+            undo_id = tx.record_action(
+                "undo",
+                cluster_id=entry.cluster_id,
+                actor=actor,
+                at=now,
+                related_ids=entry.related_ids,
+                before=entry.after,
+                after=entry.before,
+                undoable=False,
+                undo_of=entry.id,
+            )
             tx.mark_undone(entry.id, undo_id)
         return undo_id
 
@@ -290,19 +453,25 @@ def _resolve_templates(cluster_id: str, own: dict, wanted: Sequence[str]) -> lis
     for item in wanted:
         fingerprint = item if item in own else text_to_fp.get(item)
         if fingerprint is None:
-            prefixed = [fp for fp in own if isinstance(item, str) and len(item) >= 8 and fp.startswith(item)]
+            prefixed = [
+                fp for fp in own if isinstance(item, str) and len(item) >= 8 and fp.startswith(item)
+            ]
             fingerprint = prefixed[0] if len(prefixed) == 1 else None
         if fingerprint is None:
             unknown.append(item)
         elif fingerprint not in moving:
             moving.append(fingerprint)
     if unknown:
-        raise InputError(f"cluster {cluster_id} has no template {unknown[0]!r} (give its text or fingerprint, "
-                         "as `clusters show` lists them)")
+        raise InputError(
+            f"cluster {cluster_id} has no template {unknown[0]!r} (give its text or fingerprint, "
+            "as `clusters show` lists them)"
+        )
     return moving
 
 
-def _restore_or_touch(tx: StateTransaction, cluster_id: str, before: dict, after: dict, now: datetime) -> None:
+def _restore_or_touch(
+    tx: StateTransaction, cluster_id: str, before: dict, after: dict, now: datetime
+) -> None:
     record = tx.cluster(cluster_id)
     if record is None:
         raise NotFoundError(f"no cluster {cluster_id!r}")
@@ -316,10 +485,14 @@ def _undo_merge(tx: StateTransaction, entry: AuditEntry, now: datetime) -> None:
     for source_id, info in entry.before["sources"].items():
         source = tx.cluster(source_id)
         if source is None or source.status != _MERGED or source.merged_into != target.id:
-            raise ConflictError(f"cluster {source_id} is no longer merged into {target.id}; cannot undo #{entry.id}")
+            raise ConflictError(
+                f"cluster {source_id} is no longer merged into {target.id}; cannot undo #{entry.id}"
+            )
         missing = [fp for fp in info["templates"] if fp not in current]
         if missing:
-            raise ConflictError(f"templates merged by #{entry.id} have moved on from {target.id}; undo that first")
+            raise ConflictError(
+                f"templates merged by #{entry.id} have moved on from {target.id}; undo that first"
+            )
         tx.move_templates(info["templates"], source_id)
         tx.set_pinned(info["templates"])
         tx.update_cluster(source_id, source.version, restore_changes(info["state"]), now)

@@ -59,10 +59,17 @@ class Templater:
 
     def __init__(self, rules: RuleSet) -> None:
         self.masker = Masker(rules.masks)
-        masks = "\n".join(f"{mask.name}\x1f{mask.pattern}\x1f{mask.replacement}" for mask in rules.masks)
-        self.identity_version = f"{ALGORITHM_VERSION}-{hashlib.sha1(masks.encode()).hexdigest()[:10]}"
+        masks = "\n".join(
+            f"{mask.name}\x1f{mask.pattern}\x1f{mask.replacement}" for mask in rules.masks
+        )
+        self.identity_version = (
+            f"{ALGORITHM_VERSION}-{hashlib.sha1(masks.encode()).hexdigest()[:10]}"
+        )
 
     def templates(self, messages: Sequence[str]) -> list[str]:
         salient = [prepare(message)[0] for message in messages]
         masked = self.masker.mask_many(salient)
-        return [" ".join(signature_tokens(self.masker.signature(form))) or "(empty message)" for form in masked]
+        return [
+            " ".join(signature_tokens(self.masker.signature(form))) or "(empty message)"
+            for form in masked
+        ]

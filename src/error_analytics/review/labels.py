@@ -25,8 +25,11 @@ def labelled_templates(tx: StateTransaction) -> list[LabelledTemplate]:
         and (record.category_source == "review" or record.reviewed_at is not None)
     }
     labels = [
-        LabelledTemplate(template=template.template, category=id_to_record[template.cluster_id].category,
-                         cluster_id=template.cluster_id)
+        LabelledTemplate(
+            template=template.template,
+            category=id_to_record[template.cluster_id].category,
+            cluster_id=template.cluster_id,
+        )
         for template in tx.templates().values()
         if template.cluster_id in id_to_record
     ]

@@ -32,7 +32,12 @@ SPIKE_FACTOR = 3.0
 SPIKE_STATUSES = frozenset({ClusterStatus.REVIEWED.value, ClusterStatus.REGRESSED.value})
 REFRESH_ACTOR = "refresh"
 
-_CLEARED_MUTE = {"ignored_at": None, "ignored_until": None, "ignore_occurrences": None, "previous_status": None}
+_CLEARED_MUTE = {
+    "ignored_at": None,
+    "ignored_until": None,
+    "ignore_occurrences": None,
+    "previous_status": None,
+}
 
 
 def is_spike(daily_counts: list[int]) -> bool:
@@ -61,15 +66,31 @@ def end_mutes(tx: StateTransaction, now: datetime) -> list[str]:
         elif record.ignore_occurrences is not None and record.ignored_at is not None:
             since = tx.events_after(record.id, record.ignored_at)
             if since >= record.ignore_occurrences:
-                reason = f"occurred {since} times since it was muted (limit {record.ignore_occurrences})"
+                reason = (
+                    f"occurred {since} times since it was muted (limit {record.ignore_occurrences})"
+                )
         if reason is None:
             continue
         back_to = record.previous_status or ClusterStatus.NEW.value
         before = record.review_state()
-        if tx.update_cluster_if(record.id, ClusterStatus.IGNORED.value, {"status": back_to, **_CLEARED_MUTE}, now):
-            after = {**before, "status": back_to, **{key: None for key in _CLEARED_MUTE}, "reason": reason}
-            tx.record_action("unmute", cluster_id=record.id, actor=REFRESH_ACTOR, at=now,
-                             before=before, after=after, undoable=False)
+        if tx.update_cluster_if(
+            record.id, ClusterStatus.IGNORED.value, {"status": back_to, **_CLEARED_MUTE}, now
+        ):
+            after = {
+                **before,
+                "status": back_to,
+                **{key: None for key in _CLEARED_MUTE},
+                "reason": reason,
+            }
+            tx.record_action(
+                "unmute",
+                cluster_id=record.id,
+                actor=REFRESH_ACTOR,
+                at=now,
+                before=before,
+                after=after,
+                undoable=False,
+            )
             ended.append(record.id)
     return ended
 
@@ -83,8 +104,19 @@ def mark_regressions(tx: StateTransaction, now: datetime) -> list[str]:
         before = record.review_state()
         changes = {"status": ClusterStatus.REGRESSED.value, "regressed_at": now}
         if tx.update_cluster_if(record.id, ClusterStatus.RESOLVED.value, changes, now):
-            after = {**before, "status": ClusterStatus.REGRESSED.value, "regressed_at": now.isoformat(sep=" ")}
-            tx.record_action("regress", cluster_id=record.id, actor=REFRESH_ACTOR, at=now,
-                             before=before, after=after, undoable=False)
+            after = {
+                **before,
+                "status": ClusterStatus.REGRESSED.value,
+                "regressed_at": now.isoformat(sep=" "),
+            }
+            tx.record_action(
+                "regress",
+                cluster_id=record.id,
+                actor=REFRESH_ACTOR,
+                at=now,
+                before=before,
+                after=after,
+                undoable=False,
+            )
             regressed.append(record.id)
     return regressed

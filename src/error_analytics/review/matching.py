@@ -40,27 +40,37 @@ class TemplateIndex:
     def __len__(self) -> int:
         return len(self._values)
 
-    def nearest(self, template: str, threshold: float = ATTACH_SIMILARITY) -> tuple[str, float] | None:
+    def nearest(
+        self, template: str, threshold: float = ATTACH_SIMILARITY
+    ) -> tuple[str, float] | None:
         """The value of the most similar template at ``threshold`` or more, with its score."""
         if not self._tokens:
             return None
         found = process.extractOne(
-            tokens(template), self._tokens, scorer=Indel.normalized_similarity, score_cutoff=threshold
+            tokens(template),
+            self._tokens,
+            scorer=Indel.normalized_similarity,
+            score_cutoff=threshold,
         )
         if found is None:
             return None
         _, score, index = found
         return self._values[index], float(score)
 
-    def vote(self, templates: Sequence[str], threshold: float = LABEL_SIMILARITY) -> tuple[str, float] | None:
+    def vote(
+        self, templates: Sequence[str], threshold: float = LABEL_SIMILARITY
+    ) -> tuple[str, float] | None:
         """The value most supported by the neighbours of ``templates``, and its mean similarity."""
         if not self._tokens:
             return None
         value_to_scores: dict[str, list[float]] = defaultdict(list)
         for template in templates:
             found = process.extract(
-                tokens(template), self._tokens, scorer=Indel.normalized_similarity,
-                score_cutoff=threshold, limit=LABEL_NEIGHBOURS,
+                tokens(template),
+                self._tokens,
+                scorer=Indel.normalized_similarity,
+                score_cutoff=threshold,
+                limit=LABEL_NEIGHBOURS,
             )
             for _, score, index in found:
                 value_to_scores[self._values[index]].append(float(score))

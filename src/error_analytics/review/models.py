@@ -28,7 +28,9 @@ class RefreshResult:
     new_cluster_ids: list[str] = dataclasses.field(default_factory=list)
     regressed_ids: list[str] = dataclasses.field(default_factory=list)
     unmuted_ids: list[str] = dataclasses.field(default_factory=list)
-    remapped_ids: dict[str, str] = dataclasses.field(default_factory=dict)  # after an identity change
+    remapped_ids: dict[str, str] = dataclasses.field(
+        default_factory=dict
+    )  # after an identity change
     identity_version: str = ""
     finished_at: datetime | None = None
 

@@ -40,24 +40,38 @@ def proposed_keyword(template: str) -> str | None:
 def candidate_templates(tx: StateTransaction, record: ClusterRecord) -> list[str]:
     """The cluster's template, then its member templates, most frequent first."""
     counts = tx.fingerprint_counts()
-    members = sorted(tx.templates(record.id).values(), key=lambda t: (-counts.get(t.fingerprint, 0), t.template))
+    members = sorted(
+        tx.templates(record.id).values(), key=lambda t: (-counts.get(t.fingerprint, 0), t.template)
+    )
     return [record.template, *(member.template for member in members)]
 
 
-def check_rule_input(record: ClusterRecord, analytics: ErrorAnalyticsService, *, pattern: str | None,
-                     keywords: list[str] | None, category: str | None,
-                     templates: list[str] | None = None) -> tuple[str, list[str], str | None]:
+def check_rule_input(
+    record: ClusterRecord,
+    analytics: ErrorAnalyticsService,
+    *,
+    pattern: str | None,
+    keywords: list[str] | None,
+    category: str | None,
+    templates: list[str] | None = None,
+) -> tuple[str, list[str], str | None]:
     """The category key, keywords and pattern of the rule, validated or proposed (from the
     first of ``templates`` that has literal text; default: the cluster's template)."""
     if isinstance(keywords, str):
         keywords = [keywords]
-    keywords = [keyword.strip() for keyword in keywords or [] if isinstance(keyword, str) and keyword.strip()]
+    keywords = [
+        keyword.strip()
+        for keyword in keywords or []
+        if isinstance(keyword, str) and keyword.strip()
+    ]
     if pattern is not None and (not isinstance(pattern, str) or not pattern.strip()):
         raise InputError("the pattern is empty")
     if not keywords and pattern is None:
         proposal = next(filter(None, map(proposed_keyword, templates or [record.template])), None)
         if proposal is None:
-            raise InputError(f"cluster {record.id}'s template has no literal text to use; give a pattern or keywords")
+            raise InputError(
+                f"cluster {record.id}'s template has no literal text to use; give a pattern or keywords"
+            )
         keywords = [proposal]
     if pattern is not None:
         try:
@@ -65,11 +79,14 @@ def check_rule_input(record: ClusterRecord, analytics: ErrorAnalyticsService, *,
         except re.error as exc:
             raise InputError(f"not a valid regular expression {pattern!r}: {exc}") from exc
         if compiled.search("") is not None:
-            raise InputError(f"the pattern {pattern!r} matches the empty string, so it would match everything")
+            raise InputError(
+                f"the pattern {pattern!r} matches the empty string, so it would match everything"
+            )
     key = category or record.category
     if key in (None, UNKNOWN_CATEGORY, NO_TEXT_CATEGORY):
         raise InputError(
-            "choose the rule's category: one of " + ", ".join(analytics.rules.categories)
+            "choose the rule's category: one of "
+            + ", ".join(analytics.rules.categories)
             + ", or a new lower_snake_case key"
         )
     if not _KEY.fullmatch(key):
@@ -77,53 +94,87 @@ def check_rule_input(record: ClusterRecord, analytics: ErrorAnalyticsService, *,
     return key, keywords, pattern
 
 
-def rule_for(key: str, record: ClusterRecord, analytics: ErrorAnalyticsService, keywords: list[str],
-             pattern: str | None) -> tuple[CategoryRule, dict[str, object], bool]:
+def rule_for(
+    key: str,
+    record: ClusterRecord,
+    analytics: ErrorAnalyticsService,
+    keywords: list[str],
+    pattern: str | None,
+) -> tuple[CategoryRule, dict[str, object], bool]:
     """The rule alone (for matching), the fields of a new category, and whether it is new."""
     existing = analytics.rules.categories.get(key)
     fields: dict[str, object] = {}
     if existing is None:
-        fields = {"name": record.name[:80], "category": "Discovered",
-                  "recommendation": record.recommendation or analytics.category_rule(UNKNOWN_CATEGORY).recommendation}
+        fields = {
+            "name": record.name[:80],
+            "category": "Discovered",
+            "recommendation": record.recommendation
+            or analytics.category_rule(UNKNOWN_CATEGORY).recommendation,
+        }
     rule = CategoryRule(
-        key=key, name=str(fields.get("name", existing.name if existing else key)),
+        key=key,
+        name=str(fields.get("name", existing.name if existing else key)),
         category=str(fields.get("category", existing.category if existing else "Discovered")),
-        recommendation=str(fields.get("recommendation", existing.recommendation if existing else "")),
+        recommendation=str(
+            fields.get("recommendation", existing.recommendation if existing else "")
+        ),
         severity=existing.severity if existing else Severity.MEDIUM.value,
-        keywords=tuple(keywords), patterns=(pattern,) if pattern else (),
+        keywords=tuple(keywords),
+        patterns=(pattern,) if pattern else (),
     )
     return rule, fields, existing is None
 
 
-def build_preview(tx: StateTransaction, record: ClusterRecord, analytics: ErrorAnalyticsService, templater: Templater,
-                  *, key: str, keywords: list[str], pattern: str | None, days: int,
-                  rules_file: str | None) -> RulePreview:
+def build_preview(
+    tx: StateTransaction,
+    record: ClusterRecord,
+    analytics: ErrorAnalyticsService,
+    templater: Templater,
+    *,
+    key: str,
+    keywords: list[str],
+    pattern: str | None,
+    days: int,
+    rules_file: str | None,
+) -> RulePreview:
     rule, fields, _ = rule_for(key, record, analytics, keywords, pattern)
     snapshot = analytics.snapshot(days)
     messages = [event.message for event in snapshot.events if event.message]
     message_counts = Counter(messages)
     distinct = list(message_counts)
-    fp_to_cluster = {fingerprint: template.cluster_id for fingerprint, template in tx.templates().items()}
+    fp_to_cluster = {
+        fingerprint: template.cluster_id for fingerprint, template in tx.templates().items()
+    }
     message_to_cluster = {
         message: fp_to_cluster.get(fingerprint_of(template))
-        for message, template in zip(distinct, templater.templates(distinct))
+        for message, template in zip(distinct, templater.templates(distinct), strict=False)
     }
     only_rule = {key: rule}
     matched = [message for message in distinct if match_category(message, only_rule) is not None]
     matched_set = set(matched)
     cluster_to_matches: Counter = Counter()
     for message in matched:
-        cluster_to_matches[message_to_cluster.get(message) or "(not yet clustered)"] += message_counts[message]
+        cluster_to_matches[message_to_cluster.get(message) or "(not yet clustered)"] += (
+            message_counts[message]
+        )
     own = [message for message in distinct if message_to_cluster.get(message) == record.id]
     lists = {"keywords": keywords, "patterns": [pattern] if pattern else []}
     snippet_fields = {**fields, **{name: values for name, values in lists.items() if values}}
     return RulePreview(
-        cluster_id=record.id, category=key, keywords=keywords, pattern=pattern,
-        matched_events=sum(message_counts[message] for message in matched), matched_messages=len(matched),
+        cluster_id=record.id,
+        category=key,
+        keywords=keywords,
+        pattern=pattern,
+        matched_events=sum(message_counts[message] for message in matched),
+        matched_messages=len(matched),
         cluster_events=sum(message_counts[message] for message in own),
         cluster_matched=sum(message_counts[message] for message in own if message in matched_set),
-        cluster_to_matches=dict(sorted(cluster_to_matches.items(), key=lambda item: (-item[1], item[0]))),
+        cluster_to_matches=dict(
+            sorted(cluster_to_matches.items(), key=lambda item: (-item[1], item[0]))
+        ),
         examples=[message[:500] for message in matched[:MAX_PREVIEW_EXAMPLES]],
         missed_examples=[message[:500] for message in own if message not in matched_set][:3],
-        toml=category_snippet(key, snippet_fields), days=days, rules_file=rules_file,
+        toml=category_snippet(key, snippet_fields),
+        days=days,
+        rules_file=rules_file,
     )

@@ -31,7 +31,14 @@ from ..clustering.naming import build_name, build_template
 from ..models import DiscoveredCluster, ErrorEvent
 from ..service import ErrorAnalyticsService
 from ..store.state import AssignmentRow, ClusterRecord, StateStore, StateTransaction, TemplateRecord
-from .identity import MAX_EXAMPLE_CHARS, Templater, event_key, fingerprint_of, message_hash, new_cluster_id
+from .identity import (
+    MAX_EXAMPLE_CHARS,
+    Templater,
+    event_key,
+    fingerprint_of,
+    message_hash,
+    new_cluster_id,
+)
 from .labels import labelled_templates
 from .lifecycle import end_mutes, mark_regressions
 from .matching import TemplateIndex
@@ -52,7 +59,9 @@ class _Group:
 class Refresher:
     """Runs one refresh against a state store (see the module docstring)."""
 
-    def __init__(self, analytics: ErrorAnalyticsService, store: StateStore, templater: Templater) -> None:
+    def __init__(
+        self, analytics: ErrorAnalyticsService, store: StateStore, templater: Templater
+    ) -> None:
         self.analytics = analytics
         self.store = store
         self.templater = templater
@@ -63,7 +72,7 @@ class Refresher:
         distinct = list(dict.fromkeys(event.message for event in events))
         message_to_fp: dict[str, str] = {}
         fp_to_template: dict[str, str] = {}
-        for message, template in zip(distinct, self.templater.templates(distinct)):
+        for message, template in zip(distinct, self.templater.templates(distinct), strict=False):
             fingerprint = fingerprint_of(template)
             message_to_fp[message] = fingerprint
             fp_to_template.setdefault(fingerprint, template)
@@ -83,13 +92,21 @@ class Refresher:
                 if message_to_fp[key_to_event[key][0].message] != fingerprint
             }
             tx.set_event_fingerprints(moved)
-            unknown_events = [event for event in events if message_to_fp[event.message] not in known]
+            unknown_events = [
+                event for event in events if message_to_fp[event.message] not in known
+            ]
             unknown_distinct = len({event.message for event in unknown_events})
             total = unknown_distinct + 2
             report(0, total)
 
-            groups = self._group(unknown_events, message_to_fp, lambda done, _: report(min(done, unknown_distinct), total))
-            placed = _Placement(tx, known, now, self.templater.identity_version, self._recommendation)
+            groups = self._group(
+                unknown_events,
+                message_to_fp,
+                lambda done, _: report(min(done, unknown_distinct), total),
+            )
+            placed = _Placement(
+                tx, known, now, self.templater.identity_version, self._recommendation
+            )
             fp_to_example = _examples(unknown_events, message_to_fp)
             for group in groups:
                 placed.place(group, fp_to_template, fp_to_example)
@@ -97,9 +114,15 @@ class Refresher:
 
             rows = [
                 AssignmentRow(
-                    event_key=key, fingerprint=message_to_fp[event.message], run_id=event.run_id,
-                    source=event.source.value, phase=event.phase.value, message_hash=hashed,
-                    occurred_at=event.timestamp, seen_at=now, day=(event.timestamp or now).date(),
+                    event_key=key,
+                    fingerprint=message_to_fp[event.message],
+                    run_id=event.run_id,
+                    source=event.source.value,
+                    phase=event.phase.value,
+                    message_hash=hashed,
+                    occurred_at=event.timestamp,
+                    seen_at=now,
+                    day=(event.timestamp or now).date(),
                 )
                 for key, (event, hashed) in key_to_event.items()
                 if key not in key_to_known_fp
@@ -109,29 +132,45 @@ class Refresher:
 
             unmuted = end_mutes(tx, now)
             regressed = mark_regressions(tx, now)
-            tx.record_refresh(at=now, days=days, events_seen=len(events), new_assignments=len(rows),
-                              new_clusters=len(placed.new_ids), identity_version=self.templater.identity_version)
+            tx.record_refresh(
+                at=now,
+                days=days,
+                events_seen=len(events),
+                new_assignments=len(rows),
+                new_clusters=len(placed.new_ids),
+                identity_version=self.templater.identity_version,
+            )
             report(total, total)  # everything is written; only the commit is left
         return RefreshResult(
-            days=days, events_seen=len(events), new_assignments=len(rows),
-            new_templates=len(placed.new_templates), attached_templates=placed.attached,
-            new_clusters=len(placed.new_ids), regressed=len(regressed), unmuted=len(unmuted),
-            new_cluster_ids=placed.new_ids, regressed_ids=regressed, unmuted_ids=unmuted,
-            remapped_ids=remapped, identity_version=self.templater.identity_version, finished_at=now,
+            days=days,
+            events_seen=len(events),
+            new_assignments=len(rows),
+            new_templates=len(placed.new_templates),
+            attached_templates=placed.attached,
+            new_clusters=len(placed.new_ids),
+            regressed=len(regressed),
+            unmuted=len(unmuted),
+            new_cluster_ids=placed.new_ids,
+            regressed_ids=regressed,
+            unmuted_ids=unmuted,
+            remapped_ids=remapped,
+            identity_version=self.templater.identity_version,
+            finished_at=now,
         )
 
     def _recommendation(self, category: str) -> str:
         return self.analytics.category_rule(category).recommendation
 
-    def _group(self, unknown_events: list[ErrorEvent], message_to_fp: dict[str, str],
-               progress: Progress) -> list[_Group]:
+    def _group(
+        self, unknown_events: list[ErrorEvent], message_to_fp: dict[str, str], progress: Progress
+    ) -> list[_Group]:
         if not unknown_events:
             return []
         messages = [event.message for event in unknown_events]
         clusterer = ErrorClusterer(rules=self.analytics.rules).fit(messages, progress=progress)
         id_to_cluster = {cluster.id: cluster for cluster in clusterer.clusters_}
         fp_to_labels: dict[str, Counter] = defaultdict(Counter)
-        for message, label in zip(messages, clusterer.labels_):
+        for message, label in zip(messages, clusterer.labels_, strict=False):
             fp_to_labels[message_to_fp[message]][label] += 1
         label_to_counts: dict[str, Counter] = defaultdict(Counter)
         for fingerprint, labels in fp_to_labels.items():
@@ -140,7 +179,10 @@ class Refresher:
         order = {cluster.id: index for index, cluster in enumerate(clusterer.clusters_)}
         return [
             _Group(id_to_cluster.get(label), counts)
-            for label, counts in sorted(label_to_counts.items(), key=lambda item: (order.get(item[0], len(order)), str(item[0])))
+            for label, counts in sorted(
+                label_to_counts.items(),
+                key=lambda item: (order.get(item[0], len(order)), str(item[0])),
+            )
         ]
 
 
@@ -155,22 +197,37 @@ def _examples(events: list[ErrorEvent], message_to_fp: dict[str, str]) -> dict[s
 class _Placement:
     """Decides where each unknown template goes and collects the rows to write."""
 
-    def __init__(self, tx: StateTransaction, known: dict[str, TemplateRecord], now: datetime,
-                 identity_version: str, recommend: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        tx: StateTransaction,
+        known: dict[str, TemplateRecord],
+        now: datetime,
+        identity_version: str,
+        recommend: Callable[[str], str],
+    ) -> None:
         self.tx = tx
         self.recommend = recommend
         self.now = now
         self.identity_version = identity_version
-        self.index = TemplateIndex([(record.template, record.cluster_id) for record in known.values()])
-        self.labels = TemplateIndex([(label.template, label.category) for label in labelled_templates(tx)])
+        self.index = TemplateIndex(
+            [(record.template, record.cluster_id) for record in known.values()]
+        )
+        self.labels = TemplateIndex(
+            [(label.template, label.category) for label in labelled_templates(tx)]
+        )
         self.taken = tx.cluster_ids()
         self.new_templates: list[TemplateRecord] = []
         self.new_clusters: list[ClusterRecord] = []
         self.new_ids: list[str] = []
         self.attached = 0
 
-    def place(self, group: _Group, fp_to_template: dict[str, str], fp_to_example: dict[str, str]) -> None:
-        ordered = sorted(group.fingerprint_counts, key=lambda fp: (-group.fingerprint_counts[fp], fp_to_template[fp]))
+    def place(
+        self, group: _Group, fp_to_template: dict[str, str], fp_to_example: dict[str, str]
+    ) -> None:
+        ordered = sorted(
+            group.fingerprint_counts,
+            key=lambda fp: (-group.fingerprint_counts[fp], fp_to_template[fp]),
+        )
         matches = {}
         for fingerprint in ordered:
             found = self.index.nearest(fp_to_template[fingerprint])
@@ -191,13 +248,20 @@ class _Placement:
             cluster_id = destination[fingerprint]
             if cluster_id not in self.new_ids:
                 self.attached += 1
-            self.new_templates.append(TemplateRecord(
-                fingerprint=fingerprint, cluster_id=cluster_id, template=fp_to_template[fingerprint],
-                example=fp_to_example[fingerprint], pinned=False, created_at=self.now,
-            ))
+            self.new_templates.append(
+                TemplateRecord(
+                    fingerprint=fingerprint,
+                    cluster_id=cluster_id,
+                    template=fp_to_template[fingerprint],
+                    example=fp_to_example[fingerprint],
+                    pinned=False,
+                    created_at=self.now,
+                )
+            )
 
-    def _new_cluster(self, group: _Group, fingerprints: list[str], fp_to_template: dict[str, str],
-                     whole: bool) -> str:
+    def _new_cluster(
+        self, group: _Group, fingerprints: list[str], fp_to_template: dict[str, str], whole: bool
+    ) -> str:
         counts = group.fingerprint_counts
         founding = fp_to_template[fingerprints[0]]
         cluster_id = new_cluster_id(founding, self.taken)
@@ -206,7 +270,10 @@ class _Placement:
         if described is not None and whole:
             template, name = described.template, described.name
         else:
-            template = build_template([(fp_to_template[fp], counts[fp]) for fp in fingerprints]) or founding
+            template = (
+                build_template([(fp_to_template[fp], counts[fp]) for fp in fingerprints])
+                or founding
+            )
             name = build_name(template)
         category = described.category if described else "unknown"
         decided_by = described.decided_by if described else "none"
@@ -217,15 +284,34 @@ class _Placement:
             if vote is not None:
                 category, confidence, decided_by = vote[0], vote[1], "review"
                 recommendation = self.recommend(category)
-        self.new_clusters.append(ClusterRecord(
-            id=cluster_id, name=name[:300], name_source="auto", template=template,
-            top_terms=list(described.top_terms) if described else [], category=category,
-            category_source=decided_by, confidence=float(confidence), recommendation=recommendation,
-            status="new", previous_status=None, ignored_at=None, ignored_until=None, ignore_occurrences=None,
-            resolved_at=None, regressed_at=None, reviewed_at=None, reviewed_by=None, merged_into=None,
-            split_from=None, created_at=self.now, updated_at=self.now, identity_version=self.identity_version,
-            version=1,
-        ))
+        self.new_clusters.append(
+            ClusterRecord(
+                id=cluster_id,
+                name=name[:300],
+                name_source="auto",
+                template=template,
+                top_terms=list(described.top_terms) if described else [],
+                category=category,
+                category_source=decided_by,
+                confidence=float(confidence),
+                recommendation=recommendation,
+                status="new",
+                previous_status=None,
+                ignored_at=None,
+                ignored_until=None,
+                ignore_occurrences=None,
+                resolved_at=None,
+                regressed_at=None,
+                reviewed_at=None,
+                reviewed_by=None,
+                merged_into=None,
+                split_from=None,
+                created_at=self.now,
+                updated_at=self.now,
+                identity_version=self.identity_version,
+                version=1,
+            )
+        )
         self.new_ids.append(cluster_id)
         return cluster_id
 

@@ -24,8 +24,14 @@ from .identity import Templater, fingerprint_of
 from .lifecycle import REFRESH_ACTOR
 
 IDENTITY_COMPONENT = "identity"
-_REVIEWED = frozenset({ClusterStatus.REVIEWED.value, ClusterStatus.RESOLVED.value,
-                       ClusterStatus.REGRESSED.value, ClusterStatus.IGNORED.value})
+_REVIEWED = frozenset(
+    {
+        ClusterStatus.REVIEWED.value,
+        ClusterStatus.RESOLVED.value,
+        ClusterStatus.REGRESSED.value,
+        ClusterStatus.IGNORED.value,
+    }
+)
 
 
 def remap_identity(tx: StateTransaction, templater: Templater, now: datetime) -> dict[str, str]:
@@ -43,7 +49,7 @@ def remap_identity(tx: StateTransaction, templater: Templater, now: datetime) ->
     new_fp_to_olds: dict[str, list[TemplateRecord]] = defaultdict(list)
     new_fp_to_template: dict[str, str] = {}
     old_to_new_fp: dict[str, str] = {}
-    for old, template in zip(old_templates, rebuilt):
+    for old, template in zip(old_templates, rebuilt, strict=False):
         new_fp = fingerprint_of(template)
         new_fp_to_olds[new_fp].append(old)
         new_fp_to_template[new_fp] = template
@@ -53,10 +59,16 @@ def remap_identity(tx: StateTransaction, templater: Templater, now: datetime) ->
     for new_fp, olds in sorted(new_fp_to_olds.items()):
         owner = _owner({old.cluster_id for old in olds}, records)
         first = min(olds, key=lambda old: (old.created_at, old.fingerprint))
-        new_records.append(TemplateRecord(
-            fingerprint=new_fp, cluster_id=owner, template=new_fp_to_template[new_fp], example=first.example,
-            pinned=any(old.pinned for old in olds), created_at=first.created_at,
-        ))
+        new_records.append(
+            TemplateRecord(
+                fingerprint=new_fp,
+                cluster_id=owner,
+                template=new_fp_to_template[new_fp],
+                example=first.example,
+                pinned=any(old.pinned for old in olds),
+                created_at=first.created_at,
+            )
+        )
     tx.replace_templates(new_records)
     tx.refingerprint_events(old_to_new_fp)
 
@@ -66,16 +78,33 @@ def remap_identity(tx: StateTransaction, templater: Templater, now: datetime) ->
         cluster_id = old.cluster_id
         if cluster_id in kept or cluster_id in retired:
             continue
-        successor = next(r.cluster_id for r in new_records if r.fingerprint == old_to_new_fp[old.fingerprint])
+        successor = next(
+            r.cluster_id for r in new_records if r.fingerprint == old_to_new_fp[old.fingerprint]
+        )
         retired[cluster_id] = successor
     reason = f"templates re-keyed from identity version {stored} to {current}"
     for old_id, new_id in sorted(retired.items()):
         record = records[old_id]
-        tx.update_cluster(old_id, record.version, {"status": ClusterStatus.MERGED.value, "merged_into": new_id}, now)
-        tx.record_id_map(old_id, new_id, from_version=stored, to_version=current, at=now,
-                         reason=f"{reason}: its templates now equal those of {new_id}")
+        tx.update_cluster(
+            old_id,
+            record.version,
+            {"status": ClusterStatus.MERGED.value, "merged_into": new_id},
+            now,
+        )
+        tx.record_id_map(
+            old_id,
+            new_id,
+            from_version=stored,
+            to_version=current,
+            at=now,
+            reason=f"{reason}: its templates now equal those of {new_id}",
+        )
     tx.record_action(
-        "remap", cluster_id=None, actor=REFRESH_ACTOR, at=now, related_ids=[*retired, *retired.values()],
+        "remap",
+        cluster_id=None,
+        actor=REFRESH_ACTOR,
+        at=now,
+        related_ids=[*retired, *retired.values()],
         before={"identity_version": stored, "templates": len(old_templates)},
         after={"identity_version": current, "templates": len(new_records), "retired": retired},
         undoable=False,

@@ -27,7 +27,10 @@ def sparkline(counts: Iterable[int]) -> str:
     top = max(counts, default=0)
     if top == 0:
         return " " * len(counts)
-    return "".join(SPARK[0] if count == 0 else SPARK[max(1, round(count / top * (len(SPARK) - 1)))] for count in counts)
+    return "".join(
+        SPARK[0] if count == 0 else SPARK[max(1, round(count / top * (len(SPARK) - 1)))]
+        for count in counts
+    )
 
 
 def flags(cluster: DiscoveredCluster) -> str:
@@ -53,7 +56,9 @@ def refresh_lines(result: RefreshResult) -> list[str]:
 def page_lines(page: ClusterPage) -> list[str]:
     if not page.items:
         return ["No clusters match."]
-    lines = [f"{'ID':<12} {'STATUS':<9} {'SIZE':>5} {'RUNS':>4}  {'CATEGORY':<17} {'LAST SEEN':<16}  {'14 DAYS':<15} NAME"]
+    lines = [
+        f"{'ID':<12} {'STATUS':<9} {'SIZE':>5} {'RUNS':>4}  {'CATEGORY':<17} {'LAST SEEN':<16}  {'14 DAYS':<15} NAME"
+    ]
     for cluster in page.items:
         lines.append(
             f"{cluster.id:<12} {cluster.status:<9} {cluster.size:>5} {cluster.runs_affected:>4}  "
@@ -61,8 +66,10 @@ def page_lines(page: ClusterPage) -> list[str]:
             f"{short(cluster.name, 60)}{flags(cluster)}"
         )
     shown_to = page.offset + len(page.items)
-    lines.append(f"{page.offset + 1}-{shown_to} of {page.total} clusters"
-                 + (" (--offset for more)" if shown_to < page.total else ""))
+    lines.append(
+        f"{page.offset + 1}-{shown_to} of {page.total} clusters"
+        + (" (--offset for more)" if shown_to < page.total else "")
+    )
     return lines
 
 
@@ -76,7 +83,9 @@ def cluster_lines(cluster: DiscoveredCluster, *, examples: int = 2) -> list[str]
     ]
     if cluster.top_terms:
         lines.append(f"  why grouped: {', '.join(cluster.top_terms)}")
-    lines.append(f"  last 14 days: {sparkline(cluster.daily_counts)}  ({sum(cluster.daily_counts)} errors)")
+    lines.append(
+        f"  last 14 days: {sparkline(cluster.daily_counts)}  ({sum(cluster.daily_counts)} errors)"
+    )
     for example in cluster.examples[:examples]:
         lines.append(f"  e.g. {short(example, MAX_LINE)}")
     return lines
@@ -88,10 +97,15 @@ def detail_lines(detail: ClusterDetail) -> list[str]:
     if cluster.recommendation:
         lines.append(f"  recommendation: {short(cluster.recommendation, MAX_LINE)}")
     lifecycle = {
-        "reviewed": f"{when(detail.reviewed_at)} by {detail.reviewed_by}" if detail.reviewed_at else None,
+        "reviewed": f"{when(detail.reviewed_at)} by {detail.reviewed_by}"
+        if detail.reviewed_at
+        else None,
         "ignored until": when(detail.ignored_until) if detail.ignored_until else None,
-        "ignored for": (f"{detail.ignore_occurrences} more occurrences ({detail.ignore_remaining} left)"
-                        if detail.ignore_occurrences else None),
+        "ignored for": (
+            f"{detail.ignore_occurrences} more occurrences ({detail.ignore_remaining} left)"
+            if detail.ignore_occurrences
+            else None
+        ),
         "resolved": when(detail.resolved_at) if detail.resolved_at else None,
         "regressed": when(detail.regressed_at) if detail.regressed_at else None,
         "merged into": detail.merged_into,
@@ -100,13 +114,19 @@ def detail_lines(detail: ClusterDetail) -> list[str]:
         "former ids": ", ".join(detail.previous_ids) or None,
     }
     lines.extend(f"  {label}: {value}" for label, value in lifecycle.items() if value)
-    lines.append(f"  phases: {', '.join(f'{phase} {count}' for phase, count in detail.phases.items()) or '-'}")
+    lines.append(
+        f"  phases: {', '.join(f'{phase} {count}' for phase, count in detail.phases.items()) or '-'}"
+    )
     lines.append(f"  recent runs: {', '.join(detail.run_ids[:10]) or '-'}")
-    lines.append(f"  last {len(detail.daily_series)} days: {sparkline(point.count for point in detail.daily_series)}")
+    lines.append(
+        f"  last {len(detail.daily_series)} days: {sparkline(point.count for point in detail.daily_series)}"
+    )
     lines.append(f"  templates ({len(detail.templates)}):")
     for template in detail.templates:
         pin = " (pinned)" if template.pinned else ""
-        lines.append(f"    {template.fingerprint[:12]}  {template.occurrences:>4}x  {short(template.template, 90)}{pin}")
+        lines.append(
+            f"    {template.fingerprint[:12]}  {template.occurrences:>4}x  {short(template.template, 90)}{pin}"
+        )
     lines.append("  examples:")
     for example in detail.examples:
         lines.append(f"    - {short(example, MAX_LINE)}")
@@ -122,7 +142,8 @@ def _changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str
     changed = [
         f"{name}: {before.get(name)!r} -> {after.get(name)!r}"
         for name in after
-        if name not in ("rules_text", "sources", "target") and before.get(name) != after.get(name)
+        if name not in ("rules_text", "sources", "target")
+        and before.get(name) != after.get(name)
         and not name.endswith("_at")
     ]
     return "; ".join(changed)
@@ -131,9 +152,11 @@ def _changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str
 def audit_lines(entries: list[AuditEntry]) -> list[str]:
     lines = []
     for entry in entries:
-        state = " (undone by #%d)" % entry.undone_by if entry.undone_by else ""
+        state = f" (undone by #{entry.undone_by})" if entry.undone_by else ""
         related = f" +{','.join(entry.related_ids)}" if entry.related_ids else ""
-        summary = f"undo of #{entry.undo_of}" if entry.undo_of else _changes(entry.before, entry.after)
+        summary = (
+            f"undo of #{entry.undo_of}" if entry.undo_of else _changes(entry.before, entry.after)
+        )
         lines.append(
             f"#{entry.id:<4} {when(entry.at)}  {short(entry.actor, 16):<16} {entry.action:<12} "
             f"{entry.cluster_id or '-'}{related}  {short(summary, 70)}{state}"

@@ -29,7 +29,11 @@ from ..rules.loader import build_rule_set
 def toml_string(value: str, *, literal: bool = False) -> str:
     """A TOML string: ``'literal'`` when asked and possible (regexes keep their backslashes
     readable), else a basic string (JSON's escapes are valid TOML)."""
-    if literal and "'" not in value and not any(ord(char) < 32 or ord(char) == 127 for char in value):
+    if (
+        literal
+        and "'" not in value
+        and not any(ord(char) < 32 or ord(char) == 127 for char in value)
+    ):
         return f"'{value}'"
     return json.dumps(value, ensure_ascii=False)
 
@@ -59,15 +63,30 @@ def read_rules_text(path: str | os.PathLike[str]) -> str | None:
         raise InputError(f"cannot read the rules file {path}: {exc}") from exc
 
 
-def with_rule(text: str | None, key: str, new_fields: dict[str, object], lists: dict[str, list[str]],
-              source: str) -> str:
+def with_rule(
+    text: str | None,
+    key: str,
+    new_fields: dict[str, object],
+    lists: dict[str, list[str]],
+    source: str,
+) -> str:
     """``text`` with the rule added; ``new_fields`` are used when the category is new to the file."""
     text = text or ""
     document = _parse(text, source)
-    existing = document.get("categories", {}).get(key) if isinstance(document.get("categories"), dict) else None
+    existing = (
+        document.get("categories", {}).get(key)
+        if isinstance(document.get("categories"), dict)
+        else None
+    )
     if existing is None:
-        separator = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
-        updated = text + separator + category_snippet(key, {**new_fields, **{k: v for k, v in lists.items() if v}})
+        separator = (
+            "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
+        )
+        updated = (
+            text
+            + separator
+            + category_snippet(key, {**new_fields, **{k: v for k, v in lists.items() if v}})
+        )
     else:
         updated = text
         for field, values in lists.items():
@@ -111,8 +130,10 @@ def _parse(text: str, source: str) -> dict:
 
 def _header(key: str) -> re.Pattern[str]:
     quoted = re.escape(key)
-    return re.compile(rf"^[ \t]*\[[ \t]*categories[ \t]*\.[ \t]*(?:{quoted}|\"{quoted}\"|'{quoted}')[ \t]*\][ \t]*(?:#.*)?$",
-                      re.MULTILINE)
+    return re.compile(
+        rf"^[ \t]*\[[ \t]*categories[ \t]*\.[ \t]*(?:{quoted}|\"{quoted}\"|'{quoted}')[ \t]*\][ \t]*(?:#.*)?$",
+        re.MULTILINE,
+    )
 
 
 def _append_to_array(text: str, key: str, field: str, values: list[str]) -> str:
@@ -124,13 +145,17 @@ def _append_to_array(text: str, key: str, field: str, values: list[str]) -> str:
         )
     next_table = re.compile(r"^[ \t]*\[", re.MULTILINE).search(text, header.end())
     body_end = next_table.start() if next_table else len(text)
-    assignment = re.compile(rf"^[ \t]*{field}[ \t]*=[ \t]*\[", re.MULTILINE).search(text, header.end(), body_end)
+    assignment = re.compile(rf"^[ \t]*{field}[ \t]*=[ \t]*\[", re.MULTILINE).search(
+        text, header.end(), body_end
+    )
     if assignment is None:
         line = f"\n{field} = {toml_array(values, literal=field == 'patterns')}"
-        return text[: header.end()] + line + text[header.end():]
+        return text[: header.end()] + line + text[header.end() :]
     close, last = _scan_array(text, assignment.end())
     joiner = "" if last in ("", ",") else ", "
-    addition = joiner + ", ".join(toml_string(value, literal=field == "patterns") for value in values)
+    addition = joiner + ", ".join(
+        toml_string(value, literal=field == "patterns") for value in values
+    )
     return text[:close].rstrip(" \t") + addition + text[close:]
 
 

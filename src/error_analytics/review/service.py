@@ -57,11 +57,15 @@ class ClusterReviewService:
         self.analytics = analytics
         self.store = StateStore(state_engine)
         self.templater = Templater(analytics.rules)
-        self.actions = ReviewActions(self.store, ReviewContext(
-            now=self.now, categories=lambda: list(analytics.rules.categories),
-            recommendation=lambda key: analytics.category_rule(key).recommendation,
-            identity_version=lambda: self.templater.identity_version,
-        ))
+        self.actions = ReviewActions(
+            self.store,
+            ReviewContext(
+                now=self.now,
+                categories=lambda: list(analytics.rules.categories),
+                recommendation=lambda key: analytics.category_rule(key).recommendation,
+                identity_version=lambda: self.templater.identity_version,
+            ),
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> ClusterReviewService:
@@ -82,23 +86,41 @@ class ClusterReviewService:
         return Refresher(self.analytics, self.store, self.templater).run(days, self.now(), progress)
 
     # -- reading -------------------------------------------------------------------------
-    def list_clusters(self, *, status: str | None = None, category: str | None = None, phase: str | None = None,
-                      text: str | None = None, sort: str = "size", limit: int = 50, offset: int = 0) -> ClusterPage:
+    def list_clusters(
+        self,
+        *,
+        status: str | None = None,
+        category: str | None = None,
+        phase: str | None = None,
+        text: str | None = None,
+        sort: str = "size",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> ClusterPage:
         """Clusters matching every filter given; merged clusters only when ``status="merged"``."""
         if status is not None and status not in STATUSES:
             raise InputError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
         if sort not in SORTS:
             raise InputError(f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
         for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low or (name == "limit" and value > MAX_LIMIT):
-                raise InputError(f"{name} must be a whole number from {low}{f' to {MAX_LIMIT}' if name == 'limit' else ''}, not {value!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or value < low
+                or (name == "limit" and value > MAX_LIMIT)
+            ):
+                raise InputError(
+                    f"{name} must be a whole number from {low}{f' to {MAX_LIMIT}' if name == 'limit' else ''}, not {value!r}"
+                )
         wanted_phase = normalize_phase(phase).value if phase else None
         needle = text.strip().lower() if text and text.strip() else None
         with self.store.read() as tx:
             views = ClusterViews(tx, self.now())
             chosen = []
             for record in tx.clusters().values():
-                if (status or "") != ClusterStatus.MERGED.value and record.status == ClusterStatus.MERGED.value:
+                if (
+                    status or ""
+                ) != ClusterStatus.MERGED.value and record.status == ClusterStatus.MERGED.value:
                     continue
                 if status is not None and record.status != status:
                     continue
@@ -111,7 +133,9 @@ class ClusterReviewService:
                 chosen.append((record, views.stats_of(record.id)))
             chosen.sort(key=SORTS[sort])
             page = [record for record, _ in chosen[offset : offset + limit]]
-            return ClusterPage(items=views.build(page), total=len(chosen), limit=limit, offset=offset)
+            return ClusterPage(
+                items=views.build(page), total=len(chosen), limit=limit, offset=offset
+            )
 
     def get_cluster(self, cluster_id: str) -> ClusterDetail:
         """One cluster with its evidence and history (a retired id leads to its successor)."""
@@ -132,7 +156,9 @@ class ClusterReviewService:
                 raise NotFoundError(f"no cluster {cluster_id!r}")
             return ClusterViews(tx, self.now(), cluster_ids=[record.id]).build([record])[0]
 
-    def window_clusters(self, days: int = 30, progress: Progress | None = None) -> list[DiscoveredCluster]:
+    def window_clusters(
+        self, days: int = 30, progress: Progress | None = None
+    ) -> list[DiscoveredCluster]:
         """Refresh, then the clusters with errors in the window, figures counted in the window,
         largest first — the persisted counterpart of ``ErrorAnalyticsService.cluster_errors``."""
         self.refresh(days, progress)
@@ -158,39 +184,94 @@ class ClusterReviewService:
             return labelled_templates(tx)
 
     # -- review actions (each returns the cluster as it is now) --------------------------
-    def accept(self, cluster_id: str, *, actor: str, expected_version: int | None = None) -> DiscoveredCluster:
-        return self.cluster(self.actions.accept(cluster_id, actor=actor, expected_version=expected_version))
+    def accept(
+        self, cluster_id: str, *, actor: str, expected_version: int | None = None
+    ) -> DiscoveredCluster:
+        return self.cluster(
+            self.actions.accept(cluster_id, actor=actor, expected_version=expected_version)
+        )
 
-    def rename(self, cluster_id: str, name: str, *, actor: str, expected_version: int | None = None) -> DiscoveredCluster:
-        return self.cluster(self.actions.rename(cluster_id, name, actor=actor, expected_version=expected_version))
+    def rename(
+        self, cluster_id: str, name: str, *, actor: str, expected_version: int | None = None
+    ) -> DiscoveredCluster:
+        return self.cluster(
+            self.actions.rename(cluster_id, name, actor=actor, expected_version=expected_version)
+        )
 
-    def set_category(self, cluster_id: str, category: str, *, actor: str,
-                     expected_version: int | None = None) -> DiscoveredCluster:
-        return self.cluster(self.actions.set_category(cluster_id, category, actor=actor, expected_version=expected_version))
+    def set_category(
+        self, cluster_id: str, category: str, *, actor: str, expected_version: int | None = None
+    ) -> DiscoveredCluster:
+        return self.cluster(
+            self.actions.set_category(
+                cluster_id, category, actor=actor, expected_version=expected_version
+            )
+        )
 
-    def merge(self, source_ids: list[str], target_id: str, *, actor: str,
-              expected_version: int | None = None) -> DiscoveredCluster:
+    def merge(
+        self,
+        source_ids: list[str],
+        target_id: str,
+        *,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> DiscoveredCluster:
         """Fold the sources into the target: their templates (and so their past and future
         errors) belong to the target from now on. ``expected_version`` is the target's."""
-        return self.cluster(self.actions.merge(source_ids, target_id, actor=actor, expected_version=expected_version))
+        return self.cluster(
+            self.actions.merge(
+                source_ids, target_id, actor=actor, expected_version=expected_version
+            )
+        )
 
-    def split(self, cluster_id: str, templates: list[str], *, actor: str, name: str | None = None,
-              expected_version: int | None = None) -> DiscoveredCluster:
+    def split(
+        self,
+        cluster_id: str,
+        templates: list[str],
+        *,
+        actor: str,
+        name: str | None = None,
+        expected_version: int | None = None,
+    ) -> DiscoveredCluster:
         """Move ``templates`` (texts or fingerprints) out into a new cluster; returns it."""
-        return self.cluster(self.actions.split(cluster_id, templates, actor=actor, name=name,
-                                               expected_version=expected_version))
+        return self.cluster(
+            self.actions.split(
+                cluster_id, templates, actor=actor, name=name, expected_version=expected_version
+            )
+        )
 
-    def ignore(self, cluster_id: str, *, actor: str, until: datetime | date | None = None,
-               occurrences: int | None = None, expected_version: int | None = None) -> DiscoveredCluster:
+    def ignore(
+        self,
+        cluster_id: str,
+        *,
+        actor: str,
+        until: datetime | date | None = None,
+        occurrences: int | None = None,
+        expected_version: int | None = None,
+    ) -> DiscoveredCluster:
         """Mute forever, until ``until``, or until it occurs ``occurrences`` more times."""
-        return self.cluster(self.actions.ignore(cluster_id, actor=actor, until=until, occurrences=occurrences,
-                                                expected_version=expected_version))
+        return self.cluster(
+            self.actions.ignore(
+                cluster_id,
+                actor=actor,
+                until=until,
+                occurrences=occurrences,
+                expected_version=expected_version,
+            )
+        )
 
-    def unignore(self, cluster_id: str, *, actor: str, expected_version: int | None = None) -> DiscoveredCluster:
-        return self.cluster(self.actions.unignore(cluster_id, actor=actor, expected_version=expected_version))
+    def unignore(
+        self, cluster_id: str, *, actor: str, expected_version: int | None = None
+    ) -> DiscoveredCluster:
+        return self.cluster(
+            self.actions.unignore(cluster_id, actor=actor, expected_version=expected_version)
+        )
 
-    def resolve(self, cluster_id: str, *, actor: str, expected_version: int | None = None) -> DiscoveredCluster:
-        return self.cluster(self.actions.resolve(cluster_id, actor=actor, expected_version=expected_version))
+    def resolve(
+        self, cluster_id: str, *, actor: str, expected_version: int | None = None
+    ) -> DiscoveredCluster:
+        return self.cluster(
+            self.actions.resolve(cluster_id, actor=actor, expected_version=expected_version)
+        )
 
     def undo(self, action_id: int, *, actor: str) -> AuditEntry:
         """Undo one action (if nothing changed the clusters since); returns the ``undo`` entry."""
@@ -199,20 +280,51 @@ class ClusterReviewService:
             return tx.action(undo_id)
 
     # -- rules ---------------------------------------------------------------------------
-    def preview_rule(self, cluster_id: str, *, pattern: str | None = None, keywords: list[str] | None = None,
-                     category: str | None = None, days: int = 30, rules_file: str | None = None) -> RulePreview:
+    def preview_rule(
+        self,
+        cluster_id: str,
+        *,
+        pattern: str | None = None,
+        keywords: list[str] | None = None,
+        category: str | None = None,
+        days: int = 30,
+        rules_file: str | None = None,
+    ) -> RulePreview:
         """What a rule would match among the window's errors, and the TOML that saves it."""
         self.analytics.window(days)
         with self.store.read() as tx:
             record = live_cluster(tx, cluster_id)
-            key, keywords, pattern = check_rule_input(record, self.analytics, pattern=pattern, keywords=keywords,
-                                                      category=category, templates=candidate_templates(tx, record))
-            return build_preview(tx, record, self.analytics, self.templater, key=key, keywords=keywords,
-                                 pattern=pattern, days=days, rules_file=rules_file)
+            key, keywords, pattern = check_rule_input(
+                record,
+                self.analytics,
+                pattern=pattern,
+                keywords=keywords,
+                category=category,
+                templates=candidate_templates(tx, record),
+            )
+            return build_preview(
+                tx,
+                record,
+                self.analytics,
+                self.templater,
+                key=key,
+                keywords=keywords,
+                pattern=pattern,
+                days=days,
+                rules_file=rules_file,
+            )
 
-    def promote_to_rule(self, cluster_id: str, *, category: str | None = None, rules_file: str, actor: str,
-                        pattern: str | None = None, keywords: list[str] | None = None,
-                        expected_version: int | None = None) -> DiscoveredCluster:
+    def promote_to_rule(
+        self,
+        cluster_id: str,
+        *,
+        category: str | None = None,
+        rules_file: str,
+        actor: str,
+        pattern: str | None = None,
+        keywords: list[str] | None = None,
+        expected_version: int | None = None,
+    ) -> DiscoveredCluster:
         """Add the rule to ``rules_file`` (validated first) and give the cluster its category.
         The running services keep their rules; new ones load the updated file."""
         actor = check_actor(actor)
@@ -222,18 +334,40 @@ class ClusterReviewService:
         with self.store.write() as tx:
             record = live_cluster(tx, cluster_id)
             check_version(record, expected_version)
-            key, keywords, pattern = check_rule_input(record, self.analytics, pattern=pattern, keywords=keywords,
-                                                      category=category, templates=candidate_templates(tx, record))
+            key, keywords, pattern = check_rule_input(
+                record,
+                self.analytics,
+                pattern=pattern,
+                keywords=keywords,
+                category=category,
+                templates=candidate_templates(tx, record),
+            )
             rule, fields, _ = rule_for(key, record, self.analytics, keywords, pattern)
             before_text = read_rules_text(rules_file)
             lists = {"keywords": keywords, "patterns": [pattern] if pattern else []}
             after_text = with_rule(before_text, key, fields, lists, rules_file)
-            changes = {"category": key, "category_source": "rule", "confidence": 1.0,
-                       "recommendation": rule.recommendation, **reviewed_changes(record, actor, now)}
-            apply_changes(tx, record, changes, action="promote", actor=actor, now=now,
-                          before_extra={"rules_file": rules_file, "rules_text": before_text},
-                          after_extra={"rules_file": rules_file, "rules_text": after_text,
-                                       "keywords": keywords, "pattern": pattern})
+            changes = {
+                "category": key,
+                "category_source": "rule",
+                "confidence": 1.0,
+                "recommendation": rule.recommendation,
+                **reviewed_changes(record, actor, now),
+            }
+            apply_changes(
+                tx,
+                record,
+                changes,
+                action="promote",
+                actor=actor,
+                now=now,
+                before_extra={"rules_file": rules_file, "rules_text": before_text},
+                after_extra={
+                    "rules_file": rules_file,
+                    "rules_text": after_text,
+                    "keywords": keywords,
+                    "pattern": pattern,
+                },
+            )
             write_rules_text(rules_file, after_text)  # last: a failure rolls the state back
         return self.cluster(record.id)
 

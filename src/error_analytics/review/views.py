@@ -26,7 +26,9 @@ _PHASE_ORDER = {phase.value: index for index, phase in enumerate(Phase.ordered()
 
 
 def ordered_phases(phase_to_count: dict[str, int]) -> dict[str, int]:
-    return dict(sorted(phase_to_count.items(), key=lambda item: (_PHASE_ORDER.get(item[0], 99), item[0])))
+    return dict(
+        sorted(phase_to_count.items(), key=lambda item: (_PHASE_ORDER.get(item[0], 99), item[0]))
+    )
 
 
 def day_range(last: date, days: int) -> list[date]:
@@ -36,8 +38,14 @@ def day_range(last: date, days: int) -> list[date]:
 class ClusterViews:
     """Builds :class:`DiscoveredCluster` objects for many clusters with a few queries."""
 
-    def __init__(self, tx: StateTransaction, now: datetime, *, since: datetime | None = None,
-                 cluster_ids: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        tx: StateTransaction,
+        now: datetime,
+        *,
+        since: datetime | None = None,
+        cluster_ids: list[str] | None = None,
+    ) -> None:
         self.tx = tx
         self.now = now
         self.stats = tx.cluster_stats(cluster_ids, since=since)
@@ -46,7 +54,11 @@ class ClusterViews:
         if cluster_ids is None:
             templates = list(tx.templates().values())
         else:
-            templates = [template for cluster_id in cluster_ids for template in tx.templates(cluster_id).values()]
+            templates = [
+                template
+                for cluster_id in cluster_ids
+                for template in tx.templates(cluster_id).values()
+            ]
         for template in templates:
             self.templates_of.setdefault(template.cluster_id, []).append(template)
         self._fp_counts: dict[str, int] | None = None
@@ -65,9 +77,13 @@ class ClusterViews:
 
     def build(self, records: list[ClusterRecord]) -> list[DiscoveredCluster]:
         days = day_range(self.now.date(), SPARKLINE_DAYS)
-        cluster_to_days = self.tx.daily_counts(days[0], [record.id for record in records]) if records else {}
-        return [self._cluster(record, [cluster_to_days.get(record.id, {}).get(day, 0) for day in days])
-                for record in records]
+        cluster_to_days = (
+            self.tx.daily_counts(days[0], [record.id for record in records]) if records else {}
+        )
+        return [
+            self._cluster(record, [cluster_to_days.get(record.id, {}).get(day, 0) for day in days])
+            for record in records
+        ]
 
     def _fingerprint_counts(self) -> dict[str, int]:
         if self._fp_counts is None:
@@ -76,8 +92,10 @@ class ClusterViews:
 
     def ranked_templates(self, cluster_id: str) -> list[TemplateRecord]:
         counts = self._fingerprint_counts()
-        return sorted(self.templates_of.get(cluster_id, ()),
-                      key=lambda t: (-counts.get(t.fingerprint, 0), t.template))
+        return sorted(
+            self.templates_of.get(cluster_id, ()),
+            key=lambda t: (-counts.get(t.fingerprint, 0), t.template),
+        )
 
     def _cluster(self, record: ClusterRecord, daily: list[int]) -> DiscoveredCluster:
         stats = self.stats_of(record.id)
@@ -108,24 +126,38 @@ class ClusterViews:
         )
 
 
-def cluster_detail(tx: StateTransaction, record: ClusterRecord, now: datetime, history_limit: int = 100) -> ClusterDetail:
+def cluster_detail(
+    tx: StateTransaction, record: ClusterRecord, now: datetime, history_limit: int = 100
+) -> ClusterDetail:
     views = ClusterViews(tx, now, cluster_ids=[record.id])
     cluster = views.build([record])[0]
     template_stats = tx.template_stats(record.id)
     templates = []
     for template in views.ranked_templates(record.id):
         occurrence = template_stats.get(template.fingerprint, OccurrenceStats())
-        templates.append(TemplateInfo(
-            fingerprint=template.fingerprint, template=template.template,
-            occurrences=occurrence.occurrences, runs_affected=occurrence.runs,
-            first_seen=occurrence.first_seen, last_seen=occurrence.last_seen,
-            example=template.example, pinned=template.pinned,
-        ))
+        templates.append(
+            TemplateInfo(
+                fingerprint=template.fingerprint,
+                template=template.template,
+                occurrences=occurrence.occurrences,
+                runs_affected=occurrence.runs,
+                first_seen=occurrence.first_seen,
+                last_seen=occurrence.last_seen,
+                example=template.example,
+                pinned=template.pinned,
+            )
+        )
     days = day_range(now.date(), SERIES_DAYS)
     day_to_count = tx.daily_counts(days[0], [record.id]).get(record.id, {})
     ignore_remaining = None
-    if record.status == ClusterStatus.IGNORED.value and record.ignore_occurrences and record.ignored_at:
-        ignore_remaining = max(0, record.ignore_occurrences - tx.events_after(record.id, record.ignored_at))
+    if (
+        record.status == ClusterStatus.IGNORED.value
+        and record.ignore_occurrences
+        and record.ignored_at
+    ):
+        ignore_remaining = max(
+            0, record.ignore_occurrences - tx.events_after(record.id, record.ignored_at)
+        )
     all_records = tx.clusters()
     return ClusterDetail(
         cluster=cluster,
@@ -146,6 +178,8 @@ def cluster_detail(tx: StateTransaction, record: ClusterRecord, now: datetime, h
         regressed_at=record.regressed_at,
         merged_into=record.merged_into,
         split_from=record.split_from,
-        merged_ids=sorted(other.id for other in all_records.values() if other.merged_into == record.id),
+        merged_ids=sorted(
+            other.id for other in all_records.values() if other.merged_into == record.id
+        ),
         previous_ids=sorted(old for old, new in tx.id_map().items() if new == record.id),
     )

@@ -30,7 +30,9 @@ HELP = """\
 class Walkthrough:
     """Prompts on ``out``, answers from ``answers`` (a terminal or any text stream)."""
 
-    def __init__(self, service: ClusterReviewService, out: TextIO, answers: TextIO, actor: str) -> None:
+    def __init__(
+        self, service: ClusterReviewService, out: TextIO, answers: TextIO, actor: str
+    ) -> None:
         self.service = service
         self.out = out
         self.answers = answers
@@ -55,7 +57,10 @@ class Walkthrough:
         for number, cluster in enumerate(queue, start=1):
             if not self._review(number, len(queue), cluster):
                 break
-        summary = ", ".join(f"{count} {action}" for action, count in self.done.items()) or "nothing changed"
+        summary = (
+            ", ".join(f"{count} {action}" for action, count in self.done.items())
+            or "nothing changed"
+        )
         self.out.write(f"Review finished: {summary}.\n")
         return 0
 
@@ -69,10 +74,15 @@ class Walkthrough:
             if cluster.status != ClusterStatus.NEW.value:
                 self.out.write(f"[{number}/{total}] {cluster.id} is {cluster.status} now; next.\n")
                 return True
-            self.out.write(f"\n[{number}/{total}] " + "\n".join(cluster_lines(cluster, examples=2)) + "\n")
+            self.out.write(
+                f"\n[{number}/{total}] " + "\n".join(cluster_lines(cluster, examples=2)) + "\n"
+            )
             if len(cluster.templates) > 1:
-                self.out.write(f"  {len(cluster.templates)} templates: "
-                               + " | ".join(short(t, 50) for t in cluster.templates[:3]) + "\n")
+                self.out.write(
+                    f"  {len(cluster.templates)} templates: "
+                    + " | ".join(short(t, 50) for t in cluster.templates[:3])
+                    + "\n"
+                )
             answer = self.ask(f"{MENU}\n> ")
             if answer is None or answer.lower() in ("q", "quit"):
                 return False
@@ -96,7 +106,13 @@ class Walkthrough:
                 self.out.write(f"Not saved: {exc}\n")
 
     def _actions(self) -> dict[str, Callable[[DiscoveredCluster], bool]]:
-        return {"a": self._accept, "r": self._rename, "c": self._category, "m": self._merge, "i": self._ignore}
+        return {
+            "a": self._accept,
+            "r": self._rename,
+            "c": self._category,
+            "m": self._merge,
+            "i": self._ignore,
+        }
 
     def _count(self, action: str) -> None:
         self.done[action] = self.done.get(action, 0) + 1
@@ -116,19 +132,27 @@ class Walkthrough:
 
     def _category(self, cluster: DiscoveredCluster) -> bool:
         keys = [*self.service.analytics.rules.categories, UNKNOWN_CATEGORY]
-        self.out.write("  " + "  ".join(f"{index}) {key}" for index, key in enumerate(keys, start=1)) + "\n")
+        self.out.write(
+            "  " + "  ".join(f"{index}) {key}" for index, key in enumerate(keys, start=1)) + "\n"
+        )
         answer = self.ask("Category (number or key, empty to cancel): ")
         if not answer:
             return False
-        key = keys[int(answer) - 1] if answer.isdigit() and 1 <= int(answer) <= len(keys) else answer
-        self.service.set_category(cluster.id, key, actor=self.actor, expected_version=cluster.version)
+        key = (
+            keys[int(answer) - 1] if answer.isdigit() and 1 <= int(answer) <= len(keys) else answer
+        )
+        self.service.set_category(
+            cluster.id, key, actor=self.actor, expected_version=cluster.version
+        )
         self._count("categorised")
         return True
 
     def _merge(self, cluster: DiscoveredCluster) -> bool:
         others = [c for c in self.service.list_clusters(limit=200).items if c.id != cluster.id]
         for other in others[:10]:
-            self.out.write(f"  {other.id}  {other.status:<9} {other.size:>4}x  {short(other.name, 60)}\n")
+            self.out.write(
+                f"  {other.id}  {other.status:<9} {other.size:>4}x  {short(other.name, 60)}\n"
+            )
         target = self.ask("Merge into cluster id (empty to cancel): ")
         if not target:
             return False
@@ -146,12 +170,19 @@ class Walkthrough:
                 until = date.fromisoformat(text)
             except ValueError:
                 raise InputError(f"not a date: {text!r}") from None
-            self.service.ignore(cluster.id, actor=self.actor, until=until, expected_version=cluster.version)
+            self.service.ignore(
+                cluster.id, actor=self.actor, until=until, expected_version=cluster.version
+            )
         elif answer[0].lower() == "n":
             text = self.ask("How many more occurrences: ") or ""
             if not text.isdigit():
                 raise InputError(f"not a number: {text!r}")
-            self.service.ignore(cluster.id, actor=self.actor, occurrences=int(text), expected_version=cluster.version)
+            self.service.ignore(
+                cluster.id,
+                actor=self.actor,
+                occurrences=int(text),
+                expected_version=cluster.version,
+            )
         else:
             self.service.ignore(cluster.id, actor=self.actor, expected_version=cluster.version)
         self._count("ignored")

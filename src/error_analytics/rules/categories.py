@@ -159,7 +159,7 @@ _IMPORT = CategoryRule(
         'Could not resolve "',  # esbuild; "Could not resolve host" is a network error
         "Could not resolve '",
         "Can't resolve '",  # webpack
-        'Can\'t resolve "',
+        "Can't resolve \"",
         "npm ERR! code E404",
         "npm error code E404",
         # shell

@@ -240,7 +240,7 @@ _GLOBAL_FLAGS_RE = re.compile(r"\(\?([aiLmsux]+)\)")
 def _scoped(pattern: str) -> str | None:
     """``pattern`` as an alternative of a larger regex, or None if it cannot be one."""
     flags = _GLOBAL_FLAGS_RE.match(pattern)
-    scoped = f"(?{flags.group(1)}:{pattern[flags.end():]})" if flags else f"(?:{pattern})"
+    scoped = f"(?{flags.group(1)}:{pattern[flags.end() :]})" if flags else f"(?:{pattern})"
     try:
         if re.compile(scoped).groups:
             return None

@@ -22,7 +22,9 @@ def open_engine(target: DatabaseTarget, *, read_only: bool = True) -> Engine:
     try:
         url = make_url(target.url)
     except sa.exc.ArgumentError as exc:
-        raise ConfigurationError(f"not a database URL or path: {target.url!r} (from {target.origin})") from exc
+        raise ConfigurationError(
+            f"not a database URL or path: {target.url!r} (from {target.origin})"
+        ) from exc
 
     if url.get_backend_name() == "sqlite":
         engine = _open_sqlite(url, target, read_only=read_only)
@@ -35,14 +37,20 @@ def open_engine(target: DatabaseTarget, *, read_only: bool = True) -> Engine:
         try:
             engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
         except (sa.exc.ArgumentError, ImportError) as exc:
-            raise ConfigurationError(f"cannot use {target.display_url} (from {target.origin}): {exc}") from exc
+            raise ConfigurationError(
+                f"cannot use {target.display_url} (from {target.origin}): {exc}"
+            ) from exc
 
     try:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
         engine.dispose()
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = (
+            str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            if str(exc).strip()
+            else type(exc).__name__
+        )
         raise DatabaseUnavailableError(
             f"cannot connect to {target.display_url} (from {target.origin}): {reason}"
         ) from exc
@@ -65,7 +73,9 @@ def _open_sqlite(url: sa.URL, target: DatabaseTarget, *, read_only: bool) -> Eng
     uri = f"file:{path.resolve().as_posix()}?mode=ro"
     # A real pool: the "sqlite://" URL would otherwise get SingletonThreadPool, whose per-thread
     # connections are closed under other threads of a web server.
-    return sa.create_engine("sqlite://", creator=lambda: _sqlite_connect_ro(uri), poolclass=sa.pool.QueuePool)
+    return sa.create_engine(
+        "sqlite://", creator=lambda: _sqlite_connect_ro(uri), poolclass=sa.pool.QueuePool
+    )
 
 
 def _sqlite_connect_ro(uri: str):

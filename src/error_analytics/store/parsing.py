@@ -127,7 +127,11 @@ def parse_timestamp(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone().replace(tzinfo=None)
+        return (
+            value.replace(tzinfo=None)
+            if value.tzinfo is None
+            else value.astimezone().replace(tzinfo=None)
+        )
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
     if isinstance(value, (int, float)):
@@ -198,12 +202,17 @@ def _error_in(result: dict[str, Any]) -> str | None:
             candidate = result.get(key)
             if isinstance(candidate, list):
                 candidate = " ".join(
-                    str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in candidate
+                    str(part.get("text", "")) if isinstance(part, dict) else str(part)
+                    for part in candidate
                 )
             text = clean_text(candidate)
             if text:
                 return text
-        return f"Non-zero exit code: {exit_code}" if failed_exit else "tool reported an error without text"
+        return (
+            f"Non-zero exit code: {exit_code}"
+            if failed_exit
+            else "tool reported an error without text"
+        )
     if stderr:
         return stderr
     return None

@@ -50,7 +50,11 @@ class WorkflowSchema:
 
     @property
     def phase_json_columns(self) -> list[str]:
-        return [name for name in ("phase_errors", "error_phase_distribution") if self.has(WORKFLOW_TABLE, name)]
+        return [
+            name
+            for name in ("phase_errors", "error_phase_distribution")
+            if self.has(WORKFLOW_TABLE, name)
+        ]
 
     def missing(self) -> list[str]:
         """Optional tables/columns that are absent, for the data-quality report."""
@@ -58,7 +62,13 @@ class WorkflowSchema:
         for table in (TASK_LOG_TABLE, HOOK_TABLE):
             if not self.has(table):
                 notes.append(f"table {table}")
-        for column in ("created_at", "start_time", "current_phase", "workflow_template", "model_used"):
+        for column in (
+            "created_at",
+            "start_time",
+            "current_phase",
+            "workflow_template",
+            "model_used",
+        ):
             if not self.has(WORKFLOW_TABLE, column):
                 notes.append(f"column {WORKFLOW_TABLE}.{column}")
         if self.text_column is None:
@@ -84,5 +94,7 @@ def probe_schema(engine: Engine) -> WorkflowSchema:
     if missing:
         raise SchemaError(f"{WORKFLOW_TABLE} lacks required column(s): {', '.join(missing)}")
     if not (schema.has(WORKFLOW_TABLE, "created_at") or schema.has(WORKFLOW_TABLE, "start_time")):
-        raise SchemaError(f"{WORKFLOW_TABLE} has neither created_at nor start_time: no way to place runs in time")
+        raise SchemaError(
+            f"{WORKFLOW_TABLE} has neither created_at nor start_time: no way to place runs in time"
+        )
     return schema

@@ -18,7 +18,15 @@ from sqlalchemy.engine import Engine
 
 from ..models import DataQualityReport, ErrorEvent, Phase, Source, TimeWindow
 from ..rules import normalize_phase
-from .parsing import MAX_MESSAGE_CHARS, BadValue, clean_text, hook_error_message, iter_phase_errors, load_json, parse_timestamp
+from .parsing import (
+    MAX_MESSAGE_CHARS,
+    BadValue,
+    clean_text,
+    hook_error_message,
+    iter_phase_errors,
+    load_json,
+    parse_timestamp,
+)
 from .schema_probe import HOOK_TABLE, TASK_LOG_TABLE, WORKFLOW_TABLE, WorkflowSchema, probe_schema
 
 FAILED_STATUSES = ("failed", "error", "failure")
@@ -62,7 +70,9 @@ class WorkflowReader:
 
     def _run_time(self, alias: str = "w") -> str:
         """The run's time as a comparable value: created_at, else start_time."""
-        names = [name for name in ("created_at", "start_time") if self.schema.has(WORKFLOW_TABLE, name)]
+        names = [
+            name for name in ("created_at", "start_time") if self.schema.has(WORKFLOW_TABLE, name)
+        ]
         if self._is_sqlite:
             parts = [f"datetime({alias}.{name})" for name in names]
         else:
@@ -71,7 +81,10 @@ class WorkflowReader:
 
     def _window_params(self, window: TimeWindow) -> dict[str, object]:
         if self._is_sqlite:
-            return {"start": window.start.strftime("%Y-%m-%d %H:%M:%S"), "end": window.end.strftime("%Y-%m-%d %H:%M:%S")}
+            return {
+                "start": window.start.strftime("%Y-%m-%d %H:%M:%S"),
+                "end": window.end.strftime("%Y-%m-%d %H:%M:%S"),
+            }
         return {"start": window.start, "end": window.end}
 
     def _in_window(self, alias: str = "w") -> str:
@@ -92,7 +105,11 @@ class WorkflowReader:
             columns = self.schema.columns(table)
             if not columns:
                 continue
-            parts.append(f"(SELECT MAX(id) FROM {table})" if "id" in columns else f"(SELECT COUNT(*) FROM {table})")
+            parts.append(
+                f"(SELECT MAX(id) FROM {table})"
+                if "id" in columns
+                else f"(SELECT COUNT(*) FROM {table})"
+            )
         if self.schema.has(WORKFLOW_TABLE, "updated_at"):
             parts.append(f"(SELECT CAST(MAX(updated_at) AS TEXT) FROM {WORKFLOW_TABLE})")
         parts.append(f"(SELECT COUNT(*) FROM {WORKFLOW_TABLE})")
@@ -110,7 +127,9 @@ class WorkflowReader:
         return RunCounts(total=int(total), failed=int(failed))
 
     def daily_run_counts(self, window: TimeWindow) -> list[DailyRunCount]:
-        day = f"date({self._run_time()})" if self._is_sqlite else f"CAST({self._run_time()} AS DATE)"
+        day = (
+            f"date({self._run_time()})" if self._is_sqlite else f"CAST({self._run_time()} AS DATE)"
+        )
         sql = (
             f"SELECT {day} AS day, COUNT(*), COALESCE(SUM(CASE WHEN {self._is_failed()} THEN 1 ELSE 0 END), 0) "
             f"FROM {WORKFLOW_TABLE} w WHERE {self._in_window()} GROUP BY 1 ORDER BY 1"
@@ -126,7 +145,9 @@ class WorkflowReader:
 
     def date_problems(self, window: TimeWindow) -> dict[str, int]:
         """Runs that cannot be placed in time: no date, an unparsable one, or one in the future."""
-        raw = [name for name in ("created_at", "start_time") if self.schema.has(WORKFLOW_TABLE, name)]
+        raw = [
+            name for name in ("created_at", "start_time") if self.schema.has(WORKFLOW_TABLE, name)
+        ]
         any_raw = " OR ".join(f"w.{name} IS NOT NULL" for name in raw)
         sql = (
             "SELECT "
@@ -136,12 +157,21 @@ class WorkflowReader:
             f"FROM {WORKFLOW_TABLE} w"
         )
         with self.engine.connect() as connection:
-            unparsable, undated, future = connection.execute(sa.text(sql), self._window_params(window)).one()
-        return {"unparsable date": int(unparsable), "no date": int(undated), "date in the future": int(future)}
+            unparsable, undated, future = connection.execute(
+                sa.text(sql), self._window_params(window)
+            ).one()
+        return {
+            "unparsable date": int(unparsable),
+            "no date": int(undated),
+            "date in the future": int(future),
+        }
 
     def phase_reach(self, window: TimeWindow) -> dict[Phase, int] | None:
         """Runs in the window that reached each phase, from task_logs; None without them."""
-        if not (self.schema.has(TASK_LOG_TABLE, "phase_name") and self.schema.has(TASK_LOG_TABLE, "adw_id")):
+        if not (
+            self.schema.has(TASK_LOG_TABLE, "phase_name")
+            and self.schema.has(TASK_LOG_TABLE, "adw_id")
+        ):
             return None
         status_filter = (
             "AND (t.phase_status IS NULL OR LOWER(t.phase_status) <> 'skipped')"
@@ -176,15 +206,25 @@ class WorkflowReader:
         for event in self._with_phases_from_task_logs(hook_events):
             run_events[event.run_id].append(event)
         events: list[ErrorEvent] = []
-        for run_id, found in run_events.items():
+        for found in run_events.values():
             events.extend(_deduplicate(found))
         for run in runs.values():
             has_text = any(event.message for event in run_events.get(run.run_id, ()))
             if run.failed and not has_text:
                 events.append(
-                    ErrorEvent(run.run_id, run.phase, Source.NO_ERROR_TEXT, None, run.timestamp, run.template, run.model)
+                    ErrorEvent(
+                        run.run_id,
+                        run.phase,
+                        Source.NO_ERROR_TEXT,
+                        None,
+                        run.timestamp,
+                        run.template,
+                        run.model,
+                    )
                 )
-        events.sort(key=lambda event: (event.timestamp or datetime.min, event.run_id, event.source.value))
+        events.sort(
+            key=lambda event: (event.timestamp or datetime.min, event.run_id, event.source.value)
+        )
         return events
 
     def _workflow_events(
@@ -201,7 +241,10 @@ class WorkflowReader:
             f"{self._run_time()} AS run_time",
             f"w.{text_column}" if text_column else "NULL",
         ] + [f"w.{name}" for name in json_columns]
-        interesting = [self._is_failed()] + [f"w.{name} IS NOT NULL" for name in ([text_column] if text_column else []) + json_columns]
+        interesting = [self._is_failed()] + [
+            f"w.{name} IS NOT NULL"
+            for name in ([text_column] if text_column else []) + json_columns
+        ]
         sql = (
             f"SELECT {', '.join(selected)} FROM {WORKFLOW_TABLE} w "
             f"WHERE {self._in_window()} AND ({' OR '.join(interesting)})"
@@ -210,7 +253,9 @@ class WorkflowReader:
         run_events: dict[str, list[ErrorEvent]] = defaultdict(list)
         with self.engine.connect() as connection:
             for row in connection.execute(sa.text(sql), self._window_params(window)):
-                run_id, is_failed, current_phase, template, model, run_time, text, *json_values = row
+                run_id, is_failed, current_phase, template, model, run_time, text, *json_values = (
+                    row
+                )
                 quality.read(WORKFLOW_TABLE)
                 run_id = str(run_id)
                 try:
@@ -218,14 +263,29 @@ class WorkflowReader:
                 except BadValue as problem:
                     quality.skip(WORKFLOW_TABLE, problem.reason, run_id)
                     timestamp = None
-                run = _RunInfo(run_id, bool(is_failed), normalize_phase(current_phase), timestamp, template, model)
+                run = _RunInfo(
+                    run_id,
+                    bool(is_failed),
+                    normalize_phase(current_phase),
+                    timestamp,
+                    template,
+                    model,
+                )
                 runs[run_id] = run
                 message = _checked_text(text, text_column or WORKFLOW_TABLE, quality)
                 if message:
                     run_events[run_id].append(
-                        ErrorEvent(run_id, run.phase, Source.FAILURE_TEXT, message, timestamp, template, model)
+                        ErrorEvent(
+                            run_id,
+                            run.phase,
+                            Source.FAILURE_TEXT,
+                            message,
+                            timestamp,
+                            template,
+                            model,
+                        )
                     )
-                for column, value in zip(json_columns, json_values):
+                for column, value in zip(json_columns, json_values, strict=False):
                     try:
                         parts = list(iter_phase_errors(value))
                     except BadValue as problem:
@@ -235,7 +295,15 @@ class WorkflowReader:
                         phase = normalize_phase(phase_name) if phase_name is not None else run.phase
                         for _ in range(min(count, 1000)):
                             run_events[run_id].append(
-                                ErrorEvent(run_id, phase, Source.PHASE_ERROR, phase_message, timestamp, template, model)
+                                ErrorEvent(
+                                    run_id,
+                                    phase,
+                                    Source.PHASE_ERROR,
+                                    phase_message,
+                                    timestamp,
+                                    template,
+                                    model,
+                                )
                             )
         return runs, run_events
 
@@ -245,8 +313,10 @@ class WorkflowReader:
         columns = self.schema.columns(TASK_LOG_TABLE)
         if not {"adw_id", "phase_name"} <= columns:
             return
+
         def task_col(name: str) -> str:
             return f"t.{name}" if name in columns else "NULL"
+
         conditions = []
         if "phase_status" in columns:
             conditions.append("LOWER(t.phase_status) = 'failed'")
@@ -265,7 +335,17 @@ class WorkflowReader:
         )
         with self.engine.connect() as connection:
             rows = connection.execute(sa.text(sql), self._window_params(window)).all()
-        for run_id, phase_name, status, error_message, log_message, tool_calls, template, model, run_time in rows:
+        for (
+            run_id,
+            phase_name,
+            status,
+            error_message,
+            log_message,
+            tool_calls,
+            template,
+            model,
+            run_time,
+        ) in rows:
             quality.read(TASK_LOG_TABLE)
             run_id = str(run_id)
             run = runs.get(run_id)
@@ -273,10 +353,14 @@ class WorkflowReader:
             phase = normalize_phase(phase_name)
             failed = str(status or "").lower() == "failed"
             message = _checked_text(error_message, f"{TASK_LOG_TABLE}.error_message", quality) or (
-                _checked_text(log_message, f"{TASK_LOG_TABLE}.log_message", quality) if failed else None
+                _checked_text(log_message, f"{TASK_LOG_TABLE}.log_message", quality)
+                if failed
+                else None
             )
             if message or failed:
-                yield ErrorEvent(run_id, phase, Source.TASK_LOG, message, timestamp, template, model)
+                yield ErrorEvent(
+                    run_id, phase, Source.TASK_LOG, message, timestamp, template, model
+                )
             if tool_calls is None:
                 continue
             try:
@@ -292,7 +376,13 @@ class WorkflowReader:
                     text = clean_text(call.get("error_message") or call.get("error"))
                     tool = call.get("tool_name") or "tool"
                     yield ErrorEvent(
-                        run_id, phase, Source.TASK_LOG, text or f"{tool} call failed", timestamp, template, model
+                        run_id,
+                        phase,
+                        Source.TASK_LOG,
+                        text or f"{tool} call failed",
+                        timestamp,
+                        template,
+                        model,
                     )
 
     def _with_phases_from_task_logs(self, events: list[ErrorEvent]) -> list[ErrorEvent]:
@@ -306,11 +396,12 @@ class WorkflowReader:
         run_to_starts: dict[str, list[tuple[datetime, Phase]]] = defaultdict(list)
         with self.engine.connect() as connection:
             for offset in range(0, len(run_ids), 500):
-                chunk = run_ids[offset:offset + 500]
+                chunk = run_ids[offset : offset + 500]
                 rows = connection.execute(
-                    sa.text(f"SELECT adw_id, phase_name, started_at FROM {TASK_LOG_TABLE} "
-                            "WHERE adw_id IN :run_ids AND started_at IS NOT NULL").bindparams(
-                        sa.bindparam("run_ids", expanding=True)),
+                    sa.text(
+                        f"SELECT adw_id, phase_name, started_at FROM {TASK_LOG_TABLE} "
+                        "WHERE adw_id IN :run_ids AND started_at IS NOT NULL"
+                    ).bindparams(sa.bindparam("run_ids", expanding=True)),
                     {"run_ids": chunk},
                 )
                 for run_id, phase_name, started_at in rows:
@@ -339,12 +430,18 @@ class WorkflowReader:
             quality.missing.append(f"column {HOOK_TABLE}.timestamp")
             return
         if self._is_sqlite:
-            hook_time = "COALESCE(" + ", ".join(f"datetime(h.{name})" for name in time_names) + ", NULL)"
+            hook_time = (
+                "COALESCE(" + ", ".join(f"datetime(h.{name})" for name in time_names) + ", NULL)"
+            )
         else:
             hook_time = "COALESCE(" + ", ".join(f"h.{name}" for name in time_names) + ", NULL)"
-        hints = " OR ".join(f"CAST(h.payload AS TEXT) LIKE '%{hint}%'" for hint in _HOOK_ERROR_HINTS)
+        hints = " OR ".join(
+            f"CAST(h.payload AS TEXT) LIKE '%{hint}%'" for hint in _HOOK_ERROR_HINTS
+        )
+
         def hook_col(name: str) -> str:
             return f"h.{name}" if name in columns else "NULL"
+
         sql = (
             f"SELECT {hook_col('event_type')}, h.payload, {hook_col('workflow_id')}, {hook_col('source_app')}, "
             f"{hook_time} FROM {HOOK_TABLE} h "
@@ -411,7 +508,7 @@ def _hook_run_id(workflow_id: object, source_app: object) -> str | None:
     if isinstance(workflow_id, str) and workflow_id.startswith("wf-"):
         return workflow_id[3:]
     if isinstance(source_app, str) and source_app.startswith("adw_wf-"):
-        return source_app[len("adw_wf-"):]
+        return source_app[len("adw_wf-") :]
     return None
 
 
@@ -422,7 +519,11 @@ def _deduplicate(events: list[ErrorEvent]) -> list[ErrorEvent]:
     copy is kept. Count-only phase errors are dropped for phases that task logs already cover.
     A failure text with no phase takes the phase when the run's phased errors name only one.
     """
-    phased_messages = {event.message for event in events if event.source is not Source.FAILURE_TEXT and event.message}
+    phased_messages = {
+        event.message
+        for event in events
+        if event.source is not Source.FAILURE_TEXT and event.message
+    }
     task_log_phases = {event.phase for event in events if event.source is Source.TASK_LOG}
     message_phases = {event.phase for event in events if event.source is not Source.FAILURE_TEXT}
     kept: list[ErrorEvent] = []
@@ -432,7 +533,11 @@ def _deduplicate(events: list[ErrorEvent]) -> list[ErrorEvent]:
                 continue
             if event.phase is Phase.UNKNOWN and len(message_phases) == 1:
                 event = dataclasses.replace(event, phase=next(iter(message_phases)))
-        elif event.source is Source.PHASE_ERROR and event.message is None and event.phase in task_log_phases:
+        elif (
+            event.source is Source.PHASE_ERROR
+            and event.message is None
+            and event.phase in task_log_phases
+        ):
             continue
         kept.append(event)
     return kept

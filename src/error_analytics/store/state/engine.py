@@ -75,7 +75,9 @@ def write_transaction(engine: Engine, *, lock: str | None = None) -> Iterator[Co
             connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         with connection.begin():
             if lock is not None and engine.dialect.name == "postgresql":
-                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(lock)})
+                connection.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(lock)}
+                )
             yield connection
 
 
@@ -95,9 +97,15 @@ def _translated(engine: Engine) -> Iterator[None]:
     try:
         yield
     except sa.exc.DBAPIError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = (
+            str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            if str(exc).strip()
+            else type(exc).__name__
+        )
         lowered = reason.lower()
         if "locked" in lowered or "deadlock" in lowered or "could not serialize" in lowered:
-            raise ConflictError(f"the state database is busy with another writer ({reason}); try again") from exc
+            raise ConflictError(
+                f"the state database is busy with another writer ({reason}); try again"
+            ) from exc
         where = engine.url.render_as_string(hide_password=True)
         raise DatabaseError(f"state database {where}: {reason}") from exc

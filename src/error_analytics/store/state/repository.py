@@ -23,7 +23,14 @@ from ...models import AuditEntry
 from .engine import prepare_state_engine, read_transaction, write_transaction
 from .records import AssignmentRow, ClusterRecord, OccurrenceStats, TemplateRecord
 from .schema import ensure_schema, read_component, write_component
-from .tables import cluster_templates, clusters, event_assignments, id_map, refresh_runs, review_actions
+from .tables import (
+    cluster_templates,
+    clusters,
+    event_assignments,
+    id_map,
+    refresh_runs,
+    review_actions,
+)
 
 #: Keys per ``IN (...)`` list, well below every engine's bind-parameter limit.
 CHUNK = 500
@@ -63,7 +70,9 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 
 _event_time = sa.func.coalesce(event_assignments.c.occurred_at, event_assignments.c.seen_at)
-_joined = event_assignments.join(cluster_templates, cluster_templates.c.fingerprint == event_assignments.c.fingerprint)
+_joined = event_assignments.join(
+    cluster_templates, cluster_templates.c.fingerprint == event_assignments.c.fingerprint
+)
 
 
 class StateTransaction:
@@ -87,11 +96,17 @@ class StateTransaction:
         else:
             rows = []
             for chunk in _chunks(sorted(set(ids))):
-                rows.extend(self.connection.execute(query.where(clusters.c.id.in_(chunk))).mappings())
+                rows.extend(
+                    self.connection.execute(query.where(clusters.c.id.in_(chunk))).mappings()
+                )
         return {row["id"]: _cluster(row) for row in rows}
 
     def cluster(self, cluster_id: str) -> ClusterRecord | None:
-        row = self.connection.execute(sa.select(clusters).where(clusters.c.id == cluster_id)).mappings().first()
+        row = (
+            self.connection.execute(sa.select(clusters).where(clusters.c.id == cluster_id))
+            .mappings()
+            .first()
+        )
         return _cluster(row) if row is not None else None
 
     def cluster_ids(self) -> set[str]:
@@ -100,7 +115,9 @@ class StateTransaction:
     def insert_cluster(self, record: ClusterRecord) -> None:
         self.connection.execute(clusters.insert().values(**dataclasses.asdict(record)))
 
-    def update_cluster(self, cluster_id: str, expected_version: int, changes: Mapping[str, Any], now: datetime) -> int:
+    def update_cluster(
+        self, cluster_id: str, expected_version: int, changes: Mapping[str, Any], now: datetime
+    ) -> int:
         """Apply ``changes`` if the row is still at ``expected_version``; return the new version."""
         result = self.connection.execute(
             clusters.update()
@@ -114,7 +131,9 @@ class StateTransaction:
             )
         return expected_version + 1
 
-    def update_cluster_if(self, cluster_id: str, status: str, changes: Mapping[str, Any], now: datetime) -> bool:
+    def update_cluster_if(
+        self, cluster_id: str, status: str, changes: Mapping[str, Any], now: datetime
+    ) -> bool:
         """Apply ``changes`` only while the cluster is in ``status`` (lifecycle moves of a refresh)."""
         result = self.connection.execute(
             clusters.update()
@@ -124,33 +143,48 @@ class StateTransaction:
         return result.rowcount == 1
 
     def clusters_in_status(self, *statuses: str) -> list[ClusterRecord]:
-        rows = self.connection.execute(sa.select(clusters).where(clusters.c.status.in_(statuses))).mappings()
+        rows = self.connection.execute(
+            sa.select(clusters).where(clusters.c.status.in_(statuses))
+        ).mappings()
         return [_cluster(row) for row in rows]
 
     # -- templates -----------------------------------------------------------------------
     def templates(self, cluster_id: str | None = None) -> dict[str, TemplateRecord]:
-        query = sa.select(cluster_templates).order_by(cluster_templates.c.created_at, cluster_templates.c.fingerprint)
+        query = sa.select(cluster_templates).order_by(
+            cluster_templates.c.created_at, cluster_templates.c.fingerprint
+        )
         if cluster_id is not None:
             query = query.where(cluster_templates.c.cluster_id == cluster_id)
-        return {row["fingerprint"]: TemplateRecord(**row) for row in self.connection.execute(query).mappings()}
+        return {
+            row["fingerprint"]: TemplateRecord(**row)
+            for row in self.connection.execute(query).mappings()
+        }
 
     def insert_templates(self, records: Sequence[TemplateRecord]) -> None:
         if records:
-            self.connection.execute(cluster_templates.insert(), [dataclasses.asdict(record) for record in records])
+            self.connection.execute(
+                cluster_templates.insert(), [dataclasses.asdict(record) for record in records]
+            )
 
-    def move_templates(self, fingerprints: Iterable[str], cluster_id: str, *, pinned: bool | None = None) -> None:
+    def move_templates(
+        self, fingerprints: Iterable[str], cluster_id: str, *, pinned: bool | None = None
+    ) -> None:
         values: dict[str, Any] = {"cluster_id": cluster_id}
         if pinned is not None:
             values["pinned"] = pinned
         for chunk in _chunks(sorted(set(fingerprints))):
             self.connection.execute(
-                cluster_templates.update().where(cluster_templates.c.fingerprint.in_(chunk)).values(**values)
+                cluster_templates.update()
+                .where(cluster_templates.c.fingerprint.in_(chunk))
+                .values(**values)
             )
 
     def set_pinned(self, fingerprint_to_pinned: Mapping[str, bool]) -> None:
         for fingerprint, pinned in fingerprint_to_pinned.items():
             self.connection.execute(
-                cluster_templates.update().where(cluster_templates.c.fingerprint == fingerprint).values(pinned=pinned)
+                cluster_templates.update()
+                .where(cluster_templates.c.fingerprint == fingerprint)
+                .values(pinned=pinned)
             )
 
     def replace_templates(self, records: Sequence[TemplateRecord]) -> None:
@@ -173,31 +207,44 @@ class StateTransaction:
 
     def insert_assignments(self, rows: Sequence[AssignmentRow]) -> None:
         for chunk in _chunks(list(rows)):
-            self.connection.execute(event_assignments.insert(), [dataclasses.asdict(row) for row in chunk])
+            self.connection.execute(
+                event_assignments.insert(), [dataclasses.asdict(row) for row in chunk]
+            )
 
     def refingerprint_events(self, old_to_new: Mapping[str, str]) -> None:
         for old, new in old_to_new.items():
             if old != new:
                 self.connection.execute(
-                    event_assignments.update().where(event_assignments.c.fingerprint == old).values(fingerprint=new)
+                    event_assignments.update()
+                    .where(event_assignments.c.fingerprint == old)
+                    .values(fingerprint=new)
                 )
 
     def set_event_fingerprints(self, key_to_fingerprint: Mapping[str, str]) -> None:
         for key, fingerprint in key_to_fingerprint.items():
             self.connection.execute(
-                event_assignments.update().where(event_assignments.c.event_key == key).values(fingerprint=fingerprint)
+                event_assignments.update()
+                .where(event_assignments.c.event_key == key)
+                .values(fingerprint=fingerprint)
             )
 
     # -- aggregates ----------------------------------------------------------------------
-    def cluster_stats(self, cluster_ids: Iterable[str] | None = None, since: datetime | None = None) -> dict[str, OccurrenceStats]:
+    def cluster_stats(
+        self, cluster_ids: Iterable[str] | None = None, since: datetime | None = None
+    ) -> dict[str, OccurrenceStats]:
         return self._stats(cluster_templates.c.cluster_id, cluster_ids, since)
 
     def template_stats(self, cluster_id: str) -> dict[str, OccurrenceStats]:
         query_filter = cluster_templates.c.cluster_id == cluster_id
         return self._stats(cluster_templates.c.fingerprint, None, None, extra=query_filter)
 
-    def _stats(self, key: sa.ColumnElement, ids: Iterable[str] | None, since: datetime | None,
-               extra: sa.ColumnElement | None = None) -> dict[str, OccurrenceStats]:
+    def _stats(
+        self,
+        key: sa.ColumnElement,
+        ids: Iterable[str] | None,
+        since: datetime | None,
+        extra: sa.ColumnElement | None = None,
+    ) -> dict[str, OccurrenceStats]:
         query = (
             sa.select(
                 key,
@@ -223,7 +270,9 @@ class StateTransaction:
 
     def fingerprint_counts(self) -> dict[str, int]:
         """fingerprint -> events recorded for it."""
-        query = sa.select(event_assignments.c.fingerprint, sa.func.count()).group_by(event_assignments.c.fingerprint)
+        query = sa.select(event_assignments.c.fingerprint, sa.func.count()).group_by(
+            event_assignments.c.fingerprint
+        )
         return {fingerprint: int(count) for fingerprint, count in self.connection.execute(query)}
 
     def phase_counts(self, cluster_ids: Iterable[str] | None = None) -> dict[str, dict[str, int]]:
@@ -240,7 +289,9 @@ class StateTransaction:
             cluster_to_phases[cluster_id][phase] = int(count)
         return dict(cluster_to_phases)
 
-    def daily_counts(self, since: date, cluster_ids: Iterable[str] | None = None) -> dict[str, dict[date, int]]:
+    def daily_counts(
+        self, since: date, cluster_ids: Iterable[str] | None = None
+    ) -> dict[str, dict[date, int]]:
         """cluster id -> day -> events, for days from ``since``."""
         query = (
             sa.select(cluster_templates.c.cluster_id, event_assignments.c.day, sa.func.count())
@@ -276,24 +327,54 @@ class StateTransaction:
         return int(self.connection.execute(query).scalar() or 0)
 
     # -- audit log -----------------------------------------------------------------------
-    def record_action(self, action: str, *, cluster_id: str | None, actor: str, at: datetime,
-                      before: dict[str, Any] | None, after: dict[str, Any] | None,
-                      related_ids: Iterable[str] = (), undoable: bool = True, undo_of: int | None = None) -> int:
+    def record_action(
+        self,
+        action: str,
+        *,
+        cluster_id: str | None,
+        actor: str,
+        at: datetime,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        related_ids: Iterable[str] = (),
+        undoable: bool = True,
+        undo_of: int | None = None,
+    ) -> int:
         related = sorted(set(related_ids) - {cluster_id})
         result = self.connection.execute(
             review_actions.insert().values(
-                action=action, cluster_id=cluster_id, related_ids="," + ",".join(related) + "," if related else "",
-                actor=actor, at=at, before=before, after=after, undoable=undoable, undo_of=undo_of,
+                action=action,
+                cluster_id=cluster_id,
+                related_ids="," + ",".join(related) + "," if related else "",
+                actor=actor,
+                at=at,
+                before=before,
+                after=after,
+                undoable=undoable,
+                undo_of=undo_of,
             )
         )
         return int(result.inserted_primary_key[0])
 
     def action(self, action_id: int) -> AuditEntry | None:
-        row = self.connection.execute(sa.select(review_actions).where(review_actions.c.id == action_id)).mappings().first()
+        row = (
+            self.connection.execute(
+                sa.select(review_actions).where(review_actions.c.id == action_id)
+            )
+            .mappings()
+            .first()
+        )
         return _entry(row) if row is not None else None
 
-    def actions(self, *, cluster_id: str | None = None, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
-        query = sa.select(review_actions).order_by(review_actions.c.id.desc()).limit(limit).offset(offset)
+    def actions(
+        self, *, cluster_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[AuditEntry]:
+        query = (
+            sa.select(review_actions)
+            .order_by(review_actions.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
         if cluster_id is not None:
             query = query.where(
                 sa.or_(
@@ -313,25 +394,57 @@ class StateTransaction:
             raise ConflictError(f"action #{action_id} was undone concurrently")
 
     # -- identity remaps and refresh runs -----------------------------------------------
-    def record_id_map(self, old_id: str, new_id: str, *, from_version: str, to_version: str,
-                      at: datetime, reason: str) -> None:
+    def record_id_map(
+        self,
+        old_id: str,
+        new_id: str,
+        *,
+        from_version: str,
+        to_version: str,
+        at: datetime,
+        reason: str,
+    ) -> None:
         self.connection.execute(
-            id_map.insert().values(old_id=old_id, new_id=new_id, from_version=from_version,
-                                   to_version=to_version, mapped_at=at, reason=reason)
+            id_map.insert().values(
+                old_id=old_id,
+                new_id=new_id,
+                from_version=from_version,
+                to_version=to_version,
+                mapped_at=at,
+                reason=reason,
+            )
         )
 
     def mapped_id(self, old_id: str) -> str | None:
-        return self.connection.execute(sa.select(id_map.c.new_id).where(id_map.c.old_id == old_id)).scalar()
+        return self.connection.execute(
+            sa.select(id_map.c.new_id).where(id_map.c.old_id == old_id)
+        ).scalar()
 
     def id_map(self) -> dict[str, str]:
-        return {old: new for old, new in self.connection.execute(sa.select(id_map.c.old_id, id_map.c.new_id))}
+        return {
+            old: new
+            for old, new in self.connection.execute(sa.select(id_map.c.old_id, id_map.c.new_id))
+        }
 
-    def record_refresh(self, *, at: datetime, days: int, events_seen: int, new_assignments: int,
-                       new_clusters: int, identity_version: str) -> None:
+    def record_refresh(
+        self,
+        *,
+        at: datetime,
+        days: int,
+        events_seen: int,
+        new_assignments: int,
+        new_clusters: int,
+        identity_version: str,
+    ) -> None:
         self.connection.execute(
-            refresh_runs.insert().values(finished_at=at, days=days, events_seen=events_seen,
-                                         new_assignments=new_assignments, new_clusters=new_clusters,
-                                         identity_version=identity_version)
+            refresh_runs.insert().values(
+                finished_at=at,
+                days=days,
+                events_seen=events_seen,
+                new_assignments=new_assignments,
+                new_clusters=new_clusters,
+                identity_version=identity_version,
+            )
         )
 
     def last_refresh(self) -> datetime | None:
@@ -347,7 +460,15 @@ def _cluster(row: Mapping[str, Any]) -> ClusterRecord:
 def _entry(row: Mapping[str, Any]) -> AuditEntry:
     related = [part for part in (row["related_ids"] or "").split(",") if part]
     return AuditEntry(
-        id=int(row["id"]), action=row["action"], cluster_id=row["cluster_id"], related_ids=related,
-        actor=row["actor"], at=row["at"], before=row["before"], after=row["after"],
-        undoable=bool(row["undoable"]), undo_of=row["undo_of"], undone_by=row["undone_by"],
+        id=int(row["id"]),
+        action=row["action"],
+        cluster_id=row["cluster_id"],
+        related_ids=related,
+        actor=row["actor"],
+        at=row["at"],
+        before=row["before"],
+        after=row["after"],
+        undoable=bool(row["undoable"]),
+        undo_of=row["undo_of"],
+        undone_by=row["undone_by"],
     )

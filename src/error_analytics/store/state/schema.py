@@ -82,4 +82,6 @@ def write_component(connection: Connection, component: str, version: str, now: d
         .values(version=version, updated_at=now)
     )
     if updated.rowcount == 0:
-        connection.execute(schema_version.insert().values(component=component, version=version, updated_at=now))
+        connection.execute(
+            schema_version.insert().values(component=component, version=version, updated_at=now)
+        )

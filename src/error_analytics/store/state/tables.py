@@ -71,10 +71,20 @@ cluster_templates = sa.Table(
     "ea_cluster_templates",
     STATE_METADATA,
     sa.Column("fingerprint", sa.String(FINGERPRINT_LENGTH), primary_key=True),
-    sa.Column("cluster_id", sa.String(ID_LENGTH), sa.ForeignKey("ea_clusters.id"), nullable=False, index=True),
+    sa.Column(
+        "cluster_id",
+        sa.String(ID_LENGTH),
+        sa.ForeignKey("ea_clusters.id"),
+        nullable=False,
+        index=True,
+    ),
     sa.Column("template", sa.Text, nullable=False),
-    sa.Column("example", sa.Text, nullable=False),  # the first message seen, for evidence and re-keying
-    sa.Column("pinned", sa.Boolean, nullable=False, default=False),  # placed by a person (merge/split)
+    sa.Column(
+        "example", sa.Text, nullable=False
+    ),  # the first message seen, for evidence and re-keying
+    sa.Column(
+        "pinned", sa.Boolean, nullable=False, default=False
+    ),  # placed by a person (merge/split)
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
