@@ -37,6 +37,7 @@ import dataclasses
 import gc
 import heapq
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -465,8 +466,8 @@ class ErrorClusterer:
     # -- prediction ------------------------------------------------------------------------
     def _build_predict_index(self, signatures, signature_cluster, ids) -> None:
         # The signature index is built on the first predict(): fit alone does not pay for it.
-        self._signature_index = None
-        self._predict_source = (signatures, signature_cluster, ids)
+        self._signature_index: SignatureIndex | None = None
+        self._predict_source: tuple[Any, Any, Any] | None = (signatures, signature_cluster, ids)
         if getattr(self, "document_vectorizer_", None) is not None:
             self._document_ids = [ids[signature_cluster[root]] for root in self._document_roots]
 
@@ -476,6 +477,7 @@ class ErrorClusterer:
             raise InputError("this ErrorClusterer is not fitted yet; call fit() first")
         texts = _as_messages(messages)
         if self._signature_index is None:
+            assert self._predict_source is not None  # set together with the index by fit()
             signatures, signature_cluster, ids = self._predict_source
             labels = [ids[c] for c in signature_cluster.tolist()]
             known = set(signatures)
@@ -502,6 +504,7 @@ class ErrorClusterer:
         return result
 
     def _nearest_document(self, text: str) -> str | None:
+        assert self.document_vectorizer_ is not None  # callers check it first
         vector = self.document_vectorizer_.transform([document_text(text, self.masker_)])
         if vector.nnz == 0:
             return None

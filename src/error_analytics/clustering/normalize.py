@@ -79,7 +79,7 @@ _STRONG_SUBSETS: dict[tuple[int, ...], tuple[re.Pattern[str], tuple[str, ...] | 
 _ALL_STRONG_HINTS: tuple[str, ...] | None = (
     None
     if any(hints is None for hints in _STRONG_HINTS)
-    else tuple(dict.fromkeys(h for hints in _STRONG_HINTS for h in hints))
+    else tuple(dict.fromkeys(h for hints in _STRONG_HINTS for h in hints or ()))
 )
 _WEAK_HINTS: tuple[str, ...] | None = (
     None
@@ -120,7 +120,7 @@ def _strong_for(lowered: str) -> tuple[re.Pattern[str], tuple[str, ...] | None] 
             hints = (
                 None
                 if any(_STRONG_HINTS[i] is None for i in chosen)
-                else tuple(dict.fromkeys(h for i in chosen for h in _STRONG_HINTS[i]))
+                else tuple(dict.fromkeys(h for i in chosen for h in _STRONG_HINTS[i] or ()))
             )
             entry = (pattern, hints)
         _STRONG_SUBSETS[chosen] = entry

@@ -63,7 +63,7 @@ def normalise_distinct(
         salient = [text for text, _ in prepared]
         # Many messages share a salient text up to its digits (a long log whose numbers
         # differ, reduced to the same error line): mask one per salient shape.
-        keys = (
+        keys: Sequence[str | bytes] = (
             [text.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS) for text in salient]
             if masker.digit_independent
             else salient

@@ -10,7 +10,8 @@ stays bounded whatever the number of rows.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -94,7 +95,7 @@ class WordCache:
 def make_vectorizer(
     *,
     max_features: int | None = 50_000,
-    analyzer: Callable[[Hashable], list[str]] | None = None,
+    analyzer: Callable[[Any], list[str]] | None = None,
 ) -> TfidfVectorizer:
     """TF-IDF over :func:`words`; ``analyzer`` (for example a :class:`WordCache`) gives the
     words of each document instead, when it gives the same words faster."""
@@ -112,7 +113,7 @@ def make_vectorizer(
 
 
 def fit_transform(
-    documents: Sequence[object], analyzer: Callable[[Hashable], list[str]] | None = None
+    documents: Sequence[object], analyzer: Callable[[Any], list[str]] | None = None
 ) -> tuple[TfidfVectorizer | None, sparse.csr_matrix]:
     """Vectorizer and matrix for ``documents``; ``(None, empty)`` when no document has a word.
     ``documents`` are texts, or anything ``analyzer`` takes (see :func:`make_vectorizer`)."""
@@ -161,7 +162,7 @@ def top_terms(
         (word in _DULL_WORDS for word in vocabulary), dtype=bool, count=len(vocabulary)
     )
     indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
-    result = []
+    result: list[list[str]] = []
     for rows in row_groups:
         if not rows or matrix.shape[1] == 0:
             result.append([])

@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -284,7 +284,10 @@ def insert_rows(engine: Engine, table_name: str, rows: Iterable[Mapping[str, Any
 
 
 def _insert_sqlite(
-    engine: Engine, table_name: str, columns: list[sa.Column[Any]], rows: list[dict[str, Any]]
+    engine: Engine,
+    table_name: str,
+    columns: list[sa.Column[Any]],
+    rows: Sequence[Mapping[str, Any]],
 ) -> None:
     """executemany straight on the driver, values converted column by column: the same
     storage as the column types produce, without SQLAlchemy's per-row bookkeeping."""

@@ -11,6 +11,7 @@ import bisect
 import dataclasses
 import itertools
 import random
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -72,7 +73,7 @@ def _cum(weights: list[float]) -> list[float]:
     return list(itertools.accumulate(weights))
 
 
-def _pick(rng: random.Random, items: list[Any] | tuple[Any, ...], cum: list[float]) -> Any:
+def _pick(rng: random.Random, items: Sequence[Any], cum: list[float]) -> Any:
     return items[bisect.bisect(cum, rng.random() * cum[-1])]
 
 
