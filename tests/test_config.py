@@ -34,20 +34,20 @@ def test_host_postgres_variables_when_all_are_set():
     assert "p%40ss" not in target.display_url and "***" in target.display_url
 
 
-def test_host_defaults_to_its_sqlite_file_when_a_postgres_variable_is_missing():
+def test_host_defaults_to_its_sqlite_file_when_a_postgres_variable_is_missing(tmp_path):
     partial = {key: value for key, value in POSTGRES.items() if key != "POSTGRES_PASSWORD"}
-    assert resolve_database_target(None, partial).url == "sqlite:///app/server/db/database.db"
+    target = resolve_database_target(None, partial, cwd=tmp_path)
+    assert target.url == f"sqlite:///{tmp_path}/app/server/db/database.db"
 
 
-def test_db_type_sqlite_overrides_postgres_variables():
-    assert resolve_database_target(None, {"DB_TYPE": "sqlite", **POSTGRES}).url.startswith(
-        "sqlite:///app/server"
-    )
+def test_db_type_sqlite_overrides_postgres_variables(tmp_path):
+    target = resolve_database_target(None, {"DB_TYPE": "sqlite", **POSTGRES}, cwd=tmp_path)
+    assert target.url == f"sqlite:///{tmp_path}/app/server/db/database.db"
 
 
-def test_db_type_postgresql_names_what_is_missing():
-    with pytest.raises(ConfigurationError, match="POSTGRES_HOST"):
-        resolve_database_target(None, {"DB_TYPE": "postgresql", "POSTGRES_DB": "adw"})
+def test_db_type_postgresql_fills_unset_variables_with_the_host_defaults():
+    target = resolve_database_target(None, {"DB_TYPE": "postgresql", "POSTGRES_DB": "adw"})
+    assert target.url == "postgresql+psycopg://tac_user@localhost:5432/adw"
 
 
 def test_unknown_db_type_is_an_error():
@@ -68,9 +68,9 @@ def test_paths_and_urls(value, url):
     assert to_sqlalchemy_url(value) == url
 
 
-def test_state_database_defaults_to_the_analysed_one():
+def test_state_database_defaults_to_a_file_beside_the_analysed_one():
     settings = Settings(db="runs.db")
-    assert settings.state_database_target().url == settings.database_target().url
+    assert settings.state_database_target().url == "sqlite:///runs.error-analytics.db"
     assert (
         Settings(db="runs.db", state_db="state.db").state_database_target().url
         == "sqlite:///state.db"

@@ -96,6 +96,7 @@ SYNTAX_MESSAGES = [
 ]
 
 TYPE_MESSAGES = [
+    "AttributeError: type object 'X' has no attribute 'y'",  # the host's keyword, guarded
     "TypeError: unsupported operand type(s) for +: 'int' and 'str'",
     "TypeError: Object of type datetime is not JSON serializable",
     "Object of type datetime is not JSON serializable",
@@ -117,6 +118,7 @@ TYPE_MESSAGES = [
 ]
 
 CONNECTION_MESSAGES = [
+    "Failed to connect to backend on port 9107",  # the host's original keyword, guarded
     "ECONNREFUSED localhost:9100",
     "Error: connect ECONNREFUSED 127.0.0.1:5432",
     "ConnectionRefusedError: [Errno 111] Connection refused",
@@ -146,6 +148,8 @@ CONNECTION_MESSAGES = [
 ]
 
 TIMEOUT_MESSAGES = [
+    "Command timeout (30s)",  # timeout as a noun (the host's keyword, guarded)
+    "Timeout waiting for dev server",
     "pytest execution timed out after 5 minutes",
     "TimeoutError: [Errno 110] Connection timed out",
     "asyncio.exceptions.TimeoutError",
@@ -176,6 +180,10 @@ UNKNOWN_MESSAGES = [
     # parameter names, options, durations, ports and ids are not evidence
     "invalid value: timeout_seconds=30",
     "pytest --timeout 300 tests/ failed: 3 test failures",
+    "requests.get(url, timeout=30) returned no body",
+    "timeout: 30",
+    "Failed to connect GitHub account",
+    "Created type object for schema 'User'",
     "port 5404 already in use",
     "run id 4040 failed after 3 attempts",
     "from app.config import TimeoutConfig\nValueError: bad config",

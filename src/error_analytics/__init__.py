@@ -3,7 +3,9 @@
 Reads failed workflow runs from the workflow database (SQLite or PostgreSQL, either layout),
 classifies and clusters their errors, and answers summary, by-phase, patterns, trends,
 recommendations and clusters through :class:`ErrorAnalyticsService`, the ``analyze-errors``
-CLI, a FastAPI router and a web dashboard.
+CLI, a FastAPI router and a web dashboard. The host application's original interface is kept:
+``ErrorAnalyticsService()`` builds itself from the environment, and :class:`ErrorAnalysisCLI`
+prints one view per method (docs/host-integration.md).
 """
 
 from error_analytics.errors import (
@@ -17,6 +19,7 @@ from error_analytics.errors import (
     NotFoundError,
     SchemaError,
 )
+from error_analytics.host_cli import ErrorAnalysisCLI
 from error_analytics.models import (
     DebugRecommendation,
     DiscoveredCluster,
@@ -40,6 +43,7 @@ __all__ = [
     "DatabaseUnavailableError",
     "DebugRecommendation",
     "DiscoveredCluster",
+    "ErrorAnalysisCLI",
     "ErrorAnalyticsError",
     "ErrorAnalyticsService",
     "ErrorEvent",

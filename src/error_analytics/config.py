@@ -8,10 +8,24 @@ Where the workflow database is, in order of precedence:
 
 1. an explicit ``--db`` (a SQLite path or a SQLAlchemy URL);
 2. ``ERROR_ANALYTICS_DB`` (same forms);
-3. the host application's convention: ``DB_TYPE=sqlite|postgresql``; without ``DB_TYPE``,
-   PostgreSQL when all of ``POSTGRES_HOST``, ``POSTGRES_PORT``, ``POSTGRES_DB``,
-   ``POSTGRES_USER`` and ``POSTGRES_PASSWORD`` are set, else SQLite at
-   ``app/server/db/database.db``.
+3. the host application's convention, as its database adapters apply it:
+   ``DB_TYPE=sqlite|postgresql``; without ``DB_TYPE``, PostgreSQL when all of
+   ``POSTGRES_HOST``, ``POSTGRES_PORT``, ``POSTGRES_DB``, ``POSTGRES_USER`` and
+   ``POSTGRES_PASSWORD`` are set, else SQLite. The host's SQLite file is ``db/database.db``
+   relative to its working directory (``app/server/``): ``db/database.db`` when it exists in
+   the current directory, else ``app/server/db/database.db`` (run from the repository root).
+   On PostgreSQL every unset variable takes the host adapter's default
+   (:data:`HOST_POSTGRES_DEFAULTS`; the password has none).
+
+Where the toolkit keeps its own ``ea_*`` tables (:meth:`Settings.state_database_target`):
+
+1. an explicit ``--state-db`` or ``ERROR_ANALYTICS_STATE_DB`` (a SQLite path or a URL);
+2. else, for a SQLite workflow database, the file beside it: ``<stem>.error-analytics.db``;
+3. else (PostgreSQL) the workflow database itself.
+
+On PostgreSQL the tables go in a schema of their own, ``ERROR_ANALYTICS_STATE_SCHEMA``
+(default ``error_analytics``), never in the host's. Tables that earlier versions created in the
+old place (the default schema, or the analysed SQLite file) are moved on first use.
 """
 
 from __future__ import annotations
@@ -19,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +42,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigurationError
 
+#: The host's SQLite file, relative to its working directory (normally ``app/server/``).
+HOST_SQLITE_FILE = Path("db/database.db")
+#: The same file seen from the host repository's root.
 HOST_SQLITE_PATH = Path("app/server/db/database.db")
+#: What the host's PostgreSQL adapter uses for an unset variable (the password has no default).
+HOST_POSTGRES_DEFAULTS: Mapping[str, str] = {
+    "POSTGRES_HOST": "localhost",
+    "POSTGRES_PORT": "5432",
+    "POSTGRES_DB": "tac_webbuilder",
+    "POSTGRES_USER": "tac_user",
+}
 #: Where promote-to-rule writes when no rules file is configured (CLI and API alike).
 DEFAULT_RULES_FILE = "error_analytics_rules.toml"
 POSTGRES_VARIABLES = (
@@ -37,6 +62,12 @@ POSTGRES_VARIABLES = (
     "POSTGRES_USER",
     "POSTGRES_PASSWORD",
 )
+#: PostgreSQL schema of the toolkit's own tables unless ERROR_ANALYTICS_STATE_SCHEMA says otherwise.
+DEFAULT_STATE_SCHEMA = "error_analytics"
+#: Suffix of the state file kept beside a SQLite workflow database (database.db ->
+#: database.error-analytics.db).
+STATE_FILE_SUFFIX = ".error-analytics.db"
+_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -55,9 +86,24 @@ class DatabaseTarget:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class StateTarget(DatabaseTarget):
+    """Where the toolkit's own tables live, and where earlier versions kept them.
+
+    ``schema`` is the PostgreSQL schema of the ``ea_*`` tables (None: the connection's default
+    schema, as for a SQLite file). ``moved_from`` is the URL of the database whose *default*
+    schema may still hold ``ea_*`` tables from before: they are moved into the state on first
+    use. None when there is nothing to move from.
+    """
+
+    schema: str | None = None
+    moved_from: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Settings:
     db: str | None = None  # explicit path or URL; None = resolve from the environment
-    state_db: str | None = None  # where our own tables live; None = the analysed database
+    state_db: str | None = None  # where our own tables live; None = see state_database_target
+    state_schema: str | None = None  # PostgreSQL schema of our tables; None = error_analytics
     rules_file: str | None = None
     timezone: str | None = None  # zone of the naive timestamps; None = the machine's local zone
     api_token: str | None = None  # required for write endpoints when set
@@ -71,10 +117,32 @@ class Settings:
     def database_target(self) -> DatabaseTarget:
         return resolve_database_target(self.db, self.environ)
 
-    def state_database_target(self) -> DatabaseTarget:
+    def state_database_target(self) -> StateTarget:
+        """Where our ``ea_*`` tables live (the precedence in the module docstring)."""
+        from sqlalchemy.engine import make_url
+
+        schema = self.state_schema or DEFAULT_STATE_SCHEMA
+        if not _SCHEMA_NAME.fullmatch(schema):
+            raise ConfigurationError(
+                f"ERROR_ANALYTICS_STATE_SCHEMA must be a plain identifier, not {schema!r}"
+            )
         if self.state_db:
-            return DatabaseTarget(url=to_sqlalchemy_url(self.state_db), origin="--state-db")
-        return self.database_target()
+            url, origin, moved_from = to_sqlalchemy_url(self.state_db), "--state-db", None
+        else:
+            analysed = self.database_target()
+            url, origin, moved_from = analysed.url, analysed.origin, analysed.url
+            parsed = make_url(url)
+            if parsed.get_backend_name() == "sqlite":
+                if not parsed.database or parsed.database == ":memory:":
+                    return StateTarget(url=url, origin=origin)
+                path = Path(parsed.database)
+                beside = path.with_name(path.stem + STATE_FILE_SUFFIX)
+                url = parsed.set(database=str(beside)).render_as_string(hide_password=False)
+                origin = f"beside the workflow database ({analysed.origin})"
+        if make_url(url).get_backend_name() != "postgresql":
+            return StateTarget(url=url, origin=origin, moved_from=moved_from)
+        # On PostgreSQL the old place is the default schema of the same database.
+        return StateTarget(url=url, origin=origin, schema=schema, moved_from=url)
 
     def now(self) -> datetime:
         """The current time as a naive datetime in the configured zone."""
@@ -100,8 +168,10 @@ def to_sqlalchemy_url(value: str) -> str:
     return f"sqlite:///{Path(value).expanduser()}"
 
 
-def resolve_database_target(explicit: str | None, environ: Mapping[str, str]) -> DatabaseTarget:
-    """Apply the precedence rules in the module docstring."""
+def resolve_database_target(
+    explicit: str | None, environ: Mapping[str, str], *, cwd: Path | None = None
+) -> DatabaseTarget:
+    """Apply the precedence rules in the module docstring; ``cwd`` defaults to the process's."""
     if explicit:
         return DatabaseTarget(url=to_sqlalchemy_url(explicit), origin="--db")
     if environ.get("ERROR_ANALYTICS_DB"):
@@ -113,21 +183,38 @@ def resolve_database_target(explicit: str | None, environ: Mapping[str, str]) ->
         raise ConfigurationError(f"DB_TYPE must be 'sqlite' or 'postgresql', not {db_type!r}")
     all_postgres_set = all(environ.get(name) for name in POSTGRES_VARIABLES)
     if db_type in ("postgresql", "postgres") or (not db_type and all_postgres_set):
-        missing = [name for name in POSTGRES_VARIABLES if not environ.get(name)]
-        if missing:
-            raise ConfigurationError(f"DB_TYPE=postgresql but {', '.join(missing)} not set")
-        url = "postgresql+psycopg://{user}:{password}@{host}:{port}/{db}".format(
-            user=quote_plus(environ["POSTGRES_USER"]),
-            password=quote_plus(environ["POSTGRES_PASSWORD"]),
-            host=environ["POSTGRES_HOST"],
-            port=environ["POSTGRES_PORT"],
-            db=environ["POSTGRES_DB"],
-        )
-        return DatabaseTarget(
-            url=url, origin="DB_TYPE=postgresql" if db_type else "POSTGRES_* variables"
-        )
+        origin = "DB_TYPE=postgresql" if db_type else "POSTGRES_* variables"
+        return DatabaseTarget(url=host_postgres_url(environ), origin=origin)
+    return host_sqlite_target(
+        Path.cwd() if cwd is None else cwd, origin="DB_TYPE=sqlite" if db_type else "host default"
+    )
+
+
+def host_postgres_url(environ: Mapping[str, str]) -> str:
+    """The URL the host's PostgreSQL adapter connects to: its defaults fill unset variables."""
+
+    def value(name: str) -> str:
+        return (environ.get(name) or "").strip() or HOST_POSTGRES_DEFAULTS[name]
+
+    port = value("POSTGRES_PORT")
+    if not port.isdigit():
+        raise ConfigurationError(f"POSTGRES_PORT must be a port number, not {port!r}")
+    credentials = quote_plus(value("POSTGRES_USER"))
+    if environ.get("POSTGRES_PASSWORD"):
+        credentials += ":" + quote_plus(environ["POSTGRES_PASSWORD"])
+    host, database = value("POSTGRES_HOST"), quote_plus(value("POSTGRES_DB"))
+    return f"postgresql+psycopg://{credentials}@{host}:{port}/{database}"
+
+
+def host_sqlite_target(cwd: Path, *, origin: str) -> DatabaseTarget:
+    """The host's SQLite file: ``db/database.db`` in ``cwd`` when it exists (the host runs
+    from ``app/server/``), else ``app/server/db/database.db`` under ``cwd``."""
+    beside = cwd / HOST_SQLITE_FILE
+    if beside.is_file():
+        return DatabaseTarget(url=f"sqlite:///{beside}", origin=f"{origin}: {HOST_SQLITE_FILE}")
     return DatabaseTarget(
-        url=f"sqlite:///{HOST_SQLITE_PATH}", origin="host default (app/server/db/database.db)"
+        url=f"sqlite:///{cwd / HOST_SQLITE_PATH}",
+        origin=f"{origin}: {HOST_SQLITE_PATH} ({HOST_SQLITE_FILE} is not in {cwd})",
     )
 
 
@@ -135,6 +222,7 @@ def settings_from_environ(environ: Mapping[str, str]) -> Settings:
     return Settings(
         db=None,  # resolve_database_target reads ERROR_ANALYTICS_DB and the host's variables
         state_db=environ.get("ERROR_ANALYTICS_STATE_DB") or None,
+        state_schema=environ.get("ERROR_ANALYTICS_STATE_SCHEMA") or None,
         rules_file=environ.get("ERROR_ANALYTICS_RULES") or None,
         timezone=environ.get("ERROR_ANALYTICS_TZ") or None,
         api_token=environ.get("ERROR_ANALYTICS_API_TOKEN") or None,

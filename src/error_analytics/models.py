@@ -61,6 +61,10 @@ class TrendDirection(str, enum.Enum):
 UNKNOWN_CATEGORY = "unknown"
 #: Category key of failed runs that recorded no error text.
 NO_TEXT_CATEGORY = "no_error_text"
+#: Longest cluster name and actor a review may set (the API, the service and their messages).
+MAX_NAME_CHARS = 200
+#: Longest piece of user input an error message repeats back; the rest is cut.
+MAX_ECHO_CHARS = 200
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -142,10 +146,16 @@ class ErrorSummary:
 class PhaseErrorBreakdown:
     phase_error_counts: dict[str, int]  # phase -> error events
     phase_failure_rates: dict[str, float]  # phase -> percent of runs that failed in it
-    phase_failed_runs: dict[str, int]  # phase -> runs that failed in it
-    phase_reached_runs: dict[str, int]  # phase -> denominator used for the rate
+    # keyword-only with a default, so the seed's fields alone (positionally too) build one
+    phase_failed_runs: dict[str, int] = dataclasses.field(  # phase -> runs that failed in it
+        default_factory=dict, kw_only=True
+    )
+    phase_reached_runs: dict[str, int] = dataclasses.field(  # phase -> the rate's denominator
+        default_factory=dict, kw_only=True
+    )
     total_errors: int
-    phases_above_threshold: list[str]  # phases whose failure rate exceeds threshold_percent
+    # phases whose failure rate exceeds threshold_percent
+    phases_above_threshold: list[str] = dataclasses.field(default_factory=list)
     threshold_percent: float = 10.0
     rate_basis: str = "all_runs"  # "runs_reaching_phase" when task_logs say who reached what
     days: int = 30
@@ -154,10 +164,11 @@ class PhaseErrorBreakdown:
 @dataclasses.dataclass(slots=True)
 class ErrorPattern:
     pattern_name: str  # e.g. "Import Error"
-    category_key: str
-    category: str  # e.g. "Dependency Issue"
+    # keyword-only with defaults, so the seed's fields alone (positionally too) build one
+    category_key: str = dataclasses.field(default=UNKNOWN_CATEGORY, kw_only=True)
+    category: str = dataclasses.field(default="Unknown", kw_only=True)  # "Dependency Issue"
     occurrences: int
-    runs_affected: int
+    runs_affected: int = dataclasses.field(default=0, kw_only=True)
     example_message: str
     affected_phases: list[str]
     recommendation: str
@@ -194,7 +205,8 @@ class TrendPoint:
 
 @dataclasses.dataclass(slots=True)
 class TrendData:
-    days: int
+    # keyword-only with a default: the seed's trend fields alone (positionally too) build one
+    days: int = dataclasses.field(default=30, kw_only=True)
     points: list[TrendPoint]
     category_daily_counts: dict[str, list[int]]  # category key -> counts aligned with points
     direction: str  # increasing | decreasing | stable

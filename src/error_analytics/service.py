@@ -94,18 +94,31 @@ class Snapshot:
 
 
 class ErrorAnalyticsService:
-    """Analyses of one workflow database."""
+    """Analyses of one workflow database.
+
+    ``ErrorAnalyticsService(reader)`` analyses the database the reader reads;
+    ``ErrorAnalyticsService()`` (the host's original way of building it) or
+    ``ErrorAnalyticsService(settings=...)`` finds the database the way the CLI does
+    (:func:`~error_analytics.config.get_settings`: ``ERROR_ANALYTICS_DB``, else the host's
+    ``DB_TYPE`` / ``POSTGRES_*``) and opens it, read-only, on first use, so that building one
+    at import time opens nothing. :meth:`from_settings` opens it at once.
+    """
 
     def __init__(
         self,
-        reader: WorkflowReader,
+        reader: WorkflowReader | None = None,
         *,
         rules: RuleSet | None = None,
         clock: Callable[[], datetime] | None = None,
+        settings: Settings | None = None,
     ) -> None:
-        self.reader = reader
-        self.rules = rules or default_rules()
-        self._clock = clock or datetime.now
+        self._reader = reader
+        # without a reader, the database, rules file and clock all come from the settings
+        self._configured = reader is None
+        self._rules = rules
+        self._clock = clock
+        self._settings = settings
+        self._open_lock = threading.Lock()
         self._snapshot_lock = threading.Lock()
         self._days_to_snapshot: dict[int, tuple[tuple, float, Snapshot]] = {}
 
@@ -117,13 +130,51 @@ class ErrorAnalyticsService:
         engine = open_engine(settings.database_target(), read_only=True)
         return cls(WorkflowReader(engine), rules=rules, clock=settings.now)
 
+    @property
+    def reader(self) -> WorkflowReader:
+        """The workflow database's reader, opened on first use when none was given."""
+        if self._reader is None:
+            with self._open_lock:
+                if self._reader is None:
+                    target = self._configured_settings().database_target()
+                    self._reader = WorkflowReader(open_engine(target, read_only=True))
+        return self._reader
+
+    @property
+    def rules(self) -> RuleSet:
+        """The rules given, else the settings' rules file, else the canonical rules."""
+        if self._rules is None:
+            rules_file = self._configured_settings().rules_file if self._configured else None
+            self._rules = load_rules(rules_file) if rules_file else default_rules()
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules: RuleSet) -> None:
+        self._rules = rules
+
+    def _configured_settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = get_settings()
+        return self._settings
+
+    def _now(self) -> datetime:
+        if self._clock is not None:
+            return self._clock()
+        if self._configured or self._settings is not None:
+            return self._configured_settings().now()
+        return datetime.now()  # built around a reader: the machine's clock, as before
+
+    def classify_error(self, message: str | None) -> str:
+        """The category key of ``message`` under this service's rules, else ``"unknown"``."""
+        return classify_error(message, self.rules)
+
     # -- reading -------------------------------------------------------------------------
     def window(self, days: int) -> TimeWindow:
         if isinstance(days, bool) or not isinstance(days, int) or not MIN_DAYS <= days <= MAX_DAYS:
             raise InputError(
                 f"days must be a whole number from {MIN_DAYS} to {MAX_DAYS}, not {days!r}"
             )
-        end = self._clock()
+        end = self._now()
         return TimeWindow(start=end - timedelta(days=days), end=end)
 
     def snapshot(self, days: int = 30) -> Snapshot:

@@ -33,8 +33,16 @@ Decisions on borderline messages:
   ``status code 502``, ``502 Bad Gateway``): 502/503 are ``connection_error``, 504 and
   ``Gateway Timeout`` are ``timeout_error``. ``TypeError: fetch failed`` (Node's network
   error) is ``connection_error``;
-* a bare ``timeout`` or ``404`` is never evidence: ``--timeout 30``, ``timeout_seconds=30``,
-  ``TimeoutConfig``, ``port 5404`` and ``id 4040`` stay unknown;
+* a bare ``404`` is never evidence (``port 5404`` and ``id 4040`` stay unknown), and neither is
+  ``timeout`` as a flag, a parameter or part of a name (``--timeout 30``, ``timeout=30``,
+  ``timeout: 30``, ``timeout_seconds``, ``TimeoutConfig``, ``setTimeout``); ``timeout`` used
+  as a noun is (``Command timeout (30s)``, ``Timeout waiting for ...``);
+* the keywords of the host's original module are honoured, each behind a guard so that it does
+  not misfire (:data:`GUARDED_KEYWORDS`): ``Failed to connect`` followed by its target (``to
+  ...``, ``:``, end of line) is ``connection_error`` unless the line says it timed out;
+  ``type object 'X' has no attribute`` is ``type_error``; ``timeout`` as a noun is
+  ``timeout_error``. ``benchmarks/keyword_guards.py`` counts, on real corpora, what each guard
+  turns down;
 * not covered, so ``unknown`` unless a rules file adds a category: rate limits and quotas
   (``GitHub API rate limit exceeded``, HTTP 429: a provider issue, not a network fault),
   ``404 Not Found`` outside npm (usually a wrong URL), ``module 'x' has no attribute 'y'``
@@ -43,7 +51,65 @@ Decisions on borderline messages:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from error_analytics.models import CategoryRule, Severity
+
+
+class GuardedKeyword(NamedTuple):
+    """A keyword honoured only where its guard holds: the guard's patterns stand for it."""
+
+    keyword: str  # matched as a plain case-insensitive substring, the way it was once used
+    category: str  # the category key the guarded patterns belong to
+    patterns: tuple[str, ...]  # the guard: regular expressions, as in CategoryRule.patterns
+
+
+# "Failed to connect" followed by its target (to/on/after ..., a colon, a stop or the end of
+# a line), unless the same line says it timed out (that is a timeout, see above). Not "Failed
+# to connect (view) outlet from ..." (macOS Interface Builder), nor "... GitHub account".
+_CONNECT_TAIL = (
+    r"(?= to\b| on\b| after\b|:|[.,;!]|\s*\n|\s*$)(?![^\n]{0,200}?(?:timed out|[Tt]imeout))"
+)
+# "timeout" as a noun: a word of its own (not --timeout, .timeout, setTimeout, timeout_s,
+# TimeoutConfig, a quoted name as in "argument 'timeout'", ":param/:type timeout:"), not assigned
+# or called (timeout=30, timeout(30), timeout: 30, "timeout": "30s") and not followed by a
+# number (the timeout command, a flag's value).
+_NOUN_TAIL = (
+    r"(?![\w}-])(?!\s*=)(?!\()(?!\s+\d)"
+    r"(?![\"']?\s*:\s*(?:[\d\"'\[{]|(?:true|false|null|none|True|False|None)\b))"
+)
+
+#: The host's original keywords, each behind a guard (see the module docstring).
+GUARDED_KEYWORDS: tuple[GuardedKeyword, ...] = (
+    GuardedKeyword(
+        "Failed to connect",
+        "connection_error",
+        (f"Failed to connect{_CONNECT_TAIL}", f"failed to connect{_CONNECT_TAIL}"),
+    ),
+    GuardedKeyword(
+        "type object",
+        "type_error",
+        (r"type object '[^'\n]{1,200}' has no attribute\b",),
+    ),
+    GuardedKeyword(
+        "timeout",
+        "timeout_error",
+        tuple(
+            rf"{word}(?<![\w.$/{{'\"`-]{word})(?<!param {word})(?<!type {word}){_NOUN_TAIL}"
+            for word in ("timeout", "Timeout", "TIMEOUT")
+        ),
+    ),
+)
+
+
+def _guarded(category: str) -> tuple[str, ...]:
+    return tuple(
+        pattern
+        for guarded in GUARDED_KEYWORDS
+        if guarded.category == category
+        for pattern in guarded.patterns
+    )
+
 
 _SYNTAX = CategoryRule(
     key="syntax_error",
@@ -222,6 +288,7 @@ _TYPE = CategoryRule(
         r"Object of type \w{1,100} is not JSON serializable",
         r"cannot use [^\n]{1,200}? as (?:type )?\S{1,100} (?:value )?in\b",  # Go
         r"undefined method [`'][^\n]{1,200}? for nil\b",  # Ruby
+        *_guarded("type_error"),  # type object 'X' has no attribute 'y'
     ),
     root_cause=(
         "A value of the wrong type reaches code that expects another: None/undefined, a "
@@ -280,6 +347,7 @@ _CONNECTION = CategoryRule(
         r"HTTP(?:/\d(?:\.\d)?)?[ :]{1,3}50[23]\b",  # HTTP 502, HTTP/1.1 503
         r"status(?:[ _]?code)?[ :=]{1,3}50[23]\b",  # status 503, status_code=502
         r"Status(?:[ _]?[Cc]ode)?[ :=]{1,3}50[23]\b",
+        *_guarded("connection_error"),  # Failed to connect to ...
     ),
     root_cause=(
         "A service the workflow talks to (database, API, dev server, package registry, git "
@@ -343,6 +411,7 @@ _TIMEOUT = CategoryRule(
         r"status(?:[ _]?code)?[ :=]{1,3}504\b",
         r"Status(?:[ _]?[Cc]ode)?[ :=]{1,3}504\b",
         r"504 Gateway\b",
+        *_guarded("timeout_error"),  # timeout as a noun
     ),
     root_cause=(
         "A step waited longer than its limit: a hanging test or process, a slow or "

@@ -3,6 +3,11 @@
 Tables (all prefixed ``ea_``) are described in :mod:`.tables`; :func:`open_state_engine`
 opens the state database for writing; :class:`StateStore` creates/migrates the schema and
 runs transactions whose :class:`StateTransaction` reads and writes the rows.
+
+Where the tables live (a file beside a SQLite workflow database, a schema of their own on
+PostgreSQL) is :meth:`error_analytics.config.Settings.state_database_target`; tables left in the
+analysed database by earlier versions are moved by :mod:`.relocation`, and a hot journal left in
+a SQLite file by a killed writer is rolled back by :mod:`.recovery`.
 """
 
 from __future__ import annotations

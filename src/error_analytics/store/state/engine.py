@@ -15,29 +15,53 @@ Transactions:
   several queries is consistent.
 
 A transaction that raises is rolled back, so a write is all or nothing.
+
+Location: given a :class:`~error_analytics.config.StateTarget`, the engine renders the state
+tables in the target's PostgreSQL schema (SQLAlchemy's ``schema_translate_map``) and remembers
+the target, so that :func:`.schema.ensure_schema` can create that schema and move tables left in
+the old place (:func:`state_target`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import weakref
 from collections.abc import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from ...config import DatabaseTarget
+from ...config import DatabaseTarget, StateTarget
 from ...errors import ConflictError, DatabaseError
 from ..engine import open_engine
 
 BUSY_TIMEOUT_MS = 30_000
 _BEGIN_OPTION = "ea_sqlite_begin"
+#: engine -> the state target it was opened for (engines opened on a plain DatabaseTarget keep
+#: the tables in the default schema and move nothing)
+_ENGINE_TO_TARGET: weakref.WeakKeyDictionary[Engine, StateTarget] = weakref.WeakKeyDictionary()
 
 
 def open_state_engine(target: DatabaseTarget) -> Engine:
     """A writable engine on ``target`` configured for the transactions described above."""
-    return prepare_state_engine(open_engine(target, read_only=False))
+    engine = prepare_state_engine(open_engine(target, read_only=False))
+    if isinstance(target, StateTarget):
+        if target.schema and engine.dialect.name == "postgresql":
+            engine = engine.execution_options(schema_translate_map={None: target.schema})
+        _ENGINE_TO_TARGET[engine] = target
+    return engine
+
+
+def state_target(engine: Engine) -> StateTarget | None:
+    """The state target ``engine`` was opened for, if it was opened on one."""
+    return _ENGINE_TO_TARGET.get(engine)
+
+
+def state_schema(engine: Engine) -> str | None:
+    """The PostgreSQL schema the state tables are rendered in (None: the default schema)."""
+    return (engine.get_execution_options().get("schema_translate_map") or {}).get(None)
 
 
 def prepare_state_engine(engine: Engine) -> Engine:

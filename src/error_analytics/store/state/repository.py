@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from ...errors import ConflictError
 from ...models import AuditEntry
@@ -354,7 +354,9 @@ class StateTransaction:
                 undo_of=undo_of,
             )
         )
-        return int(result.inserted_primary_key[0])
+        inserted = result.inserted_primary_key
+        assert inserted is not None  # an INSERT always has one
+        return int(inserted[0])
 
     def action(self, action_id: int) -> AuditEntry | None:
         row = (
@@ -451,13 +453,13 @@ class StateTransaction:
         return self.connection.execute(sa.select(sa.func.max(refresh_runs.c.finished_at))).scalar()
 
 
-def _cluster(row: Mapping[str, Any]) -> ClusterRecord:
+def _cluster(row: RowMapping) -> ClusterRecord:
     values = {name: row[name] for name in _CLUSTER_FIELDS}
     values["top_terms"] = list(values["top_terms"] or [])
     return ClusterRecord(**values)
 
 
-def _entry(row: Mapping[str, Any]) -> AuditEntry:
+def _entry(row: RowMapping) -> AuditEntry:
     related = [part for part in (row["related_ids"] or "").split(",") if part]
     return AuditEntry(
         id=int(row["id"]),

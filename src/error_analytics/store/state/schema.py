@@ -8,6 +8,10 @@ transaction (serialised by an advisory lock on PostgreSQL, by ``BEGIN IMMEDIATE`
 Adding a migration: bump :data:`SCHEMA_VERSION`, change :mod:`.tables`, and register the step
 in :data:`MIGRATIONS` under the new version. ``create_all`` runs first and creates new
 *tables* of the new version, so a step only alters tables that already existed.
+
+Where: on an engine opened for a :class:`~error_analytics.config.StateTarget`, the target's
+PostgreSQL schema is created when missing, and a new, empty state first takes over the tables
+an earlier version left in the old place (:mod:`.relocation`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ...errors import DatabaseError
-from .engine import read_transaction, write_transaction
+from .engine import read_transaction, state_schema, state_target, write_transaction
+from .relocation import (
+    PENDING,
+    RELOCATION_COMPONENT,
+    finish_move,
+    logger,
+    move_old_tables,
+    warn_kept,
+)
 from .tables import STATE_METADATA, schema_version
 
 SCHEMA_VERSION = 1
@@ -31,15 +43,28 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
 def ensure_schema(engine: Engine, now: datetime | None = None) -> int:
     """Create or migrate the state tables; return the schema version now in place."""
     now = now or datetime.now().replace(microsecond=0)
-    if _recorded_version(engine) == SCHEMA_VERSION:
+    target, schema = state_target(engine), state_schema(engine)
+    recorded, relocation = _recorded_version(engine, schema)
+    if recorded == SCHEMA_VERSION:
+        if relocation == PENDING:
+            finish_move(target, engine, now)
         return SCHEMA_VERSION
+    moved = None
     try:
         with write_transaction(engine, lock="schema") as connection:
+            if schema is not None and not sa.inspect(connection).has_schema(schema):
+                quoted = connection.dialect.identifier_preparer.quote_schema(schema)
+                connection.execute(sa.text(f"CREATE SCHEMA {quoted}"))
             STATE_METADATA.create_all(connection, checkfirst=True)
             current = read_component(connection, SCHEMA_COMPONENT)
             if current is None:
+                moved = move_old_tables(connection, target, schema)
+                current = read_component(connection, SCHEMA_COMPONENT)
+                if moved is not None:
+                    write_component(connection, RELOCATION_COMPONENT, moved.outcome, now)
+            if current is None:
                 write_component(connection, SCHEMA_COMPONENT, str(SCHEMA_VERSION), now)
-                return SCHEMA_VERSION
+                current = str(SCHEMA_VERSION)
             recorded = int(current)
             if recorded > SCHEMA_VERSION:
                 raise DatabaseError(
@@ -49,23 +74,39 @@ def ensure_schema(engine: Engine, now: datetime | None = None) -> int:
             for version in range(recorded + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[version](connection)
                 write_component(connection, SCHEMA_COMPONENT, str(version), now)
-    except sa.exc.SQLAlchemyError as exc:
+    except (sa.exc.SQLAlchemyError, DatabaseError) as exc:
+        failure = exc.__cause__ if isinstance(exc, DatabaseError) else exc
+        if not isinstance(failure, sa.exc.SQLAlchemyError):
+            raise
         where = engine.url.render_as_string(hide_password=True)
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        where += f" (schema {schema!r})" if schema else ""
+        reason = str(getattr(failure, "orig", failure)).strip().splitlines()[0]
         raise DatabaseError(
-            f"cannot create the state tables in {where}: {reason} "
-            "(give the user CREATE rights, or keep the state elsewhere with --state-db)"
+            f"cannot create the state tables in {where}: {reason}; "
+            "the user needs CREATE rights there, or the state another place (--state-db)"
         ) from exc
+    if moved is not None:
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        where = database or engine.url.render_as_string(hide_password=True)
+        where += f" (schema {schema!r})" if schema else ""
+        logger.warning(
+            "Note: moved the review state (%s) from %s to %s", moved.summary(), moved.source, where
+        )
+        if moved.kept_because:
+            warn_kept(moved.source, moved.kept_because)
+        if moved.outcome == PENDING:
+            finish_move(target, engine, now)
     return SCHEMA_VERSION
 
 
-def _recorded_version(engine: Engine) -> int | None:
-    """The recorded schema version, without taking a write lock; None when not set up."""
-    if not sa.inspect(engine).has_table(schema_version.name):
-        return None
+def _recorded_version(engine: Engine, schema: str | None) -> tuple[int | None, str | None]:
+    """The recorded schema version and relocation state, without a write lock (None: not set)."""
+    if not sa.inspect(engine).has_table(schema_version.name, schema=schema):
+        return None, None
     with read_transaction(engine) as connection:
         value = read_component(connection, SCHEMA_COMPONENT)
-    return int(value) if value is not None else None
+        relocation = read_component(connection, RELOCATION_COMPONENT)
+    return (int(value) if value is not None else None), relocation
 
 
 def read_component(connection: Connection, component: str) -> str | None:
