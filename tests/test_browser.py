@@ -190,6 +190,23 @@ def test_a_review_made_in_the_page_reaches_the_api_and_the_cli(page, live_server
     assert page.problems == []
 
 
+def test_one_header_popover_open_at_a_time(page, live_server):
+    from playwright.sync_api import expect
+
+    open_dashboard(page, live_server)
+    downloads, settings = page.locator("#downloads"), page.locator("#settings")
+    page.click("#downloads summary")
+    expect(downloads).to_have_attribute("open", "")
+    page.click("#settings summary")
+    expect(settings).to_have_attribute("open", "")
+    expect(downloads).not_to_have_attribute("open", "")
+    assert page.locator("details.menu[open]").count() == 1
+    page.click("#downloads summary")
+    expect(settings).not_to_have_attribute("open", "")
+    assert page.locator("details.menu[open]").count() == 1
+    assert page.problems == []
+
+
 def test_phone_layout_does_not_scroll_sideways(browser, live_server):
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True

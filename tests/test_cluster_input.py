@@ -82,11 +82,12 @@ def test_binary_and_huge_input_does_not_crash(capsys, tmp_path):
         b"\x00\xff\xfe garbage \x1b[31mred\x1b[0m\n" + b"x" * 2_000_000 + b"\nok line\n"
     )
     payload = run_json(capsys, "--input", str(source))
-    check_contract(payload, 3)
+    check_contract(payload, 2)  # the binary first line is skipped, and said so
+    assert payload["skipped"] == [{"line": 1, "reason": "binary data, not UTF-8 text"}]
 
 
 def test_missing_input_file_is_one_line(capsys, tmp_path):
-    assert main(["--cluster", "--input", str(tmp_path / "none.txt")]) == 1
+    assert main(["--cluster", "--input", str(tmp_path / "none.txt")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("Error: input file not found") and err.count("\n") == 1
 

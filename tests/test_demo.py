@@ -489,7 +489,11 @@ def test_ensure_demo_database_builds_once_and_keeps_layouts_apart(tmp_path, monk
 def test_default_demo_path(tmp_path, monkeypatch):
     monkeypatch.delenv("ERROR_ANALYTICS_DEMO_DB", raising=False)
     monkeypatch.chdir(tmp_path)
-    assert default_demo_path() == tmp_path / "error_analytics_demo.db"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert default_demo_path() == tmp_path / "data" / "error-analytics" / "demo.db"
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_demo_path() == tmp_path / "home" / ".local/share/error-analytics/demo.db"
     monkeypatch.setenv("ERROR_ANALYTICS_DEMO_DB", "~/elsewhere.db")
     assert default_demo_path() == Path("~/elsewhere.db").expanduser()
 

@@ -17,6 +17,7 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "features" / "error-anal
 ENVIRONMENT = (
     "ERROR_ANALYTICS_DB",
     "ERROR_ANALYTICS_STATE_DB",
+    "ERROR_ANALYTICS_STATE_SCHEMA",
     "ERROR_ANALYTICS_RULES",
     "ERROR_ANALYTICS_API_TOKEN",
     "ERROR_ANALYTICS_DEMO_DB",

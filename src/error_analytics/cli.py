@@ -1,48 +1,78 @@
 """``analyze-errors``: the command line.
 
-Errors the toolkit raises on purpose become one ``Error: ...`` line on stderr: exit 2 for a
-database that cannot be opened or a bad option/setting, 1 for anything else. No traceback
-reaches the user unless ``ERROR_ANALYTICS_DEBUG=1``.
+Exit status, the same for every command: 0 when it worked; 2 for a usage or data error (a bad
+option or combination of options, a database that is missing or is not one, a cluster that does
+not exist, a conflicting change, an unusable input file); 1 only for a bug. Every error is one
+``Error: ...`` line on stderr; ``ERROR_ANALYTICS_DEBUG=1`` prints the traceback before it.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from . import render
-from .cli_options import database_option
+from .cli_options import check_combination, check_database_files, database_option
 from .cli_review import add_review_flag, register_review_commands, run_review_command, wants_review
 from .cli_serve import register_serve_command, run_serve
-from .config import get_settings
+from .config import Settings, get_settings
 from .errors import ConfigurationError, DatabaseError, ErrorAnalyticsError
-from .models import to_jsonable
+from .models import DiscoveredCluster, to_jsonable
 from .progress import terminal_progress
 
-EXAMPLES = """\
+EXIT_OK = 0
+EXIT_BUG = 1
+EXIT_USAGE = 2
+DEBUG_ENV = "ERROR_ANALYTICS_DEBUG"
+
+EXIT_STATUS = """\
+Exit status:
+  0  it worked
+  2  usage or data error: a bad option or combination of options, a database that is missing
+     or is not a database, an unknown cluster, a conflicting change, an unusable input file
+  1  a bug (please report it)
+  Each error is one line on stderr, "Error: ..."; ERROR_ANALYTICS_DEBUG=1 adds the traceback.
+"""
+
+EXAMPLES = (
+    """\
 Examples:
   analyze-errors --demo                       report on a built-in demo database
   analyze-errors --db app/server/db/database.db --days 7 --patterns
   analyze-errors --db postgresql://user:pw@localhost/adw --phase --json
   analyze-errors --report --output weekly.md --days 7
+  analyze-errors --report --json --output weekly.json
   analyze-errors --cluster --days 14          discovered error clusters
   analyze-errors --cluster --input errors.txt --json
   analyze-errors --review --demo              review new clusters one at a time
   analyze-errors clusters list --status new   (see: analyze-errors clusters --help)
   analyze-errors serve --demo                 HTTP API and dashboard on http://127.0.0.1:8765/
+
 """
+    + EXIT_STATUS
+)
 
 VIEW_FLAGS = ("summary", "phase", "patterns", "trends", "recommendations")
+DEFAULT_REPORT = "error_analysis_report"
+
+
+class CommandLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one ``Error: ...`` line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"Error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandLineParser(
         prog="analyze-errors",
         description="Why do our AI developer workflows fail? Summary, phases, patterns, trends, "
         "recommendations and discovered error clusters from the workflow database.",
@@ -60,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--demo",
         action="store_true",
-        help="use the built-in demo database (created on first use "
-        "as ./error_analytics_demo.db or $ERROR_ANALYTICS_DEMO_DB, reused afterwards)",
+        help="use the built-in demo database (built on first use "
+        "in $ERROR_ANALYTICS_DEMO_DB, else $XDG_DATA_HOME/error-analytics/demo.db, else "
+        "~/.local/share/error-analytics/demo.db; reused afterwards, its path printed on stderr)",
     )
     source.add_argument(
         "--demo-layout",
@@ -106,14 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     views.add_argument("--recommendations", action="store_true", help="what to fix first, ranked")
     views.add_argument("--cluster", action="store_true", help="discover recurring error clusters")
     views.add_argument(
-        "--report", action="store_true", help="write a Markdown report with every section"
+        "--report",
+        action="store_true",
+        help="write one document with every section: Markdown, or JSON with --json (to "
+        f"--output, default {DEFAULT_REPORT}.md or .json); takes no other view",
     )
     output = parser.add_argument_group("output")
     output.add_argument(
         "--output",
         metavar="FILE",
-        default="error_analysis_report.md",
-        help="where --report writes (default error_analysis_report.md)",
+        help="write what would be printed to FILE instead (text, or JSON with --json); "
+        "for --report, where the report goes",
     )
     output.add_argument(
         "--json", action="store_true", help="print the views as JSON instead of text"
@@ -123,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="with --cluster: cluster the messages of FILE ('-' for "
         "stdin) instead of the database: one message per line, or JSON Lines with a 'message' "
-        "field (.jsonl suffix or a first character '{'); blank lines are skipped",
+        "field (.jsonl suffix or a first character '{'); blank lines are skipped, binary lines "
+        "are skipped and counted, a mostly binary file is refused",
     )
     output.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     output.add_argument(
@@ -151,120 +186,152 @@ def _days(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``analyze-errors``; returns the exit status (see the module docstring)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _run(argv, sys.stdout)
-    except (ConfigurationError, DatabaseError) as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 2
     except ErrorAnalyticsError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
     except Exception as exc:  # the last edge: no traceback for users
-        if os.environ.get("ERROR_ANALYTICS_DEBUG"):
-            raise
-        print(
-            f"Error: unexpected {type(exc).__name__}: {exc} (set ERROR_ANALYTICS_DEBUG=1 for details)",
-            file=sys.stderr,
+        database_message = _database_failure(exc)
+        if database_message is not None:
+            return _fail(database_message, EXIT_USAGE)
+        return _fail(
+            f"unexpected {type(exc).__name__}: {_first_line(str(exc))} "
+            f"(a bug; set {DEBUG_ENV}=1 for details)",
+            EXIT_BUG,
         )
-        return 1
+
+
+def _fail(message: str, status: int) -> int:
+    if os.environ.get(DEBUG_ENV):
+        traceback.print_exc(file=sys.stderr)
+    print(f"Error: {_first_line(message)}", file=sys.stderr)
+    return status
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "(no message)"
+
+
+def _database_failure(exc: Exception) -> str | None:
+    """The one-line reason when the database itself failed (a damaged file, a lost connection,
+    a lock), which is not a bug of ours; None for anything else. A query the database finds
+    wrong (``ProgrammingError`` and the like) stays a bug."""
+    from sqlalchemy import exc as sa_exc
+
+    if not (isinstance(exc, sa_exc.OperationalError) or type(exc) is sa_exc.DatabaseError):
+        return None
+    return f"the database failed: {_first_line(str(exc.orig or exc))}"
 
 
 def _run(argv: list[str], out: TextIO) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "command", None) == "serve":
-        return run_serve(args)
-    if args.demo_add_days and not args.demo:
-        parser.error("--demo-add-days works with --demo")
+    check_combination(args, parser)
     if args.demo_add_days:
         _demo_database(args, parser)  # grow it first, whichever command then reads it
+    if getattr(args, "command", None) == "serve":
+        return run_serve(args)
     if wants_review(args):
         return run_review_command(args, out)
+    if args.report and not args.output:
+        args.output = f"{DEFAULT_REPORT}.{'json' if args.json else 'md'}"
+    buffer = io.StringIO()
+    target = buffer if args.output else out
     if args.input is not None:
-        if not args.cluster:
-            parser.error("--input works with --cluster")
         from .cluster_input import cluster_input_file
 
-        return cluster_input_file(args, out)
+        status = cluster_input_file(args, target)
+    else:
+        status = _views(args, parser, target)
+    if args.output:
+        _write_output(args.output, buffer.getvalue())
+    return status
 
+
+def _write_output(location: str, text: str) -> None:
+    path = Path(location)
+    if path.is_dir():
+        raise ConfigurationError(f"--output is a directory, not a file: {location}")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {location}: {exc.strerror}") from exc
+    print(f"Written to {location}", file=sys.stderr)
+
+
+def _views(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextIO) -> int:
     from .service import ErrorAnalyticsService
 
     settings = get_settings()
     db = _demo_database(args, parser) or args.db
     settings = settings.with_overrides(db=db, rules_file=args.rules, state_db=args.state_db)
+    check_database_files(settings)
     service = ErrorAnalyticsService.from_settings(settings)
     snapshot = service.snapshot(args.days)
 
     chosen = [name for name in VIEW_FLAGS if getattr(args, name)]
     if not chosen and not args.cluster and not args.report:
         chosen = ["summary"]
-    wants_clusters = (
-        args.cluster
-        or args.report
-        or bool({"summary", "patterns", "recommendations"} & set(chosen))
-    )
-    clusters = []
+    if args.report:
+        chosen = list(VIEW_FLAGS)
+    wants_clusters = args.cluster or bool({"summary", "patterns", "recommendations"} & set(chosen))
+    clusters: list[DiscoveredCluster] = []
     if wants_clusters:
         clusters = _clusters(service, settings, args)
 
     results: dict[str, Any] = {}
-    if "summary" in chosen or args.report:
+    if "summary" in chosen:
         results["summary"] = service.get_error_summary(
             args.days, snapshot=snapshot, clusters=clusters
         )
-    if "phase" in chosen or args.report:
+    if "phase" in chosen:
         results["by_phase"] = service.analyze_by_phase(args.days, snapshot=snapshot)
-    if "patterns" in chosen or "summary" in chosen or args.report:
+    if "patterns" in chosen or "summary" in chosen:
         patterns = service.find_error_patterns(args.days, snapshot=snapshot)
         results["patterns"] = patterns + service.cluster_patterns(clusters)
-    if "trends" in chosen or args.report:
+    if "trends" in chosen:
         results["trends"] = service.get_failure_trends(args.days, snapshot=snapshot)
-    if "recommendations" in chosen or args.report:
+    if "recommendations" in chosen:
         results["recommendations"] = service.get_debugging_recommendations(
             args.days, snapshot=snapshot, clusters=clusters
         )
     if args.cluster or args.report:
         results["clusters"] = clusters
 
-    if args.report:
-        text = render.markdown_report(
-            days=args.days,
-            summary=results["summary"],
-            breakdown=results["by_phase"],
-            patterns=results["patterns"],
-            trend=results["trends"],
-            recommendations=results["recommendations"],
-            clusters=clusters,
-            generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
-        )
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot write the report to {args.output}: {exc.strerror}"
-            ) from exc
-        print(f"Report written to {args.output}", file=sys.stderr)
-
     if args.json:
-        payload = {"days": args.days}
+        views = {"phase": "by_phase"}
+        shown = {views.get(name, name) for name in chosen} | (
+            {"clusters"} if args.cluster or args.report else set()
+        )
+        payload: dict[str, Any] = {"days": args.days}
         payload.update(
-            {
-                name: to_jsonable(value)
-                for name, value in results.items()
-                if name in _json_views(chosen, args)
-            }
+            {name: to_jsonable(value) for name, value in results.items() if name in shown}
         )
         if "summary" not in payload:
             payload["data_quality"] = to_jsonable(snapshot.quality)
         json.dump(payload, out, indent=2)
         out.write("\n")
-        return 0
-    if args.report and not chosen and not args.cluster:
-        return 0
+        return EXIT_OK
+    if args.report:
+        out.write(
+            render.markdown_report(
+                days=args.days,
+                summary=results["summary"],
+                breakdown=results["by_phase"],
+                patterns=results["patterns"],
+                trend=results["trends"],
+                recommendations=results["recommendations"],
+                clusters=clusters,
+                generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
+            )
+        )
+        return EXIT_OK
 
     lines = render.header(args.days)
     if "summary" in chosen:
@@ -278,10 +345,10 @@ def _run(argv: list[str], out: TextIO) -> int:
     if "recommendations" in chosen:
         lines += render.recommendation_lines(results["recommendations"])
     if args.cluster:
-        lines += render.cluster_lines(clusters, limit=None if args.json else 25)
+        lines += render.cluster_lines(clusters, limit=25)
     lines += render.quality_lines(snapshot.quality)
     out.write("\n".join(lines) + "\n")
-    return 0
+    return EXIT_OK
 
 
 def _demo_database(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | None:
@@ -290,7 +357,7 @@ def _demo_database(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         return None
     if args.db:
         parser.error("--demo and --db exclude each other")
-    path = database_option(None, True, args.demo_layout)
+    path = str(database_option(None, True, args.demo_layout))
     if args.demo_add_days:
         from .demo import add_days_of_runs
 
@@ -307,12 +374,15 @@ def _demo_database(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     return path
 
 
-def _clusters(service, settings, args: argparse.Namespace) -> list:
+def _clusters(
+    service: Any, settings: Settings, args: argparse.Namespace
+) -> list[DiscoveredCluster]:
     """Clusters with stable ids and review status from the state database.
 
     Without a usable state database (``--no-state``, a read-only file or server) the clusters
     of this run are shown with ids derived from their templates, and a note says so.
     """
+    progress = terminal_progress("Clustering", enabled=not (args.json or args.no_progress))
     if not args.no_state:
         from .review import ClusterReviewService
         from .store.state import open_state_engine
@@ -320,10 +390,7 @@ def _clusters(service, settings, args: argparse.Namespace) -> list:
         try:
             state_engine = open_state_engine(settings.state_database_target())
             return ClusterReviewService(service, state_engine).window_clusters(
-                args.days,
-                progress=terminal_progress(
-                    "Clustering", enabled=not (args.json or args.no_progress)
-                ),
+                args.days, progress=progress
             )
         except DatabaseError as exc:
             print(
@@ -331,20 +398,7 @@ def _clusters(service, settings, args: argparse.Namespace) -> list:
                 "(use --state-db to keep ids and decisions)",
                 file=sys.stderr,
             )
-    return service.cluster_errors(
-        args.days,
-        progress=terminal_progress("Clustering", enabled=not (args.json or args.no_progress)),
-    )
-
-
-def _json_views(chosen: list[str], args: argparse.Namespace) -> set[str]:
-    names = {"phase": "by_phase"}
-    views = {names.get(name, name) for name in chosen}
-    if args.cluster:
-        views.add("clusters")
-    if args.report:
-        views |= {"summary", "by_phase", "patterns", "trends", "recommendations", "clusters"}
-    return views
+    return service.cluster_errors(args.days, progress=progress)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,26 +24,29 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TextIO
 
-from .cli_options import database_option
+from .cli_options import check_database_files, database_option
 from .config import DEFAULT_RULES_FILE, get_settings
-from .errors import InputError
-from .models import to_jsonable
+from .errors import InputError, NotFoundError
+from .models import Phase, to_jsonable
 from .progress import terminal_progress
 
 EXAMPLES = """\
-Examples:
+Examples (the ids are those of the demo database, --demo):
   analyze-errors --review --demo                  review the new clusters one at a time
-  analyze-errors clusters list --status new
-  analyze-errors clusters show c5d59cc736d
-  analyze-errors clusters rename c5d59cc736d "Playwright browser missing"
-  analyze-errors clusters set-category c5d59cc736d import_error
-  analyze-errors clusters merge c460778e8bd c0bd4e0f126 --into cd2657e6c5f
-  analyze-errors clusters split ccb8b996552 --template a0e91ffe47f3
-  analyze-errors clusters ignore c546d2e70de --until 2026-03-01
-  analyze-errors clusters resolve c5005680338
-  analyze-errors clusters undo 12
-  analyze-errors clusters audit --cluster c5d59cc736d
-  analyze-errors clusters promote c5d59cc736d --keyword "Executable doesn't exist" --category import_error
+  analyze-errors --demo clusters list --status new
+  analyze-errors --demo clusters show c7e340af8e3
+  analyze-errors --demo clusters rename c7e340af8e3 "Playwright browser missing"
+  analyze-errors --demo clusters set-category c7e340af8e3 import_error
+  analyze-errors --demo clusters merge c97e7248e38 --into c0bd4e0f126
+  analyze-errors --demo clusters split ccb8b996552 --template a0e91ffe47f3
+  analyze-errors --demo clusters ignore c546d2e70de --until 2030-01-01
+  analyze-errors --demo clusters resolve c1266e43c1e
+  analyze-errors --demo clusters audit --cluster c7e340af8e3
+  analyze-errors --demo clusters undo 6           undo action 6 of the audit log (the resolve)
+  analyze-errors --demo clusters promote c7e340af8e3 --keyword "Executable doesn't exist" --category import_error
+
+Exit status: 0 ok; 2 usage or data error (bad option, no such cluster or action, a conflicting
+change, a database that cannot be used); 1 a bug. Errors are one "Error: ..." line on stderr.
 """
 
 
@@ -73,7 +76,8 @@ def _state_options(group: Any, default: Any) -> None:
         default=default,
         help="where the review state (our own "
         "ea_* tables) lives: SQLite file or SQLAlchemy URL. Default: $ERROR_ANALYTICS_STATE_DB, else "
-        "the analysed database (its own tables are never written)",
+        "beside the analysed database: a file next to SQLite, schema error_analytics on "
+        "PostgreSQL (the analysed tables are never written)",
     )
     group.add_argument(
         "--actor", default=default, help="name recorded in the audit log (default: $USER)"
@@ -125,13 +129,13 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
     )
     actions = clusters.add_subparsers(dest="clusters_command", metavar="ACTION", required=True)
 
-    def add(name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+    def add(name: str, help_text: str, *examples: str) -> argparse.ArgumentParser:
         return actions.add_parser(
             name,
             parents=[shared],
             help=help_text,
             description=help_text,
-            epilog=f"Example:\n  {example}",
+            epilog="Example (on the demo database, --demo):\n  " + "\n  ".join(examples),
             formatter_class=formatter,
         )
 
@@ -142,7 +146,15 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
     )
     listing.add_argument("--status", help="new, reviewed, ignored, resolved, regressed or merged")
     listing.add_argument("--category", help="a category key, e.g. import_error or unknown")
-    listing.add_argument("--phase", help="a workflow phase, e.g. Build or test")
+    listing.add_argument(
+        "--phase",
+        dest="phase_filter",  # not the main parser's --phase view
+        metavar="PHASE",
+        type=_phase,
+        help="a workflow phase: "
+        + ", ".join(phase.value for phase in Phase.ordered())
+        + " (any case, or a spelling such as testing or docs)",
+    )
     listing.add_argument(
         "--search", metavar="TEXT", help="text in the id, name, category or templates"
     )
@@ -157,31 +169,37 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
     show = add(
         "show",
         "one cluster: templates, examples, phases, runs, series and history",
-        "analyze-errors clusters show c5d59cc736d",
+        "analyze-errors --demo clusters show c7e340af8e3",
     )
     show.add_argument("cluster_id", metavar="ID")
     add(
         "refresh",
         "read the window's new errors into the clusters",
-        "analyze-errors clusters refresh --days 7",
+        "analyze-errors --demo clusters refresh --days 7",
     )
     add(
         "review",
         "walk through the new clusters one at a time (same as --review)",
-        "analyze-errors clusters review",
+        "analyze-errors --demo clusters review",
     )
-    for name, help_text in (
-        ("accept", "mark a cluster reviewed"),
-        ("unignore", "end a mute now"),
-        ("resolve", "mark a cluster fixed; it regresses when it occurs again"),
+    for name, help_text, examples in (
+        ("accept", "mark a cluster reviewed", ()),
+        (
+            "unignore",
+            "end a mute now",
+            ("analyze-errors --demo clusters ignore c546d2e70de",),
+        ),
+        ("resolve", "mark a cluster fixed; it regresses when it occurs again", ()),
     ):
-        parser = add(name, help_text, f"analyze-errors clusters {name} c5d59cc736d")
+        parser = add(
+            name, help_text, *examples, f"analyze-errors --demo clusters {name} c546d2e70de"
+        )
         parser.add_argument("cluster_id", metavar="ID")
         _if_version(parser)
     rename = add(
         "rename",
         "give a cluster a name",
-        'analyze-errors clusters rename c5d59cc736d "Browser missing"',
+        'analyze-errors --demo clusters rename c7e340af8e3 "Browser missing"',
     )
     rename.add_argument("cluster_id", metavar="ID")
     rename.add_argument("name", metavar="NAME")
@@ -189,7 +207,7 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
     category = add(
         "set-category",
         "set a cluster's category (a training label for new clusters)",
-        "analyze-errors clusters set-category c5d59cc736d import_error",
+        "analyze-errors --demo clusters set-category c7e340af8e3 import_error",
     )
     category.add_argument("cluster_id", metavar="ID")
     category.add_argument(
@@ -199,7 +217,7 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
     merge = add(
         "merge",
         "merge clusters into one: their errors, past and future, go to the target",
-        "analyze-errors clusters merge c460778e8bd --into cd2657e6c5f",
+        "analyze-errors --demo clusters merge c97e7248e38 --into c0bd4e0f126",
     )
     merge.add_argument("source_ids", metavar="SRC", nargs="+")
     merge.add_argument(
@@ -209,7 +227,8 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
     split = add(
         "split",
         "move templates out of a cluster into a new one (the split lasts)",
-        "analyze-errors clusters split ccb8b996552 --template a0e91ffe47f3 --name 'Import at startup'",
+        "analyze-errors --demo clusters split ccb8b996552 --template a0e91ffe47f3 "
+        "--name 'Import at startup'",
     )
     split.add_argument("cluster_id", metavar="ID")
     split.add_argument(
@@ -226,7 +245,7 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
     ignore = add(
         "ignore",
         "mute a cluster: forever, until a date, or for N more occurrences",
-        "analyze-errors clusters ignore c546d2e70de --occurrences 20",
+        "analyze-errors --demo clusters ignore c546d2e70de --occurrences 20",
     )
     ignore.add_argument("cluster_id", metavar="ID")
     until = ignore.add_mutually_exclusive_group()
@@ -236,13 +255,16 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
     )
     _if_version(ignore)
     undo = add(
-        "undo", "undo a review action (see `clusters audit`)", "analyze-errors clusters undo 12"
+        "undo",
+        "undo a review action (see `clusters audit`)",
+        "analyze-errors --demo clusters accept c7e340af8e3     recorded as action 1",
+        "analyze-errors --demo clusters undo 1",
     )
     undo.add_argument("action_id", metavar="ACTION_ID", type=int)
     audit = add(
         "audit",
         "the audit log, newest first",
-        "analyze-errors clusters audit --cluster c5d59cc736d",
+        "analyze-errors --demo clusters audit --cluster c7e340af8e3",
     )
     audit.add_argument(
         "--cluster", dest="cluster_id", metavar="ID", help="only this cluster's actions"
@@ -251,8 +273,8 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
     promote = add(
         "promote",
         "turn a cluster into a keyword/regex rule: preview its matches, then save it",
-        "analyze-errors clusters promote c5d59cc736d --pattern 'Executable doesn.t exist' "
-        "--category import_error --yes",
+        "analyze-errors --demo clusters promote c7e340af8e3 --pattern 'Executable doesn.t exist' "
+        "--category import_error --rules rules.toml --yes",
     )
     promote.add_argument("cluster_id", metavar="ID")
     promote.add_argument("--pattern", metavar="REGEX", help="a regular expression")
@@ -303,7 +325,19 @@ def _service(args: argparse.Namespace, command: str):
     settings = get_settings().with_overrides(
         db=db, state_db=_arg(args, "state_db"), rules_file=rules
     )
+    check_database_files(settings)
     return ClusterReviewService.from_settings(settings), settings
+
+
+def _phase(text: str) -> str:
+    """``--phase``: the canonical name of a documented spelling; anything else is refused."""
+    from .rules.phases import normalize_phase
+
+    phase = normalize_phase(text)
+    if phase is Phase.UNKNOWN and text.strip().lower() != Phase.UNKNOWN.value.lower():
+        names = ", ".join(phase.value for phase in Phase.ordered())
+        raise argparse.ArgumentTypeError(f"unknown phase {text!r}: use one of {names}")
+    return phase.value
 
 
 def _parse_until(text: str | None) -> datetime | date | None:
@@ -355,7 +389,7 @@ def run_review_command(args: argparse.Namespace, out: TextIO, answers: TextIO | 
         page = service.list_clusters(
             status=args.status,
             category=args.category,
-            phase=args.phase,
+            phase=args.phase_filter,
             text=args.search,
             sort=args.sort,
             limit=args.limit,
@@ -366,7 +400,12 @@ def run_review_command(args: argparse.Namespace, out: TextIO, answers: TextIO | 
         detail = service.get_cluster(args.cluster_id)
         return emit(detail, render.detail_lines(detail))
     if command == "audit":
-        entries = service.audit_log(cluster_id=args.cluster_id, limit=args.limit)
+        entries = _with_window_read(
+            service,
+            args,
+            days,
+            lambda: service.audit_log(cluster_id=args.cluster_id, limit=args.limit),
+        )
         return emit(entries, render.audit_lines(entries))
     if command == "undo":
         entry = service.undo(args.action_id, actor=actor)
@@ -375,7 +414,12 @@ def run_review_command(args: argparse.Namespace, out: TextIO, answers: TextIO | 
             [f"Undid #{args.action_id} ({entry.cluster_id or '-'}); recorded as #{entry.id}."],
         )
     if command == "promote":
-        return _promote(args, service, settings, actor, out, answers, emit)
+        return _with_window_read(
+            service,
+            args,
+            days,
+            lambda: _promote(args, service, settings, actor, out, answers, emit),
+        )
     change: dict[str, Callable[[], Any]] = {
         "accept": lambda: service.accept(
             args.cluster_id, actor=actor, expected_version=args.expected_version
@@ -410,13 +454,28 @@ def run_review_command(args: argparse.Namespace, out: TextIO, answers: TextIO | 
             args.cluster_id, actor=actor, expected_version=args.expected_version
         ),
     }
-    cluster = change[command]()
+    cluster = _with_window_read(service, args, days, change[command])
     verb = {
         "set-category": "Set the category of",
         "split": "Split out",
         "merge": "Merged into",
     }.get(command, command.capitalize() + ("d" if command.endswith("e") else "ed"))
     return emit(cluster, [f"{verb} {cluster.id}:"] + render.cluster_lines(cluster, examples=1))
+
+
+def _with_window_read(
+    service: Any, args: argparse.Namespace, days: int, action: Callable[[], Any]
+) -> Any:
+    """``action()``; when it names a cluster the state does not know yet (a fresh database, say,
+    whose clusters ``--cluster`` printed but no ``clusters`` command has read), the window's
+    errors are read into the state first and the action is tried once more."""
+    try:
+        return action()
+    except NotFoundError:
+        if _arg(args, "no_refresh", False):
+            raise
+    service.refresh(days)
+    return action()
 
 
 def _promote(args, service, settings, actor: str, out: TextIO, answers: TextIO, emit) -> int:

@@ -14,7 +14,7 @@ import argparse
 import ipaddress
 import sys
 
-from .cli_options import database_option
+from .cli_options import check_database_files, database_option
 from .config import Settings, get_settings
 from .errors import ConfigurationError
 
@@ -24,7 +24,7 @@ TOKEN_ENV = "ERROR_ANALYTICS_API_TOKEN"
 STARTUP_REFRESH_DAYS = 30
 
 EXAMPLES = """\
-Example:
+Examples:
   analyze-errors serve --demo                 dashboard on the demo database, http://127.0.0.1:8765/
   analyze-errors serve --db app/server/db/database.db --port 9000
   ERROR_ANALYTICS_API_TOKEN=s3cret analyze-errors serve --host 0.0.0.0
@@ -55,7 +55,8 @@ def register_serve_command(subparsers: argparse._SubParsersAction) -> argparse.A
         "--state-db",
         metavar="PATH_OR_URL",
         help="where review state is kept (default: "
-        "$ERROR_ANALYTICS_STATE_DB, else the workflow database, in its own ea_* tables)",
+        "$ERROR_ANALYTICS_STATE_DB, else beside the workflow database: a file next to SQLite, "
+        "schema error_analytics on PostgreSQL)",
     )
     data.add_argument(
         "--demo", action="store_true", help="serve the built-in demo database (built on first use)"
@@ -128,6 +129,7 @@ def serve_settings(args: argparse.Namespace, base: Settings | None = None) -> Se
         rules_file=getattr(args, "rules", None),
         api_token=args.token,
     )
+    check_database_files(settings)
     if (
         not is_loopback(args.host)
         and not settings.api_token
@@ -162,7 +164,9 @@ def run_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         review = ClusterReviewService(
-            analytics, open_state_engine(settings.state_database_target())
+            analytics,
+            open_state_engine(settings.state_database_target()),
+            timezone=settings.timezone,
         )
         result = review.refresh(STARTUP_REFRESH_DAYS)
         print(

@@ -4,7 +4,8 @@ Plain text: one message per line; blank lines are skipped (they are not messages
 ``assignments`` has one entry per non-blank line, in order. JSON Lines (a ``.jsonl`` suffix or a
 first character ``{``): one object per line with a ``message`` field; lines that are not valid
 JSON objects with a text ``message`` are skipped and listed under ``skipped`` with their line
-numbers.
+numbers. Binary lines (not UTF-8 text) are skipped and listed the same way; a file that is
+mostly binary is refused with an error.
 """
 
 from __future__ import annotations
@@ -43,10 +44,14 @@ def cluster_input_file(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     else:
         lines = [f"{len(messages)} messages from {args.input}, {len(result.clusters)} clusters"]
+        if skipped:
+            lines[0] += f" ({len(skipped)} lines skipped: see stderr)"
         lines += render.cluster_lines(result.clusters, limit=25)
         out.write("\n".join(lines) + "\n")
     for line, reason in skipped[:10]:
         print(f"Skipped line {line}: {reason}", file=sys.stderr)
     if len(skipped) > 10:
         print(f"Skipped {len(skipped) - 10} more lines", file=sys.stderr)
+    if skipped:
+        print(f"Skipped {len(skipped)} of {len(skipped) + len(messages)} lines", file=sys.stderr)
     return 0

@@ -1,6 +1,14 @@
-"""Text and Markdown renderings of the analyses, for the terminal and the report file."""
+"""Text and Markdown renderings of the analyses, for the terminal and the report file.
+
+Message text is shown as text: terminal colour codes are removed (also those that lost their
+ESC byte), and in Markdown every character that HTML or Markdown would interpret is escaped, so
+an error message can neither inject markup nor break a table.
+"""
 
 from __future__ import annotations
+
+import html
+import re
 
 from .models import (
     DataQualityReport,
@@ -12,12 +20,18 @@ from .models import (
     PhaseErrorBreakdown,
     TrendData,
 )
+from .rules.text import strip_ansi
 
 RULE = "=" * 80
+#: Characters that Markdown reads as markup in inline text (HTML's are escaped as entities).
+#: The text is one line inside a table cell or after a list marker, never at the start of a line,
+#: so the characters that only matter there (``#``, ``-``, ``+``, ``1.``) stay as they are.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def _one_line(message: str, limit: int = 200) -> str:
-    text = " ".join(str(message).split())
+    """``message`` without colour codes, on one line, cut at ``limit`` characters."""
+    text = " ".join(strip_ansi(str(message)).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -48,11 +62,8 @@ def pattern_lines(patterns: list[ErrorPattern], limit: int = 10) -> list[str]:
     if not patterns:
         lines.append("No errors in this period.")
     for index, pattern in enumerate(patterns[:limit], start=1):
-        label = (
-            pattern.pattern_name
-            if pattern.kind == "category"
-            else f"{pattern.pattern_name} [cluster {pattern.cluster_id}]"
-        )
+        name = _one_line(pattern.pattern_name)
+        label = name if pattern.kind == "category" else f"{name} [cluster {pattern.cluster_id}]"
         lines.append(f"{index}. {label} ({pattern.occurrences} occurrences)")
         if pattern.example_message:
             lines.append(f'   Example: "{_one_line(pattern.example_message)}"')
@@ -107,9 +118,9 @@ def recommendation_lines(recommendations: list[DebugRecommendation], limit: int 
     if not recommendations:
         lines.append("Nothing to recommend: no errors in this period.")
     for index, item in enumerate(recommendations[:limit], start=1):
-        lines.append(f"{index}. [{item.severity.upper()}] {item.issue}")
+        lines.append(f"{index}. [{item.severity.upper()}] {_one_line(item.issue, 300)}")
         lines.append(f"   Root cause: {_one_line(item.root_cause, 300)}")
-        lines.append(f"   Solution: {item.solution}")
+        lines.append(f"   Solution: {_one_line(item.solution, 1000)}")
         lines.append(f"   Estimated fix time: {item.estimated_fix_time}")
     return lines
 
@@ -126,7 +137,7 @@ def cluster_lines(clusters: list[DiscoveredCluster], *, limit: int | None = None
         if cluster.status not in ("new", "reviewed") and cluster.status:
             badges.append(cluster.status.upper())
         badge = f" [{' '.join(badges)}]" if badges else ""
-        lines.append(f"#{cluster.id}{badge} {cluster.name}")
+        lines.append(f"#{cluster.id}{badge} {_one_line(cluster.name)}")
         lines.append(f"   Template: {_one_line(cluster.template)}")
         runs = f", {cluster.runs_affected} runs" if cluster.runs_affected else ""
         lines.append(
@@ -228,10 +239,10 @@ def markdown_report(
     out += ["", "## Debugging recommendations", ""]
     for index, item in enumerate(recommendations, start=1):
         out += [
-            f"{index}. **[{item.severity.upper()}] {_md(item.issue)}**",
+            f"{index}. **\\[{item.severity.upper()}\\] {_md(item.issue)}**",
             f"   - Root cause: {_md(item.root_cause)}",
             f"   - Solution: {_md(item.solution)}",
-            f"   - Estimated fix time: {item.estimated_fix_time}",
+            f"   - Estimated fix time: {_md(item.estimated_fix_time)}",
         ]
     out += ["", "## Discovered clusters", ""]
     if clusters:
@@ -242,7 +253,7 @@ def markdown_report(
         for cluster in clusters:
             out.append(
                 f"| {cluster.id} | {_md(cluster.name)} | {cluster.size} | {cluster.runs_affected} | "
-                f"{cluster.category} ({cluster.confidence:.2f}) | {', '.join(cluster.phases)} | "
+                f"{_md(cluster.category)} ({cluster.confidence:.2f}) | {', '.join(cluster.phases)} | "
                 f"{'yes' if cluster.is_new else ''} |"
             )
     else:
@@ -254,4 +265,6 @@ def markdown_report(
 
 
 def _md(text: str) -> str:
-    return _one_line(text, 300).replace("|", "\\|")
+    """Inline Markdown for message text: one line, HTML and Markdown special characters escaped."""
+    escaped = html.escape(_one_line(text, 300), quote=False)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", escaped)

@@ -38,7 +38,10 @@ from error_analytics.errors import (
 )
 
 DEMO_DB_ENV = "ERROR_ANALYTICS_DEMO_DB"
-DEFAULT_DEMO_FILENAME = "error_analytics_demo.db"
+#: The demo's file name in the per-user data directory (see :func:`default_demo_path`).
+DEFAULT_DEMO_FILENAME = "demo.db"
+#: The toolkit's directory under ``$XDG_DATA_HOME`` (default ``~/.local/share``).
+DATA_DIRECTORY_NAME = "error-analytics"
 #: The new failure of :func:`build_demo_database` starts this many days before ``now``.
 NEW_FAILURE_DAYS = 12
 #: Runs a day that :func:`add_days_of_runs` appends unless told otherwise (as in the demo).
@@ -66,11 +69,20 @@ class DemoInfo:
 
 
 def default_demo_path() -> Path:
-    """``$ERROR_ANALYTICS_DEMO_DB`` if set, else ``./error_analytics_demo.db``."""
+    """``$ERROR_ANALYTICS_DEMO_DB`` if set, else ``demo.db`` in the per-user data directory.
+
+    The data directory is ``$XDG_DATA_HOME/error-analytics`` (an absolute ``XDG_DATA_HOME``
+    only, as the XDG base directory specification says), else
+    ``~/.local/share/error-analytics``: one demo per user, whatever directory ``--demo`` is
+    run from, so its review decisions are found again.
+    """
     configured = os.environ.get(DEMO_DB_ENV, "").strip()
     if configured:
         return Path(configured).expanduser()
-    return Path.cwd() / DEFAULT_DEMO_FILENAME
+    data_home = Path(os.environ.get("XDG_DATA_HOME", "").strip() or "~/.local/share")
+    if not data_home.is_absolute():
+        data_home = Path("~/.local/share")
+    return data_home.expanduser() / DATA_DIRECTORY_NAME / DEFAULT_DEMO_FILENAME
 
 
 def _default_now() -> datetime:
@@ -297,7 +309,7 @@ def ensure_demo_database(path: str | os.PathLike[str] | None = None, layout: str
     """The demo SQLite file of ``layout``: built if missing, reused if present.
 
     When ``path`` holds the other layout, the demo goes to a sibling file named after the
-    layout (``error_analytics_demo_host.db``) instead of overwriting it.
+    layout (``demo_host.db``) instead of overwriting it.
     """
     check_layout(layout)
     demo_path = Path(path).expanduser() if path is not None else default_demo_path()

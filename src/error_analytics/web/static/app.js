@@ -156,6 +156,17 @@ function initSettings() {
   });
 }
 
+// The header's popovers (Download, Settings): opening one closes the others.
+function initMenus() {
+  const menus = [...document.querySelectorAll("details.menu")];
+  for (const menu of menus) {
+    menu.addEventListener("toggle", () => {
+      if (!menu.open) return;
+      for (const other of menus) if (other !== menu) other.open = false;
+    });
+  }
+}
+
 async function start() {
   const days = document.getElementById("days");
   const saved = Number(new URLSearchParams(window.location.search).get("days"));
@@ -171,6 +182,7 @@ async function start() {
     updateDownloads();
     loadOverview();
   });
+  initMenus();
   initSettings();
   updateDownloads();
   await loadCatalog();
