@@ -37,6 +37,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -109,7 +110,7 @@ class Settings:
     api_token: str | None = None  # required for write endpoints when set
     environ: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         """A copy with every non-None keyword replaced."""
         kept = {key: value for key, value in changes.items() if value is not None}
         return dataclasses.replace(self, **kept)

@@ -340,7 +340,7 @@ class ErrorAnalyticsService:
         if not with_text:
             return []
         clusterer = ErrorClusterer(rules=self.rules).fit(
-            [event.message for event in with_text], progress=progress
+            [event.message for event in with_text if event.message], progress=progress
         )
         id_to_cluster = {cluster.id: cluster for cluster in clusterer.clusters_}
         id_to_stats = group_events(

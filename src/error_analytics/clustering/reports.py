@@ -150,7 +150,14 @@ def merge_multi_line(
             union_find.union(members[0], root)
 
 
-def _multi_line_groups(signatures, signature_forms, forms, form_raws, distinct_raw, union_find):
+def _multi_line_groups(
+    signatures: Sequence[str],
+    signature_forms: Sequence[Sequence[int]],
+    forms: Sequence[str],
+    form_raws: Sequence[Sequence[int]],
+    distinct_raw: Sequence[str],
+    union_find: UnionFind,
+) -> tuple[list[int], dict[int, frozenset[str]], dict[int, list[int]]]:
     """Roots of the groups made only of multi-line messages, with the exception types each
     names and up to :data:`MAX_FRAME_FORMS` of its forms."""
     root_members = union_find.groups()
