@@ -11,8 +11,9 @@ from .router import API_PREFIX, router
 
 DESCRIPTION = (
     "Why do our AI developer workflows fail? Summary, phases, patterns, trends, recommendations "
-    "and the review of discovered error clusters. Write endpoints (POST) need "
-    "`Authorization: Bearer <token>` when a token is configured."
+    "and the review of discovered error clusters. Write endpoints (POST) take a JSON body "
+    "(`Content-Type: application/json`, at most 64 KiB; `{}` when there is nothing to say) and "
+    "need `Authorization: Bearer <token>` when a token is configured."
 )
 
 

@@ -10,7 +10,7 @@ request to redraw it.
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path, Query
 
@@ -19,20 +19,27 @@ from ..models import NO_TEXT_CATEGORY, UNKNOWN_CATEGORY, ClusterStatus, Phase, t
 from . import schemas
 from .dependencies import AnalyticsDep, Days, ReviewDep, SettingsDep, WriteAccess
 from .routing import PROBLEMS, router
+from .routing import WRITE_PROBLEMS as _WRITE
 
 TAGS = ["clusters"]
-NOT_FOUND = {404: {"model": schemas.Problem, "description": "no such cluster"}}
-WRITE_PROBLEMS = {
-    **PROBLEMS,
-    **NOT_FOUND,
-    401: {"description": "a token is configured and the request did not bring it"},
-    409: {"model": schemas.Problem, "description": "the cluster changed since expected_version"},
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": schemas.Problem, "description": "no such cluster"}
 }
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": schemas.Problem, "description": "the cluster changed since expected_version"}
+}
+WRITE_PROBLEMS = {**_WRITE, **NOT_FOUND, **CONFLICT}
 #: The review service's sort keys (``review.SORTS``), spelled out so importing the router does
 #: not load the clustering code; ``tests/test_api_clusters.py`` checks that they agree.
 SORTS = ("size", "last_seen", "first_seen", "runs")
 Sort = enum.Enum("Sort", {name: name for name in SORTS}, type=str)
-ClusterId = Annotated[str, Path(min_length=1, max_length=64, description="the cluster's stable id")]
+#: Query and path text: no NUL (PostgreSQL cannot compare it; a 422, not a database error).
+NO_NUL = r"^[^\x00]*$"
+ClusterId = Annotated[
+    str,
+    Path(min_length=1, max_length=64, pattern=NO_NUL, description="the cluster's stable id"),
+]
+ActionId = Annotated[int, Path(ge=1, le=schemas.MAX_STORED_INT, description="an audit log id")]
 DEFAULT_ACTOR = "api"
 
 
@@ -83,13 +90,13 @@ def catalog(analytics: AnalyticsDep) -> schemas.Catalog:
     "/clusters/refresh",
     response_model=schemas.RefreshResult,
     tags=TAGS,
-    responses=WRITE_PROBLEMS,
+    responses={**_WRITE, **CONFLICT},
     dependencies=[WriteAccess],
     summary="Cluster the window's errors into the persisted clusters",
 )
-def refresh(review: ReviewDep, days: Days = 30) -> object:
+def refresh(review: ReviewDep, body: schemas.RefreshRequest, days: Days = 30) -> object:
     """Assigns new errors to existing clusters first and creates clusters only for what matches
-    nothing; safe to repeat."""
+    nothing; safe to repeat. The body is ``{}``."""
     return to_jsonable(review.refresh(days))
 
 
@@ -106,15 +113,16 @@ def list_clusters(
         ClusterStatus | None, Query(description="only clusters in this status")
     ] = None,
     category: Annotated[
-        str | None, Query(max_length=64, description="only this category key")
+        str | None, Query(max_length=64, pattern=NO_NUL, description="only this category key")
     ] = None,
     phase: Annotated[Phase | None, Query(description="only clusters seen in this phase")] = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="text in the name, template or examples")
+        str | None,
+        Query(max_length=200, pattern=NO_NUL, description="text in the name, template or examples"),
     ] = None,
     sort: Annotated[Sort, Query(description=" | ".join(SORTS))] = Sort.size,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=schemas.MAX_STORED_INT)] = 0,
 ) -> object:
     page = review.list_clusters(
         status=status.value if status else None,
@@ -319,7 +327,7 @@ def promote(
     dependencies=[WriteAccess],
     summary="Undo one review action",
 )
-def undo(review: ReviewDep, action_id: Annotated[int, Path(ge=1)], body: schemas.Action) -> object:
+def undo(review: ReviewDep, action_id: ActionId, body: schemas.Action) -> object:
     return to_jsonable(review.undo(action_id, actor=_actor(body)))
 
 
@@ -327,12 +335,14 @@ def undo(review: ReviewDep, action_id: Annotated[int, Path(ge=1)], body: schemas
     "/audit",
     response_model=list[schemas.AuditEntry],
     tags=TAGS,
-    responses=PROBLEMS,
+    responses={**NOT_FOUND, **PROBLEMS},
     summary="The audit log, newest first",
 )
 def audit(
     review: ReviewDep,
-    cluster_id: Annotated[str | None, Query(max_length=64, description="only this cluster")] = None,
+    cluster_id: Annotated[
+        str | None, Query(max_length=64, pattern=NO_NUL, description="only this cluster")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> object:
-    return to_jsonable(review.audit_log(cluster_id=cluster_id, limit=limit))
+    return to_jsonable(review.audit_log(cluster_id=cluster_id or None, limit=limit))

@@ -8,22 +8,24 @@
   time). Override :func:`get_analytics` to supply your own service (tests pin its clock).
 * :data:`ReviewDep` — the cluster review service on the state database, cached the same way.
 * :data:`Days` — the ``days`` query parameter, 1..3650, else a 422.
-* :data:`WriteAccess` — guards every POST: when ``Settings.api_token`` is set, a request needs
-  ``Authorization: Bearer <token>``, else a 401.
+* :data:`WriteAccess` — marks every POST: when ``Settings.api_token`` is set, a request needs
+  ``Authorization: Bearer <token>``, else a 401. The route class checks it (and the content
+  type and size) before the body is read (:mod:`.guard`); the dependency checks it again and
+  puts the bearer scheme in the OpenAPI document.
 """
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..config import Settings, get_settings
 from ..service import MAX_DAYS, MIN_DAYS, ErrorAnalyticsService
+from .guard import check_token
 
 if TYPE_CHECKING:  # clustering (scikit-learn) loads on the first cluster request, not on import
     from ..review import ClusterReviewService
@@ -103,7 +105,11 @@ def get_review(
     from ..store.state import open_state_engine
 
     def build() -> ClusterReviewService:
-        return ClusterReviewService(analytics, open_state_engine(settings.state_database_target()))
+        return ClusterReviewService(
+            analytics,
+            open_state_engine(settings.state_database_target()),
+            timezone=settings.timezone,
+        )
 
     return _cached(request, ("review", id(analytics)) + _settings_key(settings), build)
 
@@ -117,17 +123,8 @@ def require_write_token(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    expected = settings.api_token
-    if not expected:
-        return
     given = credentials.credentials if credentials is not None else ""
-    if not secrets.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(
-            status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="this endpoint writes: send 'Authorization: Bearer <token>' with the configured "
-            "token (ERROR_ANALYTICS_API_TOKEN / --token)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    check_token(settings, f"Bearer {given}")
 
 
 WriteAccess = Depends(require_write_token)

@@ -12,16 +12,49 @@ The five analyses and the health check live here; the cluster review endpoints o
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
+
 from fastapi import Request
 
 from .. import __version__
 from ..errors import ErrorAnalyticsError
 from ..models import to_jsonable
+from ..service import ErrorAnalyticsService
 from . import schemas
 from .dependencies import AnalyticsDep, Days, SettingsDep, get_analytics
 from .routing import API_PREFIX, PROBLEMS, router
 
 TAGS = ["analyses"]
+logger = logging.getLogger("error_analytics.api")
+
+
+def _database_check(analytics: ErrorAnalyticsService) -> None:
+    analytics.reader.data_fingerprint()  # a real query: a cached engine may have lost its server
+
+
+def _views_check(analytics: ErrorAnalyticsService) -> None:
+    analytics.get_error_summary(1)  # the path every data endpoint takes, on one day
+
+
+#: What ``/health`` runs, in order; a failing check makes the status ``degraded``.
+HEALTH_CHECKS: tuple[tuple[str, Callable[[ErrorAnalyticsService], None]], ...] = (
+    ("database", _database_check),
+    ("views", _views_check),
+)
+
+
+def _run_check(name: str, check: Callable[[], None]) -> schemas.HealthCheck:
+    try:
+        check()
+    except Exception as exc:  # health reports any failure (even a bug) instead of raising
+        if not isinstance(exc, ErrorAnalyticsError):
+            logger.exception("health check %s failed", name)
+        reason = str(exc).strip().splitlines()
+        detail = f"{type(exc).__name__}: {reason[0] if reason else ''}".rstrip(": ")
+        return schemas.HealthCheck(name=name, ok=False, detail=detail[:500])
+    return schemas.HealthCheck(name=name, ok=True)
 
 
 @router.get(
@@ -31,7 +64,9 @@ TAGS = ["analyses"]
     summary="Is the workflow database readable?",
 )
 def health(request: Request, settings: SettingsDep) -> schemas.Health:
-    """``status`` is ``ok`` when the workflow database answers; never an error status itself,
+    """``status`` is ``ok`` when every check passes (the database answers a query and a view is
+    computed), ``degraded`` when one fails (``failed`` names it, ``checks`` says why) and
+    ``unavailable`` when the workflow database cannot be opened. Never an error status itself,
     so a load balancer can read ``detail``."""
     writes_need_token = bool(settings.api_token)
     try:
@@ -41,12 +76,22 @@ def health(request: Request, settings: SettingsDep) -> schemas.Health:
             status="unavailable",
             version=__version__,
             detail=str(exc),
+            failed=["database"],
+            checks=[schemas.HealthCheck(name="database", ok=False, detail=str(exc))],
             writes_need_token=writes_need_token,
         )
+    checks = [
+        _run_check(name, functools.partial(check, analytics)) for name, check in HEALTH_CHECKS
+    ]
+    failed = [check.name for check in checks if not check.ok]
     return schemas.Health(
-        status="ok",
+        status="degraded" if failed else "ok",
         version=__version__,
         engine=analytics.reader.engine.dialect.name,
+        detail="; ".join(f"{check.name}: {check.detail}" for check in checks if not check.ok)
+        or None,
+        checks=checks,
+        failed=failed,
         writes_need_token=writes_need_token,
     )
 
@@ -107,7 +152,7 @@ def recommendations(analytics: AnalyticsDep, days: Days = 30) -> object:
 
 
 # the cluster and download endpoints add themselves to the same router
-from . import clusters as _clusters  # noqa: F401
-from . import downloads as _downloads  # noqa: F401
+from . import clusters as _clusters  # noqa: E402, F401
+from . import downloads as _downloads  # noqa: E402, F401
 
 __all__ = ["API_PREFIX", "router"]

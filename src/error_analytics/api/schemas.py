@@ -12,7 +12,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StrictInt
+
+from ..models import MAX_NAME_CHARS
 
 #: A naive timestamp, written as ``YYYY-MM-DD HH:MM:SS`` like the CLI's ``--json``.
 Timestamp = Annotated[
@@ -120,11 +122,22 @@ class TrendData(_Body):
     spike_days: list[date]
 
 
+class HealthCheck(_Body):
+    name: str = Field(description="database (a query answers) or views (the summary is computed)")
+    ok: bool
+    detail: str | None = Field(default=None, description="why it failed")
+
+
 class Health(_Body):
-    status: str = Field(description="ok, or unavailable when the workflow database cannot be read")
+    status: str = Field(
+        description="ok; degraded when the database opened but a check failed; unavailable when "
+        "the workflow database cannot be opened"
+    )
     version: str
     engine: str | None = Field(default=None, description="sqlite or postgresql")
     detail: str | None = None
+    checks: list[HealthCheck] = Field(default_factory=list)
+    failed: list[str] = Field(default_factory=list, description="names of the failed checks")
     writes_need_token: bool
 
 
@@ -133,6 +146,23 @@ class Problem(_Body):
 
     detail: str
     error: str = Field(description="name of the exception class, e.g. NotFoundError")
+
+
+class ValidationIssue(_Body):
+    """One entry of a 422's ``detail`` list (FastAPI's, with ``input`` cut short)."""
+
+    type: str
+    loc: list[str | int]
+    msg: str
+    input: Any = Field(default=None, description="the value given, cut to 200 characters")
+    ctx: dict[str, Any] | None = None
+
+
+class ValidationProblem(_Body):
+    """A 422: a list of issues from validation, or one sentence from the toolkit."""
+
+    detail: list[ValidationIssue] | str
+    error: str = Field(description="RequestValidationError, InputError or ConfigurationError")
 
 
 class Export(_Body):
@@ -288,45 +318,84 @@ class Catalog(_Body):
 
 
 # -- request bodies of the review actions ------------------------------------------------------
-Text = Annotated[str, Field(min_length=1, max_length=300)]
+#: The largest whole number the state tables store (32-bit columns on PostgreSQL).
+MAX_STORED_INT = 2**31 - 1
+
+
+def storable_text(value: str) -> str:
+    """Text a database can store: no NUL (PostgreSQL refuses it) and no lone surrogate (JSON
+    allows ``"\\ud800"``; no encoder does)."""
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (a lone surrogate is not)") from None
+    return value
+
+
+Storable = AfterValidator(storable_text)
+#: A cluster name: the service's limit (``MAX_NAME_CHARS``), so both say the same number.
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS), Storable]
+ClusterIdText = Annotated[str, Field(min_length=1, max_length=64), Storable]
+#: A template (or its fingerprint) or a keyword.
+Item = Annotated[str, Field(min_length=1, max_length=1000), Storable]
+CategoryKey = Annotated[str, Field(min_length=1, max_length=64), Storable]
+
+
+class RefreshRequest(_Body):
+    """The body of ``POST /clusters/refresh``: ``{}`` (a write is always JSON, see ``guard``)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Action(_Body):
-    actor: str | None = Field(
-        default=None, max_length=200, description="who acts; recorded in the audit log"
+    actor: Annotated[str, Storable] | None = Field(
+        default=None, max_length=MAX_NAME_CHARS, description="who acts; recorded in the audit log"
     )
-    expected_version: int | None = Field(
-        default=None, description="the cluster's version as last read; a 409 when it changed since"
+    expected_version: StrictInt | None = Field(  # strict: JSON false is not version 0
+        default=None,
+        ge=0,
+        le=MAX_STORED_INT,
+        description="the cluster's version as last read; a 409 when it changed since",
     )
 
 
 class Rename(Action):
-    name: Text
+    name: Name
 
 
 class SetCategory(Action):
-    category: Annotated[str, Field(min_length=1, max_length=64)]
+    category: CategoryKey
 
 
 class Merge(Action):
-    source_ids: list[Text] = Field(
+    source_ids: list[ClusterIdText] = Field(
         min_length=1, description="clusters folded into the one in the path"
     )
 
 
 class Split(Action):
-    templates: list[Text] = Field(
+    templates: list[Item] = Field(
         min_length=1, description="fingerprints (or templates) to move out"
     )
-    name: Text | None = None
+    name: Name | None = None
 
 
 class Ignore(Action):
-    until: datetime | None = Field(default=None, description="mute until this time")
-    occurrences: int | None = Field(default=None, ge=1, description="mute for N more occurrences")
+    until: datetime | None = Field(
+        default=None,
+        description="mute until this time; with an offset (2027-01-01T00:00:00Z) it is converted "
+        "to the server's zone (ERROR_ANALYTICS_TZ), without one it is in that zone",
+    )
+    occurrences: StrictInt | None = Field(
+        default=None, ge=1, le=MAX_STORED_INT, description="mute for N more occurrences"
+    )
 
 
 class RuleDraft(Action):
-    pattern: str | None = Field(default=None, max_length=1000, description="a regular expression")
-    keywords: list[Text] | None = None
-    category: str | None = Field(default=None, max_length=64)
+    pattern: Annotated[str, Storable] | None = Field(
+        default=None, max_length=1000, description="a regular expression"
+    )
+    keywords: list[Item] | None = None
+    category: Annotated[str, Storable] | None = Field(default=None, max_length=64)

@@ -17,10 +17,11 @@ import dataclasses
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..clustering.naming import build_name, build_template
-from ..errors import ConflictError, InputError, NotFoundError
-from ..models import UNKNOWN_CATEGORY, AuditEntry, ClusterStatus
+from ..errors import ConfigurationError, ConflictError, InputError, NotFoundError
+from ..models import MAX_ECHO_CHARS, MAX_NAME_CHARS, UNKNOWN_CATEGORY, AuditEntry, ClusterStatus
 from ..store.state import (
     REVIEW_FIELDS,
     ClusterRecord,
@@ -31,8 +32,7 @@ from ..store.state import (
 )
 from .identity import new_cluster_id
 
-MAX_NAME_CHARS = 200
-MAX_ACTOR_CHARS = 200
+MAX_ACTOR_CHARS = MAX_NAME_CHARS
 _NEW, _REVIEWED = ClusterStatus.NEW.value, ClusterStatus.REVIEWED.value
 _IGNORED, _RESOLVED, _MERGED = (
     ClusterStatus.IGNORED.value,
@@ -48,6 +48,44 @@ _NO_MUTE = {
 FIELD_ACTIONS = frozenset({"accept", "rename", "set_category", "ignore", "unignore", "resolve"})
 
 
+def shown(value: object) -> str:
+    """``repr(value)`` for an error message, cut to :data:`MAX_ECHO_CHARS` characters."""
+    text = repr(value)
+    if len(text) <= MAX_ECHO_CHARS:
+        return text
+    return f"{text[:MAX_ECHO_CHARS]}… ({len(text):,} characters)"
+
+
+def storable(text: str) -> bool:
+    """Text both databases store and compare: no NUL (PostgreSQL refuses it) and no lone
+    surrogate (what a non-UTF-8 byte of a command line decodes to)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def local_naive(moment: datetime, timezone: str | None) -> datetime:
+    """``moment`` as the naive time of the configured zone (``None``: the machine's zone).
+
+    Stored times are naive in that zone; an aware ``until`` (``2027-01-01T00:00:00Z``) is
+    converted here, a naive one is taken as it is.
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return moment
+    try:
+        zone = ZoneInfo(timezone) if timezone is not None else None
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigurationError(f"unknown time zone {timezone!r}") from exc
+    try:
+        return moment.astimezone(zone).replace(tzinfo=None)
+    except (OverflowError, ValueError, OSError) as exc:
+        raise InputError(f"{moment.isoformat()} is outside the supported range of times") from exc
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ReviewContext:
     """What actions need from the service: the clock, the categories and the identity."""
@@ -56,21 +94,29 @@ class ReviewContext:
     categories: Callable[[], Collection[str]]
     recommendation: Callable[[str], str]
     identity_version: Callable[[], str]
+    timezone: str | None = None  # the zone of stored times; None = the machine's local zone
 
 
 def check_actor(actor: object) -> str:
-    if not isinstance(actor, str) or not actor.strip() or len(actor.strip()) > MAX_ACTOR_CHARS:
+    if (
+        not isinstance(actor, str)
+        or not actor.strip()
+        or len(actor.strip()) > MAX_ACTOR_CHARS
+        or not storable(actor)
+    ):
         raise InputError(
-            f"actor must be a non-empty name of at most {MAX_ACTOR_CHARS} characters, not {actor!r}"
+            f"actor must be a non-empty name of at most {MAX_ACTOR_CHARS} characters, not {shown(actor)}"
         )
     return actor.strip()
 
 
 def live_cluster(tx: StateTransaction, cluster_id: object) -> ClusterRecord:
     """The cluster, which must exist and not be merged away."""
-    record = tx.cluster(cluster_id) if isinstance(cluster_id, str) else None
+    record = (
+        tx.cluster(cluster_id) if isinstance(cluster_id, str) and storable(cluster_id) else None
+    )
     if record is None:
-        raise NotFoundError(f"no cluster {cluster_id!r}")
+        raise NotFoundError(f"no cluster {shown(cluster_id)}")
     if record.status == _MERGED:
         raise InputError(
             f"cluster {record.id} was merged into {record.merged_into}; act on {record.merged_into}"
@@ -177,9 +223,10 @@ class ReviewActions:
             or not name.strip()
             or len(name.strip()) > MAX_NAME_CHARS
             or "\n" in name.strip()
+            or not storable(name)
         ):
             raise InputError(
-                f"a cluster name is one line of 1 to {MAX_NAME_CHARS} characters, not {name!r}"
+                f"a cluster name is one line of 1 to {MAX_NAME_CHARS} characters, not {shown(name)}"
             )
 
         def decide(record: ClusterRecord, now: datetime) -> dict[str, Any]:
@@ -196,7 +243,7 @@ class ReviewActions:
     ) -> str:
         allowed = [*self.context.categories(), UNKNOWN_CATEGORY]
         if category not in allowed:
-            raise InputError(f"unknown category {category!r}; use one of {', '.join(allowed)}")
+            raise InputError(f"unknown category {shown(category)}; use one of {', '.join(allowed)}")
 
         def decide(record: ClusterRecord, now: datetime) -> dict[str, Any]:
             return {
@@ -223,12 +270,14 @@ class ReviewActions:
         if isinstance(until, date) and not isinstance(until, datetime):
             until = datetime.combine(until, time())
         if until is not None and not isinstance(until, datetime):
-            raise InputError(f"until must be a date or datetime, not {until!r}")
+            raise InputError(f"until must be a date or datetime, not {shown(until)}")
+        if until is not None:
+            until = local_naive(until, self.context.timezone)
         if occurrences is not None and (
             isinstance(occurrences, bool) or not isinstance(occurrences, int) or occurrences < 1
         ):
             raise InputError(
-                f"occurrences must be a whole number of at least 1, not {occurrences!r}"
+                f"occurrences must be a whole number of at least 1, not {shown(occurrences)}"
             )
 
         def decide(record: ClusterRecord, now: datetime) -> dict[str, Any]:
@@ -326,8 +375,16 @@ class ReviewActions:
             raise InputError(
                 "split needs a list of one or more templates (text or fingerprint) to move out"
             )
-        if name is not None and (not name.strip() or len(name.strip()) > MAX_NAME_CHARS):
-            raise InputError(f"a cluster name has 1 to {MAX_NAME_CHARS} characters")
+        if name is not None and (
+            not isinstance(name, str)
+            or not name.strip()
+            or len(name.strip()) > MAX_NAME_CHARS
+            or "\n" in name.strip()
+            or not storable(name)
+        ):
+            raise InputError(
+                f"a cluster name is one line of 1 to {MAX_NAME_CHARS} characters, not {shown(name)}"
+            )
         now = self.context.now()
         with self.store.write() as tx:
             source = live_cluster(tx, cluster_id)
@@ -405,7 +462,7 @@ class ReviewActions:
         """Undo one action; return the id of the ``undo`` entry. ``extra_undo`` handles ``promote``."""
         actor = check_actor(actor)
         if isinstance(action_id, bool) or not isinstance(action_id, int):
-            raise InputError(f"an action id is a whole number, not {action_id!r}")
+            raise InputError(f"an action id is a whole number, not {shown(action_id)}")
         now = self.context.now()
         with self.store.write() as tx:
             entry = tx.action(action_id)
@@ -463,7 +520,7 @@ def _resolve_templates(cluster_id: str, own: dict, wanted: Sequence[str]) -> lis
             moving.append(fingerprint)
     if unknown:
         raise InputError(
-            f"cluster {cluster_id} has no template {unknown[0]!r} (give its text or fingerprint, "
+            f"cluster {cluster_id} has no template {shown(unknown[0])} (give its text or fingerprint, "
             "as `clusters show` lists them)"
         )
     return moving
@@ -474,7 +531,7 @@ def _restore_or_touch(
 ) -> None:
     record = tx.cluster(cluster_id)
     if record is None:
-        raise NotFoundError(f"no cluster {cluster_id!r}")
+        raise NotFoundError(f"no cluster {shown(cluster_id)}")
     changes = restore_changes(before) if _state_matches(record, after) else {}
     tx.update_cluster(record.id, record.version, changes, now)
 

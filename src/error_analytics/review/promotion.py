@@ -17,6 +17,7 @@ from ..models import NO_TEXT_CATEGORY, UNKNOWN_CATEGORY, CategoryRule, Severity
 from ..rules import match_category
 from ..service import ErrorAnalyticsService
 from ..store.state import ClusterRecord, StateTransaction
+from .actions import shown
 from .identity import Templater, fingerprint_of
 from .models import RulePreview
 from .rule_file import category_snippet
@@ -77,10 +78,10 @@ def check_rule_input(
         try:
             compiled = re.compile(pattern)
         except re.error as exc:
-            raise InputError(f"not a valid regular expression {pattern!r}: {exc}") from exc
+            raise InputError(f"not a valid regular expression {shown(pattern)}: {exc}") from exc
         if compiled.search("") is not None:
             raise InputError(
-                f"the pattern {pattern!r} matches the empty string, so it would match everything"
+                f"the pattern {shown(pattern)} matches the empty string, so it would match everything"
             )
     key = category or record.category
     if key in (None, UNKNOWN_CATEGORY, NO_TEXT_CATEGORY):
@@ -90,7 +91,9 @@ def check_rule_input(
             + ", or a new lower_snake_case key"
         )
     if not _KEY.fullmatch(key):
-        raise InputError(f"a category key is lower_snake_case (letters, digits, _), not {key!r}")
+        raise InputError(
+            f"a category key is lower_snake_case (letters, digits, _), not {shown(key)}"
+        )
     return key, keywords, pattern
 
 

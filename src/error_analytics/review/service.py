@@ -27,6 +27,8 @@ from .actions import (
     check_version,
     live_cluster,
     reviewed_changes,
+    shown,
+    storable,
 )
 from .identity import Templater
 from .labels import labelled_templates
@@ -53,7 +55,15 @@ def _stamp(moment: datetime | None) -> float:
 class ClusterReviewService:
     """Persisted clusters with stable ids, their lifecycle and the review actions."""
 
-    def __init__(self, analytics: ErrorAnalyticsService, state_engine: Engine) -> None:
+    def __init__(
+        self,
+        analytics: ErrorAnalyticsService,
+        state_engine: Engine,
+        *,
+        timezone: str | None = None,
+    ) -> None:
+        """``timezone`` is the zone of the stored (naive) times, ``Settings.timezone``: an aware
+        time given to an action (``ignore(until=...)``) is converted to it."""
         self.analytics = analytics
         self.store = StateStore(state_engine)
         self.templater = Templater(analytics.rules)
@@ -64,6 +74,7 @@ class ClusterReviewService:
                 categories=lambda: list(analytics.rules.categories),
                 recommendation=lambda key: analytics.category_rule(key).recommendation,
                 identity_version=lambda: self.templater.identity_version,
+                timezone=timezone,
             ),
         )
 
@@ -72,7 +83,11 @@ class ClusterReviewService:
         """The analysed database read-only, the state database (``settings.state_db``) writable."""
         settings = settings or get_settings()
         analytics = ErrorAnalyticsService.from_settings(settings)
-        return cls(analytics, open_state_engine(settings.state_database_target()))
+        return cls(
+            analytics,
+            open_state_engine(settings.state_database_target()),
+            timezone=settings.timezone,
+        )
 
     def now(self) -> datetime:
         """The analytics service's clock (``window(1)`` ends now)."""
@@ -99,9 +114,9 @@ class ClusterReviewService:
     ) -> ClusterPage:
         """Clusters matching every filter given; merged clusters only when ``status="merged"``."""
         if status is not None and status not in STATUSES:
-            raise InputError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+            raise InputError(f"unknown status {shown(status)}; use one of {', '.join(STATUSES)}")
         if sort not in SORTS:
-            raise InputError(f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
+            raise InputError(f"unknown sort {shown(sort)}; use one of {', '.join(SORTS)}")
         for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
             if (
                 isinstance(value, bool)
@@ -110,7 +125,7 @@ class ClusterReviewService:
                 or (name == "limit" and value > MAX_LIMIT)
             ):
                 raise InputError(
-                    f"{name} must be a whole number from {low}{f' to {MAX_LIMIT}' if name == 'limit' else ''}, not {value!r}"
+                    f"{name} must be a whole number from {low}{f' to {MAX_LIMIT}' if name == 'limit' else ''}, not {shown(value)}"
                 )
         wanted_phase = normalize_phase(phase).value if phase else None
         needle = text.strip().lower() if text and text.strip() else None
@@ -140,20 +155,22 @@ class ClusterReviewService:
     def get_cluster(self, cluster_id: str) -> ClusterDetail:
         """One cluster with its evidence and history (a retired id leads to its successor)."""
         with self.store.read() as tx:
-            record = tx.cluster(cluster_id) if isinstance(cluster_id, str) else None
-            if record is None and isinstance(cluster_id, str):
+            known = isinstance(cluster_id, str) and storable(cluster_id)
+            record = tx.cluster(cluster_id) if known else None
+            if record is None and known:
                 successor = tx.mapped_id(cluster_id)
                 record = tx.cluster(successor) if successor else None
             if record is None:
-                raise NotFoundError(f"no cluster {cluster_id!r}")
+                raise NotFoundError(f"no cluster {shown(cluster_id)}")
             return cluster_detail(tx, record, self.now())
 
     def cluster(self, cluster_id: str) -> DiscoveredCluster:
         """One cluster as a list item (cheaper than :meth:`get_cluster`)."""
         with self.store.read() as tx:
-            record = tx.cluster(cluster_id) if isinstance(cluster_id, str) else None
+            known = isinstance(cluster_id, str) and storable(cluster_id)
+            record = tx.cluster(cluster_id) if known else None
             if record is None:
-                raise NotFoundError(f"no cluster {cluster_id!r}")
+                raise NotFoundError(f"no cluster {shown(cluster_id)}")
             return ClusterViews(tx, self.now(), cluster_ids=[record.id]).build([record])[0]
 
     def window_clusters(
@@ -172,10 +189,16 @@ class ClusterReviewService:
 
     def audit_log(self, *, cluster_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise InputError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
+            raise InputError(
+                f"limit must be a whole number from 1 to {MAX_LIMIT}, not {shown(limit)}"
+            )
         with self.store.read() as tx:
-            if cluster_id is not None and tx.cluster(cluster_id) is None:
-                raise NotFoundError(f"no cluster {cluster_id!r}")
+            if cluster_id is not None and (
+                not isinstance(cluster_id, str)
+                or not storable(cluster_id)
+                or tx.cluster(cluster_id) is None
+            ):
+                raise NotFoundError(f"no cluster {shown(cluster_id)}")
             return tx.actions(cluster_id=cluster_id, limit=limit)
 
     def training_labels(self) -> list[LabelledTemplate]:

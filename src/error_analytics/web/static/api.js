@@ -43,7 +43,8 @@ function describe(body, status) {
 
 export async function api(path, { method = "GET", params = {}, body } = {}) {
   const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // writes must be JSON (the server refuses form and text posts: no cross-site form can send one)
+  if (body !== undefined || method !== "GET") headers["Content-Type"] = "application/json";
   const token = getToken();
   if (token && method !== "GET") headers.Authorization = `Bearer ${token}`;
   const response = await fetch(apiUrl(path, params), {
