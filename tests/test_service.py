@@ -272,3 +272,32 @@ def test_unknown_phase_rate_is_over_all_runs_even_with_task_logs(db_url):
     assert breakdown.phase_failed_runs["Unknown"] == 1
     assert breakdown.phase_reached_runs["Unknown"] == 5
     assert breakdown.phase_failure_rates["Unknown"] == 20.0
+
+
+def test_examples_shown_without_colour_codes_that_lost_their_escape(db_url):
+    """Patterns, cluster patterns and recommendations show examples as a person reads them."""
+    engine = sa.create_engine(db_url)
+    create_workflow_tables(engine, "spec")
+    coloured = "\x1b[31mTS2322\x1b[0m: Type 'string' is not assignable to type 'number' in [96msrc/api/client.ts[0m"
+    rows = [
+        run(
+            f"c{index:07d}",
+            "failed",
+            1 + index / 10,
+            current_phase="Build",
+            failure_reason=coloured,
+        )
+        for index in range(4)
+    ]
+    insert_rows(engine, "workflow_history", rows + completed_runs(3))
+    engine.dispose()
+    service = service_for(db_url)
+    clusters = service.cluster_errors(30)
+    shown = [pattern.example_message for pattern in service.find_error_patterns(30)]
+    shown += [pattern.example_message for pattern in service.cluster_patterns(clusters)]
+    shown += [
+        item.root_cause for item in service.get_debugging_recommendations(30, clusters=clusters)
+    ]
+    assert any("src/api/client.ts" in text for text in shown)
+    for text in shown:
+        assert "[96m" not in text and "[0m" not in text and "\x1b" not in text, text

@@ -47,6 +47,7 @@ from .models import (
     TrendData,
 )
 from .rules import RuleSet, classify_error, default_rules, load_rules
+from .rules.text import strip_ansi
 from .store.engine import open_engine
 from .store.workflow_reader import DailyRunCount, RunCounts, WorkflowReader
 
@@ -416,7 +417,7 @@ class ErrorAnalyticsService:
                 runs_affected=cluster.runs_affected,
                 phases=list(cluster.phases),
                 last_seen=cluster.last_seen,
-                example_message=cluster.examples[0] if cluster.examples else cluster.template,
+                example_message=_shown_example(cluster),
             )
             rule = self.category_rule(cluster.category)
             rule = dataclasses.replace(
@@ -447,6 +448,11 @@ class _LabelLookup:
         return self._id_to_label.get(id(event))
 
 
+def _shown_example(cluster: DiscoveredCluster) -> str:
+    """The cluster's first example (else its template) as shown: without colour codes."""
+    return strip_ansi(cluster.examples[0] if cluster.examples else cluster.template)
+
+
 def _cluster_pattern(cluster: DiscoveredCluster, rule: CategoryRule) -> ErrorPattern:
     return ErrorPattern(
         pattern_name=cluster.name,
@@ -455,7 +461,7 @@ def _cluster_pattern(cluster: DiscoveredCluster, rule: CategoryRule) -> ErrorPat
         severity=rule.severity,
         occurrences=cluster.size,
         runs_affected=cluster.runs_affected,
-        example_message=cluster.examples[0] if cluster.examples else cluster.template,
+        example_message=_shown_example(cluster),
         affected_phases=list(cluster.phases),
         recommendation=cluster.recommendation,
         first_seen=cluster.first_seen,
@@ -472,7 +478,7 @@ def _pattern_from(stats: GroupStats, rule: CategoryRule, *, kind: str) -> ErrorP
         category=rule.category,
         occurrences=stats.occurrences,
         runs_affected=stats.runs_affected,
-        example_message=stats.example_message,
+        example_message=strip_ansi(stats.example_message),
         affected_phases=stats.phases,
         recommendation=rule.recommendation,
         severity=rule.severity,

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from ..models import ErrorEvent, Phase
+from ..rules.text import strip_ansi
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -44,8 +45,13 @@ class GroupStats:
         return sorted(self.phase_counts, key=lambda name: order.get(name, len(order)))
 
     def figures(self) -> ProblemFigures:
+        """The figures to show: the example without colour codes, even ones that lost their ESC."""
         return ProblemFigures(
-            self.occurrences, self.runs_affected, self.phases, self.last_seen, self.example_message
+            self.occurrences,
+            self.runs_affected,
+            self.phases,
+            self.last_seen,
+            strip_ansi(self.example_message),
         )
 
     def add(self, event: ErrorEvent) -> None:
