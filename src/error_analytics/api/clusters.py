@@ -21,7 +21,7 @@ from .dependencies import AnalyticsDep, Days, ReviewDep, SettingsDep, WriteAcces
 from .routing import PROBLEMS, router
 from .routing import WRITE_PROBLEMS as _WRITE
 
-TAGS = ["clusters"]
+TAGS: list[str | enum.Enum] = ["clusters"]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": schemas.Problem, "description": "no such cluster"}
 }
@@ -29,10 +29,19 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": schemas.Problem, "description": "the cluster changed since expected_version"}
 }
 WRITE_PROBLEMS = {**_WRITE, **NOT_FOUND, **CONFLICT}
+
+
 #: The review service's sort keys (``review.SORTS``), spelled out so importing the router does
-#: not load the clustering code; ``tests/test_api_clusters.py`` checks that they agree.
-SORTS = ("size", "last_seen", "first_seen", "runs")
-Sort = enum.Enum("Sort", {name: name for name in SORTS}, type=str)
+#: not load the clustering code; ``tests/test_api_clusters.py`` checks that they agree. (No
+#: docstring: it would become the schema's description in the OpenAPI document.)
+class Sort(str, enum.Enum):
+    size = "size"
+    last_seen = "last_seen"
+    first_seen = "first_seen"
+    runs = "runs"
+
+
+SORTS: tuple[str, ...] = tuple(sort.value for sort in Sort)
 #: Query and path text: no NUL (PostgreSQL cannot compare it; a 422, not a database error).
 NO_NUL = r"^[^\x00]*$"
 ClusterId = Annotated[

@@ -9,17 +9,27 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from enum import Enum
+from typing import TypedDict
 
 from fastapi import Response
 
-from ..models import DiscoveredCluster, to_jsonable
+from ..models import (
+    DebugRecommendation,
+    DiscoveredCluster,
+    ErrorPattern,
+    ErrorSummary,
+    PhaseErrorBreakdown,
+    TrendData,
+    to_jsonable,
+)
 from ..render import markdown_report
 from ..service import ErrorAnalyticsService
 from . import schemas
 from .dependencies import AnalyticsDep, Days, ReviewDep
 from .routing import PROBLEMS, router
 
-TAGS = ["downloads"]
+TAGS: list[str | Enum] = ["downloads"]
 PAGE = 500
 CSV_COLUMNS = (
     "id",
@@ -51,9 +61,18 @@ def all_clusters(review: ReviewDep) -> list[DiscoveredCluster]:
             return clusters
 
 
-def _views(
-    analytics: ErrorAnalyticsService, clusters: list[DiscoveredCluster], days: int
-) -> dict[str, object]:
+class Views(TypedDict):
+    """Every view of one window, keyed as ``/export.json`` names them."""
+
+    summary: ErrorSummary
+    by_phase: PhaseErrorBreakdown
+    patterns: list[ErrorPattern]
+    trends: TrendData
+    recommendations: list[DebugRecommendation]
+    clusters: list[DiscoveredCluster]
+
+
+def _views(analytics: ErrorAnalyticsService, clusters: list[DiscoveredCluster], days: int) -> Views:
     snapshot = analytics.snapshot(days)
     return {
         "summary": analytics.get_error_summary(days, snapshot=snapshot, clusters=clusters),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from enum import Enum
 
 from fastapi import Request
 
@@ -26,7 +27,7 @@ from . import schemas
 from .dependencies import AnalyticsDep, Days, SettingsDep, get_analytics
 from .routing import API_PREFIX, PROBLEMS, router
 
-TAGS = ["analyses"]
+TAGS: list[str | Enum] = ["analyses"]
 logger = logging.getLogger("error_analytics.api")
 
 

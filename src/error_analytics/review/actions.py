@@ -536,10 +536,21 @@ def _restore_or_touch(
     tx.update_cluster(record.id, record.version, changes, now)
 
 
+def recorded_states(entry: AuditEntry) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``before`` and ``after`` of an action whose undo needs both (merge, split, promote
+    record them); an entry without them cannot be undone."""
+    if entry.before is None or entry.after is None:
+        raise InputError(
+            f"action #{entry.id} ({entry.action}) has no recorded state and cannot be undone"
+        )
+    return entry.before, entry.after
+
+
 def _undo_merge(tx: StateTransaction, entry: AuditEntry, now: datetime) -> None:
+    before, after = recorded_states(entry)
     target = live_cluster(tx, entry.cluster_id)
     current = tx.templates(target.id)
-    for source_id, info in entry.before["sources"].items():
+    for source_id, info in before["sources"].items():
         source = tx.cluster(source_id)
         if source is None or source.status != _MERGED or source.merged_into != target.id:
             raise ConflictError(
@@ -553,14 +564,15 @@ def _undo_merge(tx: StateTransaction, entry: AuditEntry, now: datetime) -> None:
         tx.move_templates(info["templates"], source_id)
         tx.set_pinned(info["templates"])
         tx.update_cluster(source_id, source.version, restore_changes(info["state"]), now)
-    _restore_or_touch(tx, target.id, entry.before["target"], entry.after["target"], now)
+    _restore_or_touch(tx, target.id, before["target"], after["target"], now)
 
 
 def _undo_split(tx: StateTransaction, entry: AuditEntry, now: datetime) -> None:
+    before, after = recorded_states(entry)
     source = live_cluster(tx, entry.cluster_id)
-    new = live_cluster(tx, entry.after["new_cluster"])
+    new = live_cluster(tx, after["new_cluster"])
     templates = tx.templates(new.id)
     tx.move_templates(templates, source.id)
-    tx.set_pinned({fp: entry.before["templates"].get(fp, False) for fp in templates})
+    tx.set_pinned({fp: before["templates"].get(fp, False) for fp in templates})
     tx.update_cluster(new.id, new.version, {"status": _MERGED, "merged_into": source.id}, now)
-    _restore_or_touch(tx, source.id, entry.before["source"], entry.after["source"], now)
+    _restore_or_touch(tx, source.id, before["source"], after["source"], now)

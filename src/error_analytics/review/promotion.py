@@ -31,7 +31,7 @@ MIN_KEYWORD_CHARS = 8
 
 def proposed_keyword(template: str) -> str | None:
     """The longest run of the template without placeholders, e.g. ``Cannot find module``."""
-    pieces = []
+    pieces: list[str] = []
     for line in template.split(" | "):
         pieces.extend(part.strip(" :,;.'\"()[]{}") for part in _PLACEHOLDER.split(line))
     best = max(pieces, key=len, default="")

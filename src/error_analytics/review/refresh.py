@@ -68,8 +68,9 @@ class Refresher:
 
     def run(self, days: int, now: datetime, progress: Progress | None = None) -> RefreshResult:
         snapshot = self.analytics.snapshot(days)
-        events = [event for event in snapshot.events if event.message]
-        distinct = list(dict.fromkeys(event.message for event in events))
+        # (event, its message): the events with text, the message narrowed to ``str``
+        events = [(event, event.message) for event in snapshot.events if event.message]
+        distinct = list(dict.fromkeys(message for _, message in events))
         message_to_fp: dict[str, str] = {}
         fp_to_template: dict[str, str] = {}
         for message, template in zip(distinct, self.templater.templates(distinct), strict=False):
@@ -77,9 +78,13 @@ class Refresher:
             message_to_fp[message] = fingerprint
             fp_to_template.setdefault(fingerprint, template)
         key_to_event: dict[str, tuple[ErrorEvent, str]] = {}
-        for event in events:
-            hashed = message_hash(event.message)
-            key_to_event.setdefault(event_key(event, hashed), (event, hashed))
+        key_to_message: dict[str, str] = {}  # the message of the event key_to_event keeps
+        for event, message in events:
+            hashed = message_hash(message)
+            key = event_key(event, hashed)
+            if key not in key_to_event:
+                key_to_event[key] = (event, hashed)
+                key_to_message[key] = message
 
         report = progress or (lambda done, total: None)
         with self.store.write(lock="refresh") as tx:
@@ -87,27 +92,27 @@ class Refresher:
             known = tx.templates()
             key_to_known_fp = tx.known_events(list(key_to_event))
             moved = {
-                key: message_to_fp[key_to_event[key][0].message]
+                key: message_to_fp[key_to_message[key]]
                 for key, fingerprint in key_to_known_fp.items()
-                if message_to_fp[key_to_event[key][0].message] != fingerprint
+                if message_to_fp[key_to_message[key]] != fingerprint
             }
             tx.set_event_fingerprints(moved)
-            unknown_events = [
-                event for event in events if message_to_fp[event.message] not in known
+            unknown_messages = [
+                message for _, message in events if message_to_fp[message] not in known
             ]
-            unknown_distinct = len({event.message for event in unknown_events})
+            unknown_distinct = len(set(unknown_messages))
             total = unknown_distinct + 2
             report(0, total)
 
             groups = self._group(
-                unknown_events,
+                unknown_messages,
                 message_to_fp,
                 lambda done, _: report(min(done, unknown_distinct), total),
             )
             placed = _Placement(
                 tx, known, now, self.templater.identity_version, self._recommendation
             )
-            fp_to_example = _examples(unknown_events, message_to_fp)
+            fp_to_example = _examples(unknown_messages, message_to_fp)
             for group in groups:
                 placed.place(group, fp_to_template, fp_to_example)
             placed.write()
@@ -115,7 +120,7 @@ class Refresher:
             rows = [
                 AssignmentRow(
                     event_key=key,
-                    fingerprint=message_to_fp[event.message],
+                    fingerprint=message_to_fp[key_to_message[key]],
                     run_id=event.run_id,
                     source=event.source.value,
                     phase=event.phase.value,
@@ -162,11 +167,11 @@ class Refresher:
         return self.analytics.category_rule(category).recommendation
 
     def _group(
-        self, unknown_events: list[ErrorEvent], message_to_fp: dict[str, str], progress: Progress
+        self, messages: list[str], message_to_fp: dict[str, str], progress: Progress
     ) -> list[_Group]:
-        if not unknown_events:
+        """Cluster the unknown templates' messages (one per event, in time order)."""
+        if not messages:
             return []
-        messages = [event.message for event in unknown_events]
         clusterer = ErrorClusterer(rules=self.analytics.rules).fit(messages, progress=progress)
         id_to_cluster = {cluster.id: cluster for cluster in clusterer.clusters_}
         fp_to_labels: dict[str, Counter] = defaultdict(Counter)
@@ -186,11 +191,11 @@ class Refresher:
         ]
 
 
-def _examples(events: list[ErrorEvent], message_to_fp: dict[str, str]) -> dict[str, str]:
-    """fingerprint -> its first message (events are in time order)."""
+def _examples(messages: list[str], message_to_fp: dict[str, str]) -> dict[str, str]:
+    """fingerprint -> its first message (the messages of events, in time order)."""
     fp_to_example: dict[str, str] = {}
-    for event in events:
-        fp_to_example.setdefault(message_to_fp[event.message], event.message[:MAX_EXAMPLE_CHARS])
+    for message in messages:
+        fp_to_example.setdefault(message_to_fp[message], message[:MAX_EXAMPLE_CHARS])
     return fp_to_example
 
 

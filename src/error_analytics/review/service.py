@@ -26,6 +26,7 @@ from .actions import (
     check_actor,
     check_version,
     live_cluster,
+    recorded_states,
     reviewed_changes,
     shown,
     storable,
@@ -300,7 +301,10 @@ class ClusterReviewService:
         """Undo one action (if nothing changed the clusters since); returns the ``undo`` entry."""
         undo_id = self.actions.undo(action_id, actor=actor, extra_undo=_undo_rules_file)
         with self.store.read() as tx:
-            return tx.action(undo_id)
+            entry = tx.action(undo_id)
+        if entry is None:  # just committed: only a concurrent wipe of the state could do this
+            raise NotFoundError(f"no review action #{undo_id}")
+        return entry
 
     # -- rules ---------------------------------------------------------------------------
     def preview_rule(
@@ -397,7 +401,8 @@ class ClusterReviewService:
 
 def _undo_rules_file(tx: StateTransaction, entry: AuditEntry, now: datetime) -> None:
     """Restore the rules file a ``promote`` changed, if nobody edited it since."""
-    path = entry.after["rules_file"]
-    if read_rules_text(path) != entry.after["rules_text"]:
+    before, after = recorded_states(entry)
+    path = after["rules_file"]
+    if read_rules_text(path) != after["rules_text"]:
         raise ConflictError(f"{path} changed after action #{entry.id}; edit it by hand")
-    write_rules_text(path, entry.before["rules_text"])
+    write_rules_text(path, before["rules_text"])
