@@ -13,6 +13,7 @@ from error_analytics.models import DataQualityReport, Phase, Source, TimeWindow
 from error_analytics.store.engine import open_engine
 from error_analytics.store.parsing import (
     BadValue,
+    clean_text,
     hook_error_message,
     iter_phase_errors,
     parse_timestamp,
@@ -232,3 +233,65 @@ def test_binary_huge_and_null_messages_are_read_not_fatal(sqlite_url):
         "failure_reason: binary message decoded as UTF-8": 1,
         "failure_reason: message cut to its first 1,000,000 characters": 1,
     }
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"build": 0.5}, [("build", None, 1)]),  # a fraction of an error is still one
+        ({"test": 2.5, "lint": -1}, [("test", None, 3)]),
+    ],
+)
+def test_fractional_phase_error_counts_round_up(value, expected):
+    assert list(iter_phase_errors(value)) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"Build": Infinity}',
+        '{"Build": NaN}',
+        '{"Build": -1e400}',
+        '{"Build": ' + "9" * 5000 + "}",
+        '{"Build": ' + "1" + "0" * 400 + "}",  # 1e400 as PostgreSQL prints a JSONB number
+        '{"Build": ' + "[" * 150 + '"deep"' + "]" * 150 + "}",
+    ],
+)
+def test_json_numbers_out_of_range_and_deep_nesting_are_bad_values(text):
+    with pytest.raises(BadValue):
+        list(iter_phase_errors(text))
+
+
+def test_lone_surrogates_are_replaced_and_reported():
+    changes: list[str] = []
+    assert list(iter_phase_errors('{"Build": "bad \\ud800 byte"}', changes)) == [
+        ("Build", "bad \ufffd byte", 1)
+    ]
+    assert changes == ["lone surrogates replaced"]
+    changes = []
+    assert clean_text("x \udfff y", changes) == "x \ufffd y"
+    assert changes == ["lone surrogates replaced"]
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59", "0044-03-15 00:00:00 BC"]
+)
+def test_dates_out_of_range_are_bad_values(text):
+    with pytest.raises(BadValue, match="unparsable date"):
+        parse_timestamp(text)
+
+
+def test_text_that_is_not_utf8_is_decoded_with_replacements(sqlite_url):
+    engine = sa.create_engine(sqlite_url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("CREATE TABLE workflow_history (adw_id TEXT, status TEXT, created_at TEXT)")
+        )
+        connection.execute(
+            sa.text("INSERT INTO workflow_history VALUES (CAST(:id AS TEXT), 'failed', :t)"),
+            {"id": b"r\xff1", "t": (NOW - timedelta(days=1)).isoformat(sep=" ")},
+        )
+    engine.dispose()
+    reader = reader_for(sqlite_url)
+    events = reader.error_events(WINDOW, DataQualityReport())
+    assert [event.run_id for event in events] == ["r\ufffd1"]

@@ -61,5 +61,10 @@ def build_name(template: str) -> str:
 
 
 def cluster_id(representative: str) -> str:
-    """Deterministic id from the cluster's representative signature."""
-    return "c" + hashlib.blake2b(representative.encode("utf-8"), digest_size=5).hexdigest()
+    """Deterministic id from the cluster's representative signature.
+
+    Lone surrogates (text decoded from JSON ``"\\ud800"`` escapes) are hashed as they are
+    (``surrogatepass``), so any text has an id and ids of valid text are unchanged.
+    """
+    signature = representative.encode("utf-8", "surrogatepass")
+    return "c" + hashlib.blake2b(signature, digest_size=5).hexdigest()

@@ -4,12 +4,17 @@
 how many runs and failures (counted in the database), per day (grouped in the database),
 which runs reached which phase, and the stream of error events. It only ever issues
 ``SELECT`` statements; SQLite files are opened read-only by :mod:`.engine`.
+
+Runs are keyed by ``adw_id`` across the three tables: a run known only from ``task_logs`` or
+``hook_events`` counts as a run, its failures as errors (:mod:`.run_sources`), and the
+data-quality report says how many runs had no ``workflow_history`` row. Every value passes
+through :mod:`.parsing`; what cannot be used is counted in the report, never raised.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
 
@@ -19,7 +24,6 @@ from sqlalchemy.engine import Engine
 from ..models import DataQualityReport, ErrorEvent, Phase, Source, TimeWindow
 from ..rules import normalize_phase
 from .parsing import (
-    MAX_MESSAGE_CHARS,
     BadValue,
     clean_text,
     hook_error_message,
@@ -27,9 +31,29 @@ from .parsing import (
     load_json,
     parse_timestamp,
 )
+from .row_values import (
+    checked_text,
+    count_changes,
+    counted_timestamp,
+    deduplicate_run_events,
+    hook_run_id,
+    label,
+    phase_at,
+    safe_timestamp,
+)
+from .run_sources import (
+    FAILED_STATUSES,
+    ORIGIN_HOOKS,
+    ORIGIN_TASK_LOGS,
+    hook_time,
+    is_failed,
+    other_runs_relation,
+    runs_relation,
+    workflow_time,
+)
 from .schema_probe import HOOK_TABLE, TASK_LOG_TABLE, WORKFLOW_TABLE, WorkflowSchema, probe_schema
 
-FAILED_STATUSES = ("failed", "error", "failure")
+__all__ = ["FAILED_STATUSES", "DailyRunCount", "RunCounts", "WorkflowReader"]
 _HOOK_ERROR_HINTS = ("is_error", '"error"', "exit_code", "exitCode", "stderr", '"success"')
 
 
@@ -44,6 +68,16 @@ class DailyRunCount:
     day: date
     runs: int
     failed: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _OtherRun:
+    """A run without a workflow_history row (see :mod:`.run_sources`)."""
+
+    run_id: str
+    run_time: datetime | None
+    failed: bool
+    origin: str
 
 
 @dataclasses.dataclass(slots=True)
@@ -63,6 +97,8 @@ class WorkflowReader:
         self.engine = engine
         self.schema = schema or probe_schema(engine)
         self._is_sqlite = engine.dialect.name == "sqlite"
+        # runs without a workflow_history row, for the last window asked about (see _other_runs)
+        self._window_to_other_runs: tuple[TimeWindow, list[_OtherRun]] | None = None
 
     # -- SQL fragments -------------------------------------------------------------------
     def _col(self, name: str, table_alias: str = "w") -> str:
@@ -70,14 +106,11 @@ class WorkflowReader:
 
     def _run_time(self, alias: str = "w") -> str:
         """The run's time as a comparable value: created_at, else start_time."""
-        names = [
-            name for name in ("created_at", "start_time") if self.schema.has(WORKFLOW_TABLE, name)
-        ]
-        if self._is_sqlite:
-            parts = [f"datetime({alias}.{name})" for name in names]
-        else:
-            parts = [f"{alias}.{name}" for name in names]
-        return parts[0] if len(parts) == 1 else f"COALESCE({', '.join(parts)})"
+        return workflow_time(self.schema, alias, sqlite=self._is_sqlite)
+
+    def _runs(self, *, with_hooks: bool = True) -> str:
+        """Every run of every table (see :mod:`.run_sources`), as a SQL relation."""
+        return runs_relation(self.schema, sqlite=self._is_sqlite, with_hooks=with_hooks)
 
     def _window_params(self, window: TimeWindow) -> dict[str, object]:
         if self._is_sqlite:
@@ -91,8 +124,10 @@ class WorkflowReader:
         return f"{self._run_time(alias)} >= :start AND {self._run_time(alias)} <= :end"
 
     def _is_failed(self, alias: str = "w") -> str:
-        statuses = ", ".join(f"'{status}'" for status in FAILED_STATUSES)
-        return f"LOWER({alias}.status) IN ({statuses})"
+        return is_failed(alias)
+
+    def _run_in_window(self, alias: str = "r") -> str:
+        return f"{alias}.run_time >= :start AND {alias}.run_time <= :end"
 
     def data_fingerprint(self) -> tuple:
         """A cheap value that changes whenever rows are added to or updated in the read tables.
@@ -111,20 +146,54 @@ class WorkflowReader:
                 else f"(SELECT COUNT(*) FROM {table})"
             )
         if self.schema.has(WORKFLOW_TABLE, "updated_at"):
-            parts.append(f"(SELECT CAST(MAX(updated_at) AS TEXT) FROM {WORKFLOW_TABLE})")
+            # hex() on SQLite: the column may hold a blob or text that is not UTF-8
+            latest = "hex(MAX(updated_at))" if self._is_sqlite else "CAST(MAX(updated_at) AS TEXT)"
+            parts.append(f"(SELECT {latest} FROM {WORKFLOW_TABLE})")
         parts.append(f"(SELECT COUNT(*) FROM {WORKFLOW_TABLE})")
         with self.engine.connect() as connection:
             return tuple(connection.execute(sa.text("SELECT " + ", ".join(parts))).one())
 
     # -- counts --------------------------------------------------------------------------
     def run_counts(self, window: TimeWindow) -> RunCounts:
+        """Runs and failed runs in ``window``, from every table that names runs."""
         sql = (
             f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN {self._is_failed()} THEN 1 ELSE 0 END), 0) "
             f"FROM {WORKFLOW_TABLE} w WHERE {self._in_window()}"
         )
         with self.engine.connect() as connection:
             total, failed = connection.execute(sa.text(sql), self._window_params(window)).one()
-        return RunCounts(total=int(total), failed=int(failed))
+        others = self._other_runs(window)
+        return RunCounts(
+            total=int(total) + len(others),
+            failed=int(failed) + sum(run.failed for run in others),
+        )
+
+    def _other_runs(self, window: TimeWindow) -> list[_OtherRun]:
+        """Runs in ``window`` known only from task_logs or hook_events.
+
+        Found in SQL (:func:`.run_sources.other_runs_relation`); they are few where
+        workflow_history is kept, all runs where it is not. The answer is kept for the
+        ``window`` object itself: the calls that build one snapshot share it, and every new
+        window (each snapshot makes its own) reads the tables again.
+        """
+        if self._window_to_other_runs is not None and self._window_to_other_runs[0] is window:
+            return self._window_to_other_runs[1]
+        relation = other_runs_relation(self.schema, sqlite=self._is_sqlite)
+        others: list[_OtherRun] = []
+        if relation is not None:
+            sql = (
+                f"SELECT r.adw_id, r.run_time, r.is_failed, r.origin FROM {relation} r "
+                f"WHERE {self._run_in_window()}"
+            )
+            with self.engine.connect() as connection:
+                for run_id, run_time, failed, origin in connection.execute(
+                    sa.text(sql), self._window_params(window)
+                ):
+                    others.append(
+                        _OtherRun(str(run_id), safe_timestamp(run_time), bool(failed), origin)
+                    )
+        self._window_to_other_runs = (window, others)
+        return others
 
     def daily_run_counts(self, window: TimeWindow) -> list[DailyRunCount]:
         day = (
@@ -132,16 +201,25 @@ class WorkflowReader:
         )
         sql = (
             f"SELECT {day} AS day, COUNT(*), COALESCE(SUM(CASE WHEN {self._is_failed()} THEN 1 ELSE 0 END), 0) "
-            f"FROM {WORKFLOW_TABLE} w WHERE {self._in_window()} GROUP BY 1 ORDER BY 1"
+            f"FROM {WORKFLOW_TABLE} w WHERE {self._in_window()} GROUP BY 1"
         )
         with self.engine.connect() as connection:
             rows = connection.execute(sa.text(sql), self._window_params(window)).all()
-        result = []
+        day_to_counts: dict[date, list[int]] = defaultdict(lambda: [0, 0])
         for day_value, runs, failed in rows:
             if isinstance(day_value, str):
                 day_value = date.fromisoformat(day_value)
-            result.append(DailyRunCount(day=day_value, runs=int(runs), failed=int(failed)))
-        return result
+            day_to_counts[day_value][0] += int(runs)
+            day_to_counts[day_value][1] += int(failed)
+        for other in self._other_runs(window):
+            if other.run_time is not None:
+                counts = day_to_counts[other.run_time.date()]
+                counts[0] += 1
+                counts[1] += int(other.failed)
+        return [
+            DailyRunCount(day=day, runs=runs, failed=failed)
+            for day, (runs, failed) in sorted(day_to_counts.items())
+        ]
 
     def date_problems(self, window: TimeWindow) -> dict[str, int]:
         """Runs that cannot be placed in time: no date, an unparsable one, or one in the future."""
@@ -149,22 +227,50 @@ class WorkflowReader:
             name for name in ("created_at", "start_time") if self.schema.has(WORKFLOW_TABLE, name)
         ]
         any_raw = " OR ".join(f"w.{name} IS NOT NULL" for name in raw)
+        # updated_at is only read for the data fingerprint; a value there that is no date
+        # (a blob, say) is still worth knowing about. PostgreSQL types it, so only SQLite.
+        odd_update = (
+            "w.updated_at IS NOT NULL AND datetime(w.updated_at) IS NULL"
+            if self._is_sqlite and self.schema.has(WORKFLOW_TABLE, "updated_at")
+            else "1 = 0"
+        )
         sql = (
             "SELECT "
             f"COALESCE(SUM(CASE WHEN {self._run_time()} IS NULL AND ({any_raw}) THEN 1 ELSE 0 END), 0), "
             f"COALESCE(SUM(CASE WHEN {self._run_time()} IS NULL AND NOT ({any_raw}) THEN 1 ELSE 0 END), 0), "
-            f"COALESCE(SUM(CASE WHEN {self._run_time()} > :end THEN 1 ELSE 0 END), 0) "
+            f"COALESCE(SUM(CASE WHEN {self._run_time()} > :end THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN {odd_update} THEN 1 ELSE 0 END), 0) "
             f"FROM {WORKFLOW_TABLE} w"
         )
         with self.engine.connect() as connection:
-            unparsable, undated, future = connection.execute(
+            unparsable, undated, future, bad_update = connection.execute(
                 sa.text(sql), self._window_params(window)
             ).one()
         return {
             "unparsable date": int(unparsable),
             "no date": int(undated),
             "date in the future": int(future),
+            "updated_at is not a date": int(bad_update),
         }
+
+    def runs_without_history(self, window: TimeWindow) -> dict[str, int]:
+        """Runs in ``window`` that have no workflow_history row, by the table that names them."""
+        return dict(Counter(run.origin for run in self._other_runs(window)))
+
+    def _note_runs_without_history(self, window: TimeWindow, quality: DataQualityReport) -> None:
+        origin_to_runs = self.runs_without_history(window)
+        total = sum(origin_to_runs.values())
+        if not total:
+            return
+        sources = ", ".join(
+            f"{origin_to_runs[origin]} only in {origin}"
+            for origin in (ORIGIN_TASK_LOGS, ORIGIN_HOOKS)
+            if origin_to_runs.get(origin)
+        )
+        quality.missing.append(
+            f"{WORKFLOW_TABLE} rows of {total} run(s) ({sources}): counted as runs, "
+            "with their time from those tables"
+        )
 
     def phase_reach(self, window: TimeWindow) -> dict[Phase, int] | None:
         """Runs in the window that reached each phase, from task_logs; None without them."""
@@ -179,8 +285,9 @@ class WorkflowReader:
             else ""
         )
         sql = (
-            f"SELECT t.phase_name, t.adw_id FROM {TASK_LOG_TABLE} t JOIN {WORKFLOW_TABLE} w ON w.adw_id = t.adw_id "
-            f"WHERE {self._in_window()} {status_filter} GROUP BY t.phase_name, t.adw_id"
+            f"SELECT t.phase_name, t.adw_id FROM {TASK_LOG_TABLE} t "
+            f"JOIN {self._runs(with_hooks=False)} r ON r.adw_id = t.adw_id "
+            f"WHERE {self._run_in_window()} {status_filter} GROUP BY t.phase_name, t.adw_id"
         )
         phase_to_runs: dict[Phase, set[str]] = defaultdict(set)
         with self.engine.connect() as connection:
@@ -199,15 +306,16 @@ class WorkflowReader:
         for reason, count in self.date_problems(window).items():
             if count:
                 quality.rows_skipped[f"{WORKFLOW_TABLE}: {reason}"] = count
+        self._note_runs_without_history(window, quality)
         runs, run_events = self._workflow_events(window, quality)
         for event in self._task_log_events(window, quality, runs):
             run_events[event.run_id].append(event)
         hook_events = list(self._hook_events(window, quality, runs))
-        for event in self._with_phases_from_task_logs(hook_events):
+        for event in self._with_phases_from_task_logs(hook_events, quality):
             run_events[event.run_id].append(event)
         events: list[ErrorEvent] = []
         for found in run_events.values():
-            events.extend(_deduplicate(found))
+            events.extend(deduplicate_run_events(found))
         for run in runs.values():
             has_text = any(event.message for event in run_events.get(run.run_id, ()))
             if run.failed and not has_text:
@@ -263,6 +371,7 @@ class WorkflowReader:
                 except BadValue as problem:
                     quality.skip(WORKFLOW_TABLE, problem.reason, run_id)
                     timestamp = None
+                template, model = label(template), label(model)
                 run = _RunInfo(
                     run_id,
                     bool(is_failed),
@@ -272,7 +381,7 @@ class WorkflowReader:
                     model,
                 )
                 runs[run_id] = run
-                message = _checked_text(text, text_column or WORKFLOW_TABLE, quality)
+                message = checked_text(text, text_column or WORKFLOW_TABLE, quality)
                 if message:
                     run_events[run_id].append(
                         ErrorEvent(
@@ -286,11 +395,13 @@ class WorkflowReader:
                         )
                     )
                 for column, value in zip(json_columns, json_values, strict=False):
+                    changes: list[str] = []
                     try:
-                        parts = list(iter_phase_errors(value))
+                        parts = list(iter_phase_errors(value, changes))
                     except BadValue as problem:
                         quality.skip(column, problem.reason, run_id)
                         continue
+                    count_changes(quality, column, changes)
                     for phase_name, phase_message, count in parts:
                         phase = normalize_phase(phase_name) if phase_name is not None else run.phase
                         for _ in range(min(count, 1000)):
@@ -326,12 +437,17 @@ class WorkflowReader:
             conditions.append("CAST(t.tool_calls AS TEXT) LIKE '%false%'")
         if not conditions:
             return
+        template_sql = self._col("workflow_template")
+        if "workflow_template" in columns:
+            template_sql = f"COALESCE({template_sql}, t.workflow_template)"
+        # runs known only from task_logs are runs too: their time is their earliest task log
         sql = (
             f"SELECT t.adw_id, t.phase_name, {task_col('phase_status')}, {task_col('error_message')}, "
-            f"{task_col('log_message')}, {task_col('tool_calls')}, {self._col('workflow_template')}, "
-            f"{self._col('model_used')}, {self._run_time()} "
-            f"FROM {TASK_LOG_TABLE} t JOIN {WORKFLOW_TABLE} w ON w.adw_id = t.adw_id "
-            f"WHERE {self._in_window()} AND ({' OR '.join(conditions)})"
+            f"{task_col('log_message')}, {task_col('tool_calls')}, {template_sql}, "
+            f"{self._col('model_used')}, r.run_time "
+            f"FROM {TASK_LOG_TABLE} t JOIN {self._runs(with_hooks=False)} r ON r.adw_id = t.adw_id "
+            f"LEFT JOIN {WORKFLOW_TABLE} w ON w.adw_id = t.adw_id "
+            f"WHERE {self._run_in_window()} AND ({' OR '.join(conditions)})"
         )
         with self.engine.connect() as connection:
             rows = connection.execute(sa.text(sql), self._window_params(window)).all()
@@ -349,11 +465,12 @@ class WorkflowReader:
             quality.read(TASK_LOG_TABLE)
             run_id = str(run_id)
             run = runs.get(run_id)
-            timestamp = run.timestamp if run else _safe_timestamp(run_time)
+            timestamp = run.timestamp if run else safe_timestamp(run_time)
+            template, model = label(template), label(model)
             phase = normalize_phase(phase_name)
             failed = str(status or "").lower() == "failed"
-            message = _checked_text(error_message, f"{TASK_LOG_TABLE}.error_message", quality) or (
-                _checked_text(log_message, f"{TASK_LOG_TABLE}.log_message", quality)
+            message = checked_text(error_message, f"{TASK_LOG_TABLE}.error_message", quality) or (
+                checked_text(log_message, f"{TASK_LOG_TABLE}.log_message", quality)
                 if failed
                 else None
             )
@@ -363,8 +480,9 @@ class WorkflowReader:
                 )
             if tool_calls is None:
                 continue
+            changes: list[str] = []
             try:
-                calls = load_json(tool_calls)
+                calls = load_json(tool_calls, changes)
             except BadValue as problem:
                 quality.skip(f"{TASK_LOG_TABLE}.tool_calls", problem.reason, run_id)
                 continue
@@ -373,8 +491,8 @@ class WorkflowReader:
                 continue
             for call in calls:
                 if isinstance(call, dict) and call.get("success") is False:
-                    text = clean_text(call.get("error_message") or call.get("error"))
-                    tool = call.get("tool_name") or "tool"
+                    text = clean_text(call.get("error_message") or call.get("error"), changes)
+                    tool = clean_text(call.get("tool_name")) or "tool"
                     yield ErrorEvent(
                         run_id,
                         phase,
@@ -384,8 +502,11 @@ class WorkflowReader:
                         template,
                         model,
                     )
+            count_changes(quality, f"{TASK_LOG_TABLE}.tool_calls", changes)
 
-    def _with_phases_from_task_logs(self, events: list[ErrorEvent]) -> list[ErrorEvent]:
+    def _with_phases_from_task_logs(
+        self, events: list[ErrorEvent], quality: DataQualityReport
+    ) -> list[ErrorEvent]:
         """Hook errors carry no phase; where task_logs time the run's phases, the phase running
         at the event's time is its phase. Without task_logs they stay ``Unknown``."""
         columns = self.schema.columns(TASK_LOG_TABLE)
@@ -405,7 +526,9 @@ class WorkflowReader:
                     {"run_ids": chunk},
                 )
                 for run_id, phase_name, started_at in rows:
-                    started = _safe_timestamp(started_at)
+                    started = counted_timestamp(
+                        started_at, f"{TASK_LOG_TABLE}.started_at", quality, str(run_id)
+                    )
                     phase = normalize_phase(phase_name)
                     if started is not None and phase is not Phase.UNKNOWN:
                         run_to_starts[str(run_id)].append((started, phase))
@@ -413,9 +536,9 @@ class WorkflowReader:
             starts.sort(key=lambda item: (item[0], Phase.ordered().index(item[1])))
         placed = []
         for event in events:
-            starts = run_to_starts.get(event.run_id)
-            if starts and event.phase is Phase.UNKNOWN and event.timestamp:
-                event = dataclasses.replace(event, phase=_phase_at(starts, event.timestamp))
+            run_starts = run_to_starts.get(event.run_id)
+            if run_starts and event.phase is Phase.UNKNOWN and event.timestamp:
+                event = dataclasses.replace(event, phase=phase_at(run_starts, event.timestamp))
             placed.append(event)
         return placed
 
@@ -425,16 +548,10 @@ class WorkflowReader:
         columns = self.schema.columns(HOOK_TABLE)
         if "payload" not in columns:
             return
-        time_names = [name for name in ("timestamp", "created_at") if name in columns]
-        if not time_names:
+        event_time = hook_time(self.schema, sqlite=self._is_sqlite)
+        if event_time is None:
             quality.missing.append(f"column {HOOK_TABLE}.timestamp")
             return
-        if self._is_sqlite:
-            hook_time = (
-                "COALESCE(" + ", ".join(f"datetime(h.{name})" for name in time_names) + ", NULL)"
-            )
-        else:
-            hook_time = "COALESCE(" + ", ".join(f"h.{name}" for name in time_names) + ", NULL)"
         hints = " OR ".join(
             f"CAST(h.payload AS TEXT) LIKE '%{hint}%'" for hint in _HOOK_ERROR_HINTS
         )
@@ -444,20 +561,23 @@ class WorkflowReader:
 
         sql = (
             f"SELECT {hook_col('event_type')}, h.payload, {hook_col('workflow_id')}, {hook_col('source_app')}, "
-            f"{hook_time} FROM {HOOK_TABLE} h "
-            f"WHERE {hook_time} >= :start AND {hook_time} <= :end AND ({hints})"
+            f"{event_time} FROM {HOOK_TABLE} h "
+            f"WHERE {event_time} >= :start AND {event_time} <= :end AND ({hints})"
         )
         with self.engine.connect() as connection:
             rows = connection.execute(sa.text(sql), self._window_params(window)).all()
         for event_type, payload, workflow_id, source_app, hook_time_value in rows:
             quality.read(HOOK_TABLE)
-            run_id = _hook_run_id(workflow_id, source_app)
+            run_id = hook_run_id(workflow_id, source_app)
+            changes: list[str] = []
             try:
-                parsed = load_json(payload)  # parsed once; hook_error_message takes it as is
-                message = hook_error_message(event_type, parsed)
+                # parsed once; hook_error_message takes it as is
+                parsed = load_json(payload, changes)
+                message = hook_error_message(label(event_type), parsed, changes)
             except BadValue as problem:
                 quality.skip(HOOK_TABLE, problem.reason, run_id or "?")
                 continue
+            count_changes(quality, f"{HOOK_TABLE}.payload", changes)
             if not message:
                 continue
             run = runs.get(run_id) if run_id else None
@@ -469,75 +589,8 @@ class WorkflowReader:
                 phase,
                 Source.HOOK_EVENT,
                 message,
-                _safe_timestamp(hook_time_value) or (run.timestamp if run else None),
+                counted_timestamp(hook_time_value, f"{HOOK_TABLE}.timestamp", quality, run_id)
+                or (run.timestamp if run else None),
                 run.template if run else None,
                 run.model if run else None,
             )
-
-
-def _phase_at(starts: list[tuple[datetime, Phase]], moment: datetime) -> Phase:
-    """The phase that had started last at ``moment`` (``starts`` sorted by time)."""
-    current = Phase.UNKNOWN
-    for started, phase in starts:
-        if started > moment:
-            break
-        current = phase
-    return current
-
-
-def _checked_text(value: object, source: str, quality: DataQualityReport) -> str | None:
-    """:func:`clean_text`, counting what had to be changed: binary values, NUL bytes, cuts."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        quality.adjust(source, "binary message decoded as UTF-8")
-    elif isinstance(value, str) and "\x00" in value:
-        quality.adjust(source, "NUL bytes removed")
-    text = clean_text(value)
-    if text is not None and len(text) == MAX_MESSAGE_CHARS:
-        quality.adjust(source, f"message cut to its first {MAX_MESSAGE_CHARS:,} characters")
-    return text
-
-
-def _safe_timestamp(value: object) -> datetime | None:
-    try:
-        return parse_timestamp(value)
-    except BadValue:
-        return None
-
-
-def _hook_run_id(workflow_id: object, source_app: object) -> str | None:
-    if isinstance(workflow_id, str) and workflow_id.startswith("wf-"):
-        return workflow_id[3:]
-    if isinstance(source_app, str) and source_app.startswith("adw_wf-"):
-        return source_app[len("adw_wf-") :]
-    return None
-
-
-def _deduplicate(events: list[ErrorEvent]) -> list[ErrorEvent]:
-    """One run's events without repeats of the same text.
-
-    A run's failure text often repeats one of its phase errors or task-log errors; the phased
-    copy is kept. Count-only phase errors are dropped for phases that task logs already cover.
-    A failure text with no phase takes the phase when the run's phased errors name only one.
-    """
-    phased_messages = {
-        event.message
-        for event in events
-        if event.source is not Source.FAILURE_TEXT and event.message
-    }
-    task_log_phases = {event.phase for event in events if event.source is Source.TASK_LOG}
-    message_phases = {event.phase for event in events if event.source is not Source.FAILURE_TEXT}
-    kept: list[ErrorEvent] = []
-    for event in events:
-        if event.source is Source.FAILURE_TEXT:
-            if event.message in phased_messages:
-                continue
-            if event.phase is Phase.UNKNOWN and len(message_phases) == 1:
-                event = dataclasses.replace(event, phase=next(iter(message_phases)))
-        elif (
-            event.source is Source.PHASE_ERROR
-            and event.message is None
-            and event.phase in task_log_phases
-        ):
-            continue
-        kept.append(event)
-    return kept
