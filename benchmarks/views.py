@@ -68,7 +68,7 @@ def measure(url: str, repeat: int, now: datetime) -> list[tuple[str, float, floa
     for view in VIEWS:
         method = getattr(service, view)
         cold = statistics.median(cold_call(engine, view, now) for _ in range(3))
-        rows.append((view, *time_calls(lambda: method(30), repeat), cold))
+        rows.append((view, *time_calls(lambda method=method: method(30), repeat), cold))
 
     def load_everything() -> None:
         with engine.connect() as connection:
