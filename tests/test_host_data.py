@@ -443,3 +443,23 @@ def test_host_hook_run_ids_join_by_workflow_id_or_source_app(db_url):
     assert date.fromisoformat(str(when.date())) in {
         point.date for point in service.get_failure_trends(30).points if point.runs
     }
+
+
+def test_a_task_log_only_run_without_a_readable_time_is_counted_not_dropped(db_url):
+    engine = host_engine(db_url)
+    untimed = phase_log("kk000011", 1, "build", "failed", NOW, error_message=IMPORT_ERROR)
+    untimed.update(started_at=None, completed_at=None, created_at=None)
+    rows = [untimed]
+    if engine.dialect.name == "sqlite":  # PostgreSQL's TIMESTAMP cannot hold text that is no date
+        garbled = phase_log("ll000012", 1, "test", "failed", NOW, error_message=TIMEOUT)
+        garbled.update(started_at="someday", completed_at="never", created_at="")
+        rows.append(garbled)
+    insert(engine, "task_logs", rows)
+    engine.dispose()
+    summary = service_for(db_url).get_error_summary(30)
+    assert summary.total_workflows == 0  # in no window
+    quality = summary.data_quality
+    assert quality is not None
+    key = "task_logs: run without a readable time"
+    assert quality.rows_skipped[key] == len(rows)
+    assert sorted(quality.skipped_examples[key]) == sorted(row["adw_id"] for row in rows)

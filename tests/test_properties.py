@@ -27,7 +27,15 @@ from error_analytics.clustering import ErrorClusterer, normalize
 from error_analytics.clustering.naming import build_name, cluster_id
 from error_analytics.config import DatabaseTarget
 from error_analytics.demo.schema import create_workflow_tables
-from error_analytics.models import DataQualityReport, TimeWindow, to_jsonable
+from error_analytics.models import (
+    DataQualityReport,
+    ErrorEvent,
+    Phase,
+    Source,
+    TimeWindow,
+    to_jsonable,
+)
+from error_analytics.rules.signature import failure_signature
 from error_analytics.service import ErrorAnalyticsService
 from error_analytics.store.engine import open_engine
 from error_analytics.store.parsing import (
@@ -40,6 +48,7 @@ from error_analytics.store.parsing import (
     load_json,
     parse_timestamp,
 )
+from error_analytics.store.same_failure import merge_same_failures
 from error_analytics.store.workflow_reader import WorkflowReader
 
 from .builders import NOW
@@ -290,6 +299,90 @@ def test_normalize_answers_any_text(text):
     assert isinstance(masked, str)
     assert cluster_id(masked).startswith("c")
     assert isinstance(build_name(masked), str)
+
+
+# -- one error per failure ---------------------------------------------------------------
+
+LEAD_INS = st.lists(
+    st.sampled_from(
+        [
+            "Build phase failed: ",
+            "test phase failed:",
+            "Non-zero exit code: 2\n",
+            "Stderr: ",
+            "Error: ",
+            "\x1b[31m",
+            "  \n",
+        ]
+    ),
+    max_size=5,
+)
+
+
+@PARSER_SETTINGS
+@given(st.one_of(messages, long_texts))
+def test_failure_signature_answers_any_text(text):
+    signature = failure_signature(text)
+    assert isinstance(signature.key, str) and signature.key == " ".join(signature.key.split())
+    assert isinstance(signature.detail, str)
+
+
+@PARSER_SETTINGS
+@given(st.sampled_from(REAL_MESSAGES), LEAD_INS, st.booleans())
+def test_wrappers_and_tracebacks_keep_a_messages_signature(message, lead_ins, as_traceback):
+    wrapped = message
+    if as_traceback and "\n" not in message:
+        wrapped = f'Traceback (most recent call last):\n  File "x.py", line 1\n{message}'
+    wrapped = "".join(lead_ins) + wrapped + "\x1b[0m \n"
+    assert failure_signature(wrapped).key == failure_signature(message).key
+
+
+event_sources = st.sampled_from(
+    [Source.FAILURE_TEXT, Source.PHASE_ERROR, Source.TASK_LOG, Source.HOOK_EVENT]
+)
+run_events = st.lists(
+    st.builds(
+        lambda source, phase, message, lead_ins, minutes: ErrorEvent(
+            "r1",
+            phase,
+            source,
+            None if message is None else "".join(lead_ins) + message,
+            NOW - timedelta(minutes=minutes),
+        ),
+        event_sources,
+        st.sampled_from(list(Phase)),
+        st.one_of(st.none(), st.sampled_from(REAL_MESSAGES[:6] + ["Non-zero exit code: 1"])),
+        LEAD_INS,
+        st.integers(0, 600),
+    ),
+    max_size=25,
+)
+
+
+@PARSER_SETTINGS
+@given(run_events)
+def test_merging_a_runs_events_loses_no_failure_and_adds_none(events):
+    merged = merge_same_failures(events)
+    assert len(merged) <= len(events)
+    assert {event.source for event in events} <= {
+        source for event in merged for source in event.sources
+    }
+    assert all(event.source is event.sources[0] for event in merged)
+    keys = {failure_signature(e.message).key for e in events if e.message} - {""}
+    merged_keys = {failure_signature(e.message).key for e in merged if e.message}
+    assert keys <= merged_keys  # every failure is still there...
+    for key in keys:  # ...in a known phase whenever one of its statements names one
+        known = any(
+            e.phase is not Phase.UNKNOWN
+            for e in events
+            if e.message and failure_signature(e.message).key == key
+        )
+        phases = {e.phase for e in merged if e.message and failure_signature(e.message).key == key}
+        assert not known or Phase.UNKNOWN not in phases
+    if events:
+        assert min(e.timestamp for e in merged if e.timestamp) == min(
+            e.timestamp for e in events if e.timestamp
+        )
 
 
 @settings(max_examples=NORMALISER_EXAMPLES // 2, deadline=None, database=None)

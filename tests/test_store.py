@@ -42,6 +42,7 @@ def test_spec_layout_events(db_url):
     assert [(e.phase, e.source, e.message) for e in by_run["a0000001"]] == [
         (Phase.BUILD, Source.PHASE_ERROR, "ModuleNotFoundError: No module named 'requests'")
     ]
+    assert by_run["a0000001"][0].sources == (Source.PHASE_ERROR, Source.FAILURE_TEXT)
     assert [(e.phase, e.source) for e in by_run["a0000002"]] == [(Phase.TEST, Source.PHASE_ERROR)]
     assert [(e.phase, e.source, e.message) for e in by_run["a0000003"]] == [
         (Phase.TEST, Source.NO_ERROR_TEXT, None)

@@ -69,7 +69,7 @@ MAX_ECHO_CHARS = 200
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ErrorEvent:
-    """One error observed in one workflow run."""
+    """One error observed in one workflow run (one failure, however many places state it)."""
 
     run_id: str
     phase: Phase
@@ -78,6 +78,8 @@ class ErrorEvent:
     timestamp: datetime | None
     workflow_template: str | None = None
     model: str | None = None
+    # every source that stated this failure, ``source`` (the primary one) first; () = source only
+    sources: tuple[Source, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -161,6 +163,17 @@ class PhaseErrorBreakdown:
     days: int = 30
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClusterEvidence:
+    """One cluster as the evidence of a category pattern: its figures in the window."""
+
+    id: str
+    name: str
+    errors: int  # error events of the cluster in the window
+    runs: int  # runs with at least one of them
+    example: str  # one of its messages, without colour codes
+
+
 @dataclasses.dataclass(slots=True)
 class ErrorPattern:
     pattern_name: str  # e.g. "Import Error"
@@ -177,6 +190,9 @@ class ErrorPattern:
     last_seen: datetime | None = None
     kind: str = "category"  # "category" for keyword categories, "cluster" for discovered ones
     cluster_id: str | None = None
+    # the category's largest clusters in the window, largest first: what the count is made of
+    top_clusters: list[ClusterEvidence] = dataclasses.field(default_factory=list)
+    clusters: int = 0  # how many clusters the category has in the window
 
 
 @dataclasses.dataclass(slots=True)
@@ -191,7 +207,9 @@ class DebugRecommendation:
     affected_phases: list[str] = dataclasses.field(default_factory=list)
     last_seen: datetime | None = None
     score: float = 0.0
-    kind: str = "category"  # category | cluster | phase_hotspot | missing_error_text
+    # category | cluster | needs_review | phase_hotspot | missing_error_text
+    kind: str = "category"
+    cluster_ids: list[str] = dataclasses.field(default_factory=list)  # the clusters it covers
 
 
 @dataclasses.dataclass(slots=True)

@@ -1,13 +1,12 @@
-"""One row's values as the reader uses them: checked text, counted timestamps, run ids, and
-a run's events without repeats. What had to be changed or could not be used is counted in the
+"""One row's values as the reader uses them: checked text, counted timestamps, run ids.
+What had to be changed or could not be used is counted in the
 :class:`~error_analytics.models.DataQualityReport`, never raised."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 
-from ..models import DataQualityReport, ErrorEvent, Phase, Source
+from ..models import DataQualityReport, Phase
 from .parsing import BadValue, clean_text, parse_timestamp
 
 
@@ -65,34 +64,3 @@ def hook_run_id(workflow_id: object, source_app: object) -> str | None:
     if isinstance(source_app, str) and source_app.startswith("adw_wf-"):
         return source_app[len("adw_wf-") :]
     return None
-
-
-def deduplicate_run_events(events: list[ErrorEvent]) -> list[ErrorEvent]:
-    """One run's events without repeats of the same text.
-
-    A run's failure text often repeats one of its phase errors or task-log errors; the phased
-    copy is kept. Count-only phase errors are dropped for phases that task logs already cover.
-    A failure text with no phase takes the phase when the run's phased errors name only one.
-    """
-    phased_messages = {
-        event.message
-        for event in events
-        if event.source is not Source.FAILURE_TEXT and event.message
-    }
-    task_log_phases = {event.phase for event in events if event.source is Source.TASK_LOG}
-    message_phases = {event.phase for event in events if event.source is not Source.FAILURE_TEXT}
-    kept: list[ErrorEvent] = []
-    for event in events:
-        if event.source is Source.FAILURE_TEXT:
-            if event.message in phased_messages:
-                continue
-            if event.phase is Phase.UNKNOWN and len(message_phases) == 1:
-                event = dataclasses.replace(event, phase=next(iter(message_phases)))
-        elif (
-            event.source is Source.PHASE_ERROR
-            and event.message is None
-            and event.phase in task_log_phases
-        ):
-            continue
-        kept.append(event)
-    return kept

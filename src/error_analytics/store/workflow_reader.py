@@ -7,8 +7,10 @@ which runs reached which phase, and the stream of error events. It only ever iss
 
 Runs are keyed by ``adw_id`` across the three tables: a run known only from ``task_logs`` or
 ``hook_events`` counts as a run, its failures as errors (:mod:`.run_sources`), and the
-data-quality report says how many runs had no ``workflow_history`` row. Every value passes
-through :mod:`.parsing`; what cannot be used is counted in the report, never raised.
+data-quality report says how many runs had no ``workflow_history`` row (and which of them
+have no readable time, so fall in no window). A run's events that state the same failure
+become one error (:mod:`.same_failure`). Every value passes through :mod:`.parsing`; what
+cannot be used is counted in the report, never raised.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from .row_values import (
     checked_text,
     count_changes,
     counted_timestamp,
-    deduplicate_run_events,
     hook_run_id,
     label,
     phase_at,
@@ -51,6 +52,7 @@ from .run_sources import (
     runs_relation,
     workflow_time,
 )
+from .same_failure import merge_same_failures
 from .schema_probe import HOOK_TABLE, TASK_LOG_TABLE, WORKFLOW_TABLE, WorkflowSchema, probe_schema
 
 __all__ = ["FAILED_STATUSES", "DailyRunCount", "RunCounts", "WorkflowReader"]
@@ -272,6 +274,17 @@ class WorkflowReader:
             "with their time from those tables"
         )
 
+    def _note_untimed_runs(self, quality: DataQualityReport) -> None:
+        """Runs without a workflow_history row whose other rows hold no readable time: they
+        fall in no window, so they are counted here rather than dropped unseen."""
+        relation = other_runs_relation(self.schema, sqlite=self._is_sqlite)
+        if relation is None:
+            return
+        sql = f"SELECT r.adw_id, r.origin FROM {relation} r WHERE r.run_time IS NULL"
+        with self.engine.connect() as connection:
+            for run_id, origin in connection.execute(sa.text(sql)):
+                quality.skip(str(origin), "run without a readable time", str(run_id))
+
     def phase_reach(self, window: TimeWindow) -> dict[Phase, int] | None:
         """Runs in the window that reached each phase, from task_logs; None without them."""
         if not (
@@ -307,6 +320,7 @@ class WorkflowReader:
             if count:
                 quality.rows_skipped[f"{WORKFLOW_TABLE}: {reason}"] = count
         self._note_runs_without_history(window, quality)
+        self._note_untimed_runs(quality)
         runs, run_events = self._workflow_events(window, quality)
         for event in self._task_log_events(window, quality, runs):
             run_events[event.run_id].append(event)
@@ -315,7 +329,7 @@ class WorkflowReader:
             run_events[event.run_id].append(event)
         events: list[ErrorEvent] = []
         for found in run_events.values():
-            events.extend(deduplicate_run_events(found))
+            events.extend(merge_same_failures(found))  # one error per failure
         for run in runs.values():
             has_text = any(event.message for event in run_events.get(run.run_id, ()))
             if run.failed and not has_text:
@@ -328,6 +342,7 @@ class WorkflowReader:
                         run.timestamp,
                         run.template,
                         run.model,
+                        (Source.NO_ERROR_TEXT,),
                     )
                 )
         events.sort(
