@@ -341,6 +341,8 @@ SCHEMA_TO_MODEL = {
     schemas.DailyCount: review_models.DailyCount,
     schemas.RulePreview: review_models.RulePreview,
     schemas.RefreshResult: review_models.RefreshResult,
+    schemas.TagShare: review_models.TagShare,
+    schemas.TagBreakdown: review_models.TagBreakdown,
 }
 
 

@@ -116,7 +116,9 @@ def test_dashboard_loads_and_charts_render(page, live_server):
     assert page.locator("#summary-cards .card").count() == 6
     trend = get_json(f"{live_server}{API}/trends?days=30")
     path = page.locator("#trend-chart svg path.line").get_attribute("d")
-    assert path and path.count("L") == len(trend["points"]) - 1
+    assert path and path.count("L") == len(trend["points"]) - 2  # the complete days
+    partial = page.locator("#trend-chart svg path.line-partial").get_attribute("d")
+    assert partial and partial.count("L") == 1  # dashed, on to today
     assert page.locator("#trend-chart svg circle.dot").count() == len(trend["points"])
     assert page.locator("#trend-chart svg circle.spike").count() == len(trend["spike_days"]) >= 1
     assert page.locator("#phase-bars .bar-row").count() >= 10

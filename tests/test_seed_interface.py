@@ -155,7 +155,7 @@ def test_error_analysis_cli_prints_the_analyze_errors_views(spec_url, capsys):
     summary = capsys.readouterr().out
     assert summary.startswith(render.RULE + "\nERROR ANALYSIS - Last 30 Days\n")
     assert "Total workflows: 10" in summary and "TOP ERROR PATTERNS" in summary
-    assert "1. Connection Error (1 occurrences)" in summary
+    assert "1. Connection Error (1 error, 1 run)" in summary
     host_cli.show_patterns(7)
     assert "ERROR ANALYSIS - Last 7 Days" in capsys.readouterr().out
     host_cli.show_recommendations()

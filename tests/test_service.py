@@ -88,9 +88,13 @@ def test_find_error_patterns(db_url):
     assert by_key["connection_error"].affected_phases == ["Test"]
     assert by_key["connection_error"].recommendation
     assert by_key["no_error_text"].occurrences == 2
-    assert [p.occurrences for p in patterns] == sorted(
-        (p.occurrences for p in patterns), reverse=True
+    # the categories someone can act on first, most frequent first; the two buckets last
+    actionable = [p for p in patterns if p.category_key not in ("unknown", "no_error_text")]
+    assert patterns[: len(actionable)] == actionable
+    assert [p.occurrences for p in actionable] == sorted(
+        (p.occurrences for p in actionable), reverse=True
     )
+    assert patterns[-1].category_key == "no_error_text"
 
 
 def test_empty_error_data(db_url):
@@ -275,7 +279,7 @@ def test_unknown_phase_rate_is_over_all_runs_even_with_task_logs(db_url):
 
 
 def test_examples_shown_without_colour_codes_that_lost_their_escape(db_url):
-    """Patterns, cluster patterns and recommendations show examples as a person reads them."""
+    """Patterns, their clusters and recommendations show examples as a person reads them."""
     engine = sa.create_engine(db_url)
     create_workflow_tables(engine, "spec")
     coloured = "\x1b[31mTS2322\x1b[0m: Type 'string' is not assignable to type 'number' in [96msrc/api/client.ts[0m"
@@ -292,12 +296,10 @@ def test_examples_shown_without_colour_codes_that_lost_their_escape(db_url):
     insert_rows(engine, "workflow_history", rows + completed_runs(3))
     engine.dispose()
     service = service_for(db_url)
-    clusters = service.cluster_errors(30)
-    shown = [pattern.example_message for pattern in service.find_error_patterns(30)]
-    shown += [pattern.example_message for pattern in service.cluster_patterns(clusters)]
-    shown += [
-        item.root_cause for item in service.get_debugging_recommendations(30, clusters=clusters)
-    ]
+    patterns = service.find_error_patterns(30)
+    shown = [pattern.example_message for pattern in patterns]
+    shown += [cluster.example for pattern in patterns for cluster in pattern.top_clusters]
+    shown += [item.root_cause for item in service.get_debugging_recommendations(30)]
     assert any("src/api/client.ts" in text for text in shown)
     for text in shown:
         assert "[96m" not in text and "[0m" not in text and "\x1b" not in text, text

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from . import render
+from .analysis.recommendations import DEFAULT_LIMIT, MAX_LIMIT
 from .cli_options import check_combination, check_database_files, database_option
 from .cli_review import add_review_flag, register_review_commands, run_review_command, wants_review
 from .cli_serve import register_serve_command, run_serve
-from .config import Settings, get_settings
-from .errors import ConfigurationError, DatabaseError, ErrorAnalyticsError
-from .models import DiscoveredCluster, to_jsonable
+from .config import get_settings
+from .documents import views_document
+from .errors import ConfigurationError, ErrorAnalyticsError
+from .models import DiscoveredCluster
 from .progress import terminal_progress
 
 EXIT_OK = 0
@@ -129,12 +131,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--phase", action="store_true", help="errors and failure rate per workflow phase"
     )
     views.add_argument(
-        "--patterns", action="store_true", help="error patterns: keyword categories and clusters"
+        "--patterns",
+        action="store_true",
+        help="error patterns: each category with its largest clusters",
     )
     views.add_argument(
         "--trends", action="store_true", help="daily failure rate, direction, spike days"
     )
     views.add_argument("--recommendations", action="store_true", help="what to fix first, ranked")
+    views.add_argument(
+        "--limit",
+        type=_limit,
+        default=None,
+        metavar="N",
+        help="with --recommendations or --report: list at most N recommendations (1-1000, "
+        "default 10)",
+    )
     views.add_argument("--cluster", action="store_true", help="discover recurring error clusters")
     views.add_argument(
         "--report",
@@ -182,6 +194,16 @@ def _days(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
     if not 1 <= value <= 3650:
         raise argparse.ArgumentTypeError(f"{value} is outside 1-3650")
+    return value
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1-{MAX_LIMIT}")
     return value
 
 
@@ -272,7 +294,7 @@ def _views(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextI
     db = _demo_database(args, parser) or args.db
     settings = settings.with_overrides(db=db, rules_file=args.rules, state_db=args.state_db)
     check_database_files(settings)
-    service = ErrorAnalyticsService.from_settings(settings)
+    service = ErrorAnalyticsService.from_settings(settings, review_state=not args.no_state)
     snapshot = service.snapshot(args.days)
 
     chosen = [name for name in VIEW_FLAGS if getattr(args, name)]
@@ -280,26 +302,27 @@ def _views(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextI
         chosen = ["summary"]
     if args.report:
         chosen = list(VIEW_FLAGS)
-    wants_clusters = args.cluster or bool({"summary", "patterns", "recommendations"} & set(chosen))
     clusters: list[DiscoveredCluster] = []
-    if wants_clusters:
-        clusters = _clusters(service, settings, args)
+    if args.cluster or set(chosen) - {"phase"}:
+        # every view but --phase is built from the window's clusters: find them once, here,
+        # where a progress bar can show it
+        progress = terminal_progress("Clustering", enabled=not (args.json or args.no_progress))
+        clusters = service.cluster_errors(args.days, snapshot=snapshot, progress=progress)
+        if service.state_note:
+            print(f"Note: {service.state_note}", file=sys.stderr)
 
     results: dict[str, Any] = {}
     if "summary" in chosen:
-        results["summary"] = service.get_error_summary(
-            args.days, snapshot=snapshot, clusters=clusters
-        )
+        results["summary"] = service.get_error_summary(args.days, snapshot=snapshot)
     if "phase" in chosen:
         results["by_phase"] = service.analyze_by_phase(args.days, snapshot=snapshot)
     if "patterns" in chosen or "summary" in chosen:
-        patterns = service.find_error_patterns(args.days, snapshot=snapshot)
-        results["patterns"] = patterns + service.cluster_patterns(clusters)
+        results["patterns"] = service.find_error_patterns(args.days, snapshot=snapshot)
     if "trends" in chosen:
         results["trends"] = service.get_failure_trends(args.days, snapshot=snapshot)
     if "recommendations" in chosen:
         results["recommendations"] = service.get_debugging_recommendations(
-            args.days, snapshot=snapshot, clusters=clusters
+            args.days, snapshot=snapshot, limit=args.limit or DEFAULT_LIMIT
         )
     if args.cluster or args.report:
         results["clusters"] = clusters
@@ -309,12 +332,11 @@ def _views(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextI
         shown = {views.get(name, name) for name in chosen} | (
             {"clusters"} if args.cluster or args.report else set()
         )
-        payload: dict[str, Any] = {"days": args.days}
-        payload.update(
-            {name: to_jsonable(value) for name, value in results.items() if name in shown}
+        payload = views_document(
+            args.days,
+            {name: value for name, value in results.items() if name in shown},
+            quality=snapshot.quality,
         )
-        if "summary" not in payload:
-            payload["data_quality"] = to_jsonable(snapshot.quality)
         json.dump(payload, out, indent=2)
         out.write("\n")
         return EXIT_OK
@@ -372,33 +394,6 @@ def _demo_database(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         )
         args.demo_add_days = None  # once
     return path
-
-
-def _clusters(
-    service: Any, settings: Settings, args: argparse.Namespace
-) -> list[DiscoveredCluster]:
-    """Clusters with stable ids and review status from the state database.
-
-    Without a usable state database (``--no-state``, a read-only file or server) the clusters
-    of this run are shown with ids derived from their templates, and a note says so.
-    """
-    progress = terminal_progress("Clustering", enabled=not (args.json or args.no_progress))
-    if not args.no_state:
-        from .review import ClusterReviewService
-        from .store.state import open_state_engine
-
-        try:
-            state_engine = open_state_engine(settings.state_database_target())
-            return ClusterReviewService(service, state_engine).window_clusters(
-                args.days, progress=progress
-            )
-        except DatabaseError as exc:
-            print(
-                f"Note: review state unavailable ({exc}); showing this run's clusters only "
-                "(use --state-db to keep ids and decisions)",
-                file=sys.stderr,
-            )
-    return service.cluster_errors(args.days, progress=progress)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -74,6 +74,8 @@ def check_combination(args: argparse.Namespace, parser: argparse.ArgumentParser)
     interactive = args.review or getattr(args, "clusters_command", None) == "review"
     if args.demo_add_days and not args.demo:
         parser.error("--demo-add-days works with --demo")
+    if getattr(args, "limit", None) is not None and not (args.recommendations or args.report):
+        parser.error("--limit works with --recommendations or --report")
     if command is not None:
         given = views + [
             flag

@@ -34,7 +34,7 @@ EXAMPLES = """\
 Examples (the ids are those of the demo database, --demo):
   analyze-errors --review --demo                  review the new clusters one at a time
   analyze-errors --demo clusters list --status new
-  analyze-errors --demo clusters show c7e340af8e3
+  analyze-errors --demo clusters show c7e340af8e3 --days 90
   analyze-errors --demo clusters rename c7e340af8e3 "Playwright browser missing"
   analyze-errors --demo clusters set-category c7e340af8e3 import_error
   analyze-errors --demo clusters merge c97e7248e38 --into c0bd4e0f126
@@ -105,7 +105,10 @@ def _shared_options() -> argparse.ArgumentParser:
         f"promote writes to it (default: $ERROR_ANALYTICS_RULES, else ./{DEFAULT_RULES_FILE})",
     )
     group.add_argument(
-        "--days", type=int, help="window of runs to read, in days (1-3650, default 30)"
+        "--days",
+        type=int,
+        help="the window, in days (1-3650, default 30): the errors read, and the errors "
+        "that list and show count (all-time figures are labelled as such)",
     )
     group.add_argument("--json", action="store_true", help="print JSON instead of text")
     group.add_argument(
@@ -141,10 +144,15 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
 
     listing = add(
         "list",
-        "list clusters with filters",
+        "list the clusters with errors in the last --days days, with filters",
         "analyze-errors clusters list --status new --sort last_seen",
+        "analyze-errors --demo clusters list --days 7",
     )
-    listing.add_argument("--status", help="new, reviewed, ignored, resolved, regressed or merged")
+    listing.add_argument(
+        "--status",
+        help="new, reviewed, ignored, resolved, regressed or merged (every cluster in that "
+        "status, also those without errors in the window)",
+    )
     listing.add_argument("--category", help="a category key, e.g. import_error or unknown")
     listing.add_argument(
         "--phase",
@@ -164,12 +172,20 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
         choices=("size", "last_seen", "first_seen", "runs"),
         help="order (default size)",
     )
-    listing.add_argument("--limit", type=int, default=50, help="clusters per page (default 50)")
+    listing.add_argument(
+        "--limit",
+        dest="page_limit",  # not the main parser's --limit (recommendations)
+        type=int,
+        default=50,
+        help="clusters per page (default 50)",
+    )
     listing.add_argument("--offset", type=int, default=0, help="clusters to skip (default 0)")
     show = add(
         "show",
-        "one cluster: templates, examples, phases, runs, series and history",
+        "one cluster in the last --days days: templates, examples, what is over-represented "
+        "(phase, model, workflow template against all errors), runs, series and history",
         "analyze-errors --demo clusters show c7e340af8e3",
+        "analyze-errors --demo clusters show c7e340af8e3 --days 90",
     )
     show.add_argument("cluster_id", metavar="ID")
     add(
@@ -269,7 +285,9 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
     audit.add_argument(
         "--cluster", dest="cluster_id", metavar="ID", help="only this cluster's actions"
     )
-    audit.add_argument("--limit", type=int, default=100, help="entries (default 100)")
+    audit.add_argument(
+        "--limit", dest="page_limit", type=int, default=100, help="entries (default 100)"
+    )
     promote = add(
         "promote",
         "turn a cluster into a keyword/regex rule: preview its matches, then save it",
@@ -384,7 +402,7 @@ def run_review_command(args: argparse.Namespace, out: TextIO, answers: TextIO | 
     if command == "review":
         from .review.walkthrough import Walkthrough
 
-        return Walkthrough(service, out, answers, actor).run()
+        return Walkthrough(service, out, answers, actor, days=days).run()
     if command == "list":
         page = service.list_clusters(
             status=args.status,
@@ -392,19 +410,20 @@ def run_review_command(args: argparse.Namespace, out: TextIO, answers: TextIO | 
             phase=args.phase_filter,
             text=args.search,
             sort=args.sort,
-            limit=args.limit,
+            limit=args.page_limit,
             offset=args.offset,
+            days=days,
         )
         return emit(page, render.page_lines(page))
     if command == "show":
-        detail = service.get_cluster(args.cluster_id)
+        detail = service.get_cluster(args.cluster_id, days)
         return emit(detail, render.detail_lines(detail))
     if command == "audit":
         entries = _with_window_read(
             service,
             args,
             days,
-            lambda: service.audit_log(cluster_id=args.cluster_id, limit=args.limit),
+            lambda: service.audit_log(cluster_id=args.cluster_id, limit=args.page_limit),
         )
         return emit(entries, render.audit_lines(entries))
     if command == "undo":
@@ -455,6 +474,7 @@ def run_review_command(args: argparse.Namespace, out: TextIO, answers: TextIO | 
         ),
     }
     cluster = _with_window_read(service, args, days, change[command])
+    cluster = service.cluster(cluster.id, days)  # its figures in the window asked for
     verb = {
         "set-category": "Set the category of",
         "split": "Split out",

@@ -167,6 +167,7 @@ def run_serve(args: argparse.Namespace) -> int:
             analytics,
             open_state_engine(settings.state_database_target()),
             timezone=settings.timezone,
+            run_url_template=settings.run_url_template,
         )
         result = review.refresh(STARTUP_REFRESH_DAYS)
         print(

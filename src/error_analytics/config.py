@@ -108,6 +108,8 @@ class Settings:
     rules_file: str | None = None
     timezone: str | None = None  # zone of the naive timestamps; None = the machine's local zone
     api_token: str | None = None  # required for write endpoints when set
+    # where a run without a github_url opens, e.g. https://ci.example.com/runs/{adw_id}
+    run_url_template: str | None = None
     environ: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -227,6 +229,7 @@ def settings_from_environ(environ: Mapping[str, str]) -> Settings:
         rules_file=environ.get("ERROR_ANALYTICS_RULES") or None,
         timezone=environ.get("ERROR_ANALYTICS_TZ") or None,
         api_token=environ.get("ERROR_ANALYTICS_API_TOKEN") or None,
+        run_url_template=environ.get("ERROR_ANALYTICS_RUN_URL_TEMPLATE") or None,
         environ=dict(environ),
     )
 

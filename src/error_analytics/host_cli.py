@@ -76,7 +76,7 @@ class ErrorAnalysisCLI:
         self._print(days, render.phase_lines(breakdown), snapshot)
 
     def show_patterns(self, days: int = 30) -> None:
-        """The error patterns (keyword categories) with an example and a recommendation."""
+        """The error patterns: each category with its largest clusters and a recommendation."""
         snapshot = self.service.snapshot(days)
         patterns = self.service.find_error_patterns(days, snapshot=snapshot)
         self._print(days, render.pattern_lines(patterns), snapshot)
@@ -107,18 +107,14 @@ class ErrorAnalysisCLI:
         path = Path(output_file or output or DEFAULT_REPORT)
         service = self.service
         snapshot = service.snapshot(days)
-        clusters = service.cluster_errors(days, snapshot=snapshot)
         text = render.markdown_report(
             days=days,
-            summary=service.get_error_summary(days, snapshot=snapshot, clusters=clusters),
+            summary=service.get_error_summary(days, snapshot=snapshot),
             breakdown=service.analyze_by_phase(days, snapshot=snapshot),
-            patterns=service.find_error_patterns(days, snapshot=snapshot)
-            + service.cluster_patterns(clusters),
+            patterns=service.find_error_patterns(days, snapshot=snapshot),
             trend=service.get_failure_trends(days, snapshot=snapshot),
-            recommendations=service.get_debugging_recommendations(
-                days, snapshot=snapshot, clusters=clusters
-            ),
-            clusters=clusters,
+            recommendations=service.get_debugging_recommendations(days, snapshot=snapshot),
+            clusters=service.cluster_errors(days, snapshot=snapshot),
             generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
         )
         try:

@@ -188,7 +188,9 @@ class ErrorPattern:
     severity: str = Severity.MEDIUM.value
     first_seen: datetime | None = None
     last_seen: datetime | None = None
-    kind: str = "category"  # "category" for keyword categories, "cluster" for discovered ones
+    # "category": one per category, made of its clusters (what the views list); "cluster": a
+    # pattern made for one cluster (``cluster_id``), kept for readers of older documents
+    kind: str = "category"
     cluster_id: str | None = None
     # the category's largest clusters in the window, largest first: what the count is made of
     top_clusters: list[ClusterEvidence] = dataclasses.field(default_factory=list)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import html
 import re
 
+from .analysis.recommendations import plural
 from .models import (
+    UNKNOWN_CATEGORY,
     DataQualityReport,
     DebugRecommendation,
     DiscoveredCluster,
@@ -58,18 +60,45 @@ def summary_lines(summary: ErrorSummary, patterns: list[ErrorPattern]) -> list[s
 
 
 def pattern_lines(patterns: list[ErrorPattern], limit: int = 10) -> list[str]:
+    """Categories, most frequent first, each with its largest clusters indented under it;
+    the uncategorised clusters last, as what needs review."""
     lines = ["", "TOP ERROR PATTERNS"]
     if not patterns:
         lines.append("No errors in this period.")
     for index, pattern in enumerate(patterns[:limit], start=1):
-        name = _one_line(pattern.pattern_name)
-        label = name if pattern.kind == "category" else f"{name} [cluster {pattern.cluster_id}]"
-        lines.append(f"{index}. {label} ({pattern.occurrences} occurrences)")
-        if pattern.example_message:
-            lines.append(f'   Example: "{_one_line(pattern.example_message)}"')
-        if pattern.affected_phases:
-            lines.append(f"   Phases: {', '.join(pattern.affected_phases)}")
-        lines.append(f"   Recommendation: {pattern.recommendation}")
+        lines.extend(_pattern_entry(index, pattern))
+    return lines
+
+
+def _pattern_entry(index: int, pattern: ErrorPattern) -> list[str]:
+    name = _one_line(pattern.pattern_name)
+    if pattern.kind == "cluster":  # a pattern made for one cluster (``cluster_id``)
+        name = f"{name} [cluster {pattern.cluster_id}]"
+    if pattern.category_key == UNKNOWN_CATEGORY:
+        clusters = pattern.clusters or len(pattern.top_clusters)
+        lines = [
+            f"{index}. Needs review: {plural(clusters, 'cluster')} without a category "
+            f"({plural(pattern.occurrences, 'error')}, {plural(pattern.runs_affected, 'run')})"
+        ]
+    else:
+        lines = [
+            f"{index}. {name} ({plural(pattern.occurrences, 'error')}, "
+            f"{plural(pattern.runs_affected, 'run')})"
+        ]
+    if pattern.affected_phases:
+        lines.append(f"   Phases: {', '.join(pattern.affected_phases)}")
+    if pattern.top_clusters:
+        for cluster in pattern.top_clusters:
+            lines.append(
+                f"   - {_one_line(cluster.name, 100)} [{cluster.id}]: "
+                f"{plural(cluster.errors, 'error')}, {plural(cluster.runs, 'run')}"
+            )
+        more = pattern.clusters - len(pattern.top_clusters)
+        if more > 0:
+            lines.append(f"   - and {plural(more, 'smaller cluster')}")
+    elif pattern.example_message:
+        lines.append(f'   Example: "{_one_line(pattern.example_message)}"')
+    lines.append(f"   Recommendation: {_one_line(pattern.recommendation, 1000)}")
     return lines
 
 
@@ -113,7 +142,10 @@ def trend_lines(trend: TrendData) -> list[str]:
     return lines
 
 
-def recommendation_lines(recommendations: list[DebugRecommendation], limit: int = 10) -> list[str]:
+def recommendation_lines(
+    recommendations: list[DebugRecommendation], limit: int | None = None
+) -> list[str]:
+    """The recommendations as given (the service already keeps the first ``--limit``)."""
     lines = ["", "DEBUGGING RECOMMENDATIONS"]
     if not recommendations:
         lines.append("Nothing to recommend: no errors in this period.")
@@ -121,7 +153,8 @@ def recommendation_lines(recommendations: list[DebugRecommendation], limit: int 
         lines.append(f"{index}. [{item.severity.upper()}] {_one_line(item.issue, 300)}")
         lines.append(f"   Root cause: {_one_line(item.root_cause, 300)}")
         lines.append(f"   Solution: {_one_line(item.solution, 1000)}")
-        lines.append(f"   Estimated fix time: {item.estimated_fix_time}")
+        if item.estimated_fix_time:
+            lines.append(f"   Estimated fix time: {item.estimated_fix_time}")
     return lines
 
 
@@ -202,13 +235,19 @@ def markdown_report(
         "",
         "## Top error patterns",
         "",
-        "| # | Pattern | Occurrences | Runs | Phases | Recommendation |",
-        "|---|---|---|---|---|---|",
+        "| # | Pattern | Errors | Runs | Phases | Largest clusters | Recommendation |",
+        "|---|---|---|---|---|---|---|",
     ]
     for index, pattern in enumerate(patterns, start=1):
+        name = pattern.pattern_name
+        if pattern.category_key == UNKNOWN_CATEGORY:
+            name = f"Needs review ({name})"
+        largest = "; ".join(
+            f"{_md(cluster.name)} ({cluster.errors})" for cluster in pattern.top_clusters
+        )
         out.append(
-            f"| {index} | {_md(pattern.pattern_name)} | {pattern.occurrences} | {pattern.runs_affected} | "
-            f"{', '.join(pattern.affected_phases)} | {_md(pattern.recommendation)} |"
+            f"| {index} | {_md(name)} | {pattern.occurrences} | {pattern.runs_affected} | "
+            f"{', '.join(pattern.affected_phases)} | {largest} | {_md(pattern.recommendation)} |"
         )
     out += [
         "",
@@ -242,8 +281,9 @@ def markdown_report(
             f"{index}. **\\[{item.severity.upper()}\\] {_md(item.issue)}**",
             f"   - Root cause: {_md(item.root_cause)}",
             f"   - Solution: {_md(item.solution)}",
-            f"   - Estimated fix time: {_md(item.estimated_fix_time)}",
         ]
+        if item.estimated_fix_time:
+            out.append(f"   - Estimated fix time: {_md(item.estimated_fix_time)}")
     out += ["", "## Discovered clusters", ""]
     if clusters:
         out += [

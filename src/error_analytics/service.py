@@ -2,8 +2,12 @@
 
 :class:`ErrorAnalyticsService` answers the five analyses (summary, by phase, patterns, trends,
 recommendations) and the clustering view for a window of ``days``. Run counts and daily series
-are aggregated in the database; error events are read once per call, and each distinct message
-is classified once.
+are aggregated in the database; error events are read once per window (the snapshot).
+
+Every view is built from the window's clusters (:meth:`ErrorAnalyticsService.window_clusters`):
+each error event with text is in one cluster, and its category is the cluster's. The clusters
+come from the review state when the service has one (stable ids, review decisions), else from
+clustering the window afresh; they are cached with the snapshot.
 
 Phase failure rate: the share of runs that failed in a phase (had an error event there) over
 the runs that *reached* that phase according to ``task_logs``; where the database has no
@@ -13,22 +17,23 @@ the runs that *reached* that phase according to ``task_logs``; where the databas
 from __future__ import annotations
 
 import dataclasses
-import functools
+import logging
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from .analysis.grouping import GroupStats, ProblemFigures, group_events
-from .analysis.recommendations import (
-    group_recommendation,
-    missing_text_recommendation,
-    phase_hotspot_recommendations,
-)
+from sqlalchemy.engine import Engine
+
+from .analysis.clusters import WindowClusters
+from .analysis.patterns import category_patterns
+from .analysis.recommendations import DEFAULT_LIMIT, MAX_LIMIT, recommend
+from .analysis.sources import Progress, fresh_clusters, state_clusters, state_token
 from .analysis.trends import build_trend, window_days
 from .config import Settings, get_settings
-from .errors import InputError
+from .errors import DatabaseError, InputError
 from .models import (
     NO_TEXT_CATEGORY,
     UNKNOWN_CATEGORY,
@@ -47,15 +52,20 @@ from .models import (
     TrendData,
 )
 from .rules import RuleSet, classify_error, default_rules, load_rules
-from .rules.text import strip_ansi
 from .store.engine import open_engine
 from .store.workflow_reader import DailyRunCount, RunCounts, WorkflowReader
+
+if TYPE_CHECKING:  # the review package imports this module
+    from .review import ClusterReviewService
+
+logger = logging.getLogger("error_analytics.service")
 
 MIN_DAYS, MAX_DAYS = 1, 3650
 #: A cached snapshot serves until the data changes or this many seconds pass (the window moves).
 SNAPSHOT_MAX_AGE_SECONDS = 60
 PHASE_RATE_THRESHOLD = 10.0
-NEW_CLUSTER_DAYS = 7
+#: The most recommendations one call lists (``limit``).
+MAX_RECOMMENDATIONS = MAX_LIMIT
 
 UNKNOWN_RULE = CategoryRule(
     key=UNKNOWN_CATEGORY,
@@ -86,12 +96,13 @@ class Snapshot:
     counts: RunCounts
     events: list[ErrorEvent]
     quality: DataQualityReport
-    message_to_category: dict[str | None, str]
     phase_reach: dict[Phase, int] | None
     daily: list[DailyRunCount]
-
-    def category_of(self, event: ErrorEvent) -> str:
-        return self.message_to_category[event.message]
+    days: int = 30
+    # the window's clusters, found on first use; with the review state's token they came from
+    clusters: WindowClusters | None = None
+    clusters_token: tuple | None = None
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
 
 
 class ErrorAnalyticsService:
@@ -103,6 +114,11 @@ class ErrorAnalyticsService:
     (:func:`~error_analytics.config.get_settings`: ``ERROR_ANALYTICS_DB``, else the host's
     ``DB_TYPE`` / ``POSTGRES_*``) and opens it, read-only, on first use, so that building one
     at import time opens nothing. :meth:`from_settings` opens it at once.
+
+    Clusters (and so every view) come from the review state when there is one: the settings'
+    state database for a service built from settings, else ``state_engine`` (an engine, or a
+    function that opens one on first use). A state that cannot be used (a read-only file, a
+    restricted role) leaves the service stateless; :attr:`state_note` says why.
     """
 
     def __init__(
@@ -112,6 +128,7 @@ class ErrorAnalyticsService:
         rules: RuleSet | None = None,
         clock: Callable[[], datetime] | None = None,
         settings: Settings | None = None,
+        state_engine: Engine | Callable[[], Engine] | None = None,
     ) -> None:
         self._reader = reader
         # without a reader, the database, rules file and clock all come from the settings
@@ -122,14 +139,33 @@ class ErrorAnalyticsService:
         self._open_lock = threading.Lock()
         self._snapshot_lock = threading.Lock()
         self._days_to_snapshot: dict[int, tuple[tuple, float, Snapshot]] = {}
+        if state_engine is None and self._configured:
+            state_engine = self._open_configured_state
+        self._state_engine = state_engine
+        self._review: ClusterReviewService | None = None
+        #: Why the review state is not used, when it could not be (None: used, or none given).
+        self.state_note: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> ErrorAnalyticsService:
-        """Open the database the settings point at (read-only) and load the rules file."""
+    def from_settings(
+        cls, settings: Settings | None = None, *, review_state: bool = True
+    ) -> ErrorAnalyticsService:
+        """Open the database the settings point at (read-only) and load the rules file; the
+        state database (``settings.state_db``, else the default place) is opened on first use
+        unless ``review_state`` is False."""
         settings = settings or get_settings()
         rules = load_rules(settings.rules_file) if settings.rules_file else default_rules()
         engine = open_engine(settings.database_target(), read_only=True)
-        return cls(WorkflowReader(engine), rules=rules, clock=settings.now)
+        service = cls(WorkflowReader(engine), rules=rules, clock=settings.now)
+        service._settings = settings
+        if review_state:
+            service._state_engine = service._open_configured_state
+        return service
+
+    def _open_configured_state(self) -> Engine:
+        from .store.state import open_state_engine
+
+        return open_state_engine(self._configured_settings().state_database_target())
 
     @property
     def reader(self) -> WorkflowReader:
@@ -195,29 +231,87 @@ class ErrorAnalyticsService:
             and time.monotonic() - cached[1] < SNAPSHOT_MAX_AGE_SECONDS
         ):
             return cached[2]
-        snapshot = self._read_snapshot(window)
+        snapshot = self._read_snapshot(window, days)
         with self._snapshot_lock:
             self._days_to_snapshot[days] = (fingerprint, time.monotonic(), snapshot)
         return snapshot
 
-    def _read_snapshot(self, window: TimeWindow) -> Snapshot:
+    def _read_snapshot(self, window: TimeWindow, days: int) -> Snapshot:
         quality = DataQualityReport()
         events = self.reader.error_events(window, quality)
-        counts = self.reader.run_counts(window)
-        classify = functools.partial(classify_error, rules=self.rules)
-        message_to_category: dict[str | None, str] = {None: NO_TEXT_CATEGORY}
-        for event in events:
-            if event.message not in message_to_category:
-                message_to_category[event.message] = classify(event.message)
         return Snapshot(
             window,
-            counts,
+            self.reader.run_counts(window),
             events,
             quality,
-            message_to_category,
             phase_reach=self.reader.phase_reach(window),
             daily=self.reader.daily_run_counts(window),
+            days=days,
         )
+
+    # -- the window's clusters -----------------------------------------------------------
+    def window_clusters(
+        self,
+        days: int = 30,
+        *,
+        snapshot: Snapshot | None = None,
+        progress: Progress | None = None,
+    ) -> WindowClusters:
+        """The window's clusters, each error event with text in one of them; what every view
+        aggregates. From the review state when there is one (it is refreshed first: new
+        errors join their clusters), else clustered afresh. Cached with the snapshot until the
+        data or the review state changes."""
+        snapshot = snapshot or self.snapshot(days)
+        review = self.review_service()
+        with snapshot.lock:
+            token = None
+            if review is not None:
+                try:
+                    token = state_token(review)
+                except DatabaseError as exc:
+                    self._state_unusable(exc)
+                    review = None
+            if snapshot.clusters is not None and snapshot.clusters_token == token:
+                return snapshot.clusters
+            found = None
+            if review is not None:
+                try:
+                    found = state_clusters(
+                        review, snapshot.events, snapshot.days, snapshot.window.end, progress
+                    )
+                    token = state_token(review)
+                except DatabaseError as exc:
+                    self._state_unusable(exc)
+            if found is None:
+                found = fresh_clusters(snapshot.events, self.rules, snapshot.window.end, progress)
+                token = None
+            snapshot.clusters, snapshot.clusters_token = found, token
+            return found
+
+    def review_service(self) -> ClusterReviewService | None:
+        """The review service on this service's state, opened on first use (None: stateless)."""
+        if self._review is None and self._state_engine is not None:
+            from .review import ClusterReviewService
+
+            with self._open_lock:
+                if self._review is None and self._state_engine is not None:
+                    opener = self._state_engine
+                    try:
+                        engine = opener if isinstance(opener, Engine) else opener()
+                    except DatabaseError as exc:
+                        self._state_unusable(exc)
+                        return None
+                    timezone = self._settings.timezone if self._settings else None
+                    self._review = ClusterReviewService(self, engine, timezone=timezone)
+        return self._review
+
+    def _state_unusable(self, exc: DatabaseError) -> None:
+        self.state_note = (
+            f"review state unavailable ({exc}); showing this run's clusters only "
+            "(use --state-db to keep ids and decisions)"
+        )
+        logger.warning("%s", self.state_note)
+        self._state_engine, self._review = None, None
 
     def category_rule(self, key: str) -> CategoryRule:
         if key == NO_TEXT_CATEGORY:
@@ -230,10 +324,12 @@ class ErrorAnalyticsService:
         days: int = 30,
         *,
         snapshot: Snapshot | None = None,
-        clusters: list[DiscoveredCluster] | None = None,
     ) -> ErrorSummary:
+        """Totals and the categories' error counts (sums over their clusters), with the
+        window's largest clusters."""
         snapshot = snapshot or self.snapshot(days)
-        category_counts = Counter(snapshot.category_of(event) for event in snapshot.events)
+        window = self.window_clusters(days, snapshot=snapshot)
+        category_counts = Counter(window.category_of(event) for event in snapshot.events)
         breakdown = self.analyze_by_phase(days, snapshot=snapshot)
         known = {
             phase: runs
@@ -262,9 +358,10 @@ class ErrorAnalyticsService:
                     "id": cluster.id,
                     "name": cluster.name,
                     "size": cluster.size,
+                    "runs": cluster.runs_affected,
                     "category": cluster.category,
                 }
-                for cluster in (clusters or [])[:5]
+                for cluster in window.clusters[:5]
             ],
             data_quality=snapshot.quality,
         )
@@ -272,6 +369,8 @@ class ErrorAnalyticsService:
     def analyze_by_phase(
         self, days: int = 30, *, snapshot: Snapshot | None = None
     ) -> PhaseErrorBreakdown:
+        """Errors and failed runs per phase. Every error event is in one cluster (or, without
+        text, in the ``no_error_text`` bucket), so these counts are sums over clusters too."""
         snapshot = snapshot or self.snapshot(days)
         error_counts = Counter(event.phase.value for event in snapshot.events)
         phase_to_runs: dict[str, set[str]] = defaultdict(set)
@@ -314,14 +413,13 @@ class ErrorAnalyticsService:
     def find_error_patterns(
         self, days: int = 30, *, snapshot: Snapshot | None = None
     ) -> list[ErrorPattern]:
-        """One pattern per keyword category seen in the window, most frequent first."""
+        """One pattern per category seen in the window, each the sum of its clusters and
+        listing the largest as evidence; the categories someone can act on first (most
+        frequent first), then ``unknown`` (clusters that need review), then failed runs
+        without error text."""
         snapshot = snapshot or self.snapshot(days)
-        key_to_stats = group_events(snapshot.events, snapshot.category_of)
-        patterns = []
-        for key, stats in key_to_stats.items():
-            rule = self.category_rule(key)
-            patterns.append(_pattern_from(stats, rule, kind="category"))
-        return patterns
+        window = self.window_clusters(days, snapshot=snapshot)
+        return category_patterns(snapshot.events, window, self.category_rule)
 
     # -- discovered clusters -------------------------------------------------------------
     def cluster_errors(
@@ -329,53 +427,22 @@ class ErrorAnalyticsService:
         days: int = 30,
         *,
         snapshot: Snapshot | None = None,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress | None = None,
     ) -> list[DiscoveredCluster]:
-        """Cluster the window's error messages; each cluster carries runs, phases and dates."""
-        from .clustering import (
-            ErrorClusterer,
-        )  # scikit-learn loads only when clusters are asked for
-
-        snapshot = snapshot or self.snapshot(days)
-        with_text = [event for event in snapshot.events if event.message]
-        if not with_text:
-            return []
-        clusterer = ErrorClusterer(rules=self.rules).fit(
-            [event.message for event in with_text if event.message], progress=progress
-        )
-        id_to_cluster = {cluster.id: cluster for cluster in clusterer.clusters_}
-        id_to_stats = group_events(
-            (event for event in with_text), _LabelLookup(with_text, clusterer.labels_)
-        )
-        new_since = snapshot.window.end - timedelta(days=NEW_CLUSTER_DAYS)
-        clusters = []
-        for cluster_id, cluster in id_to_cluster.items():
-            stats = id_to_stats.get(cluster_id)
-            if stats is not None:
-                cluster.runs_affected = stats.runs_affected
-                cluster.phases = stats.phases
-                cluster.first_seen = stats.first_seen
-                cluster.last_seen = stats.last_seen
-                cluster.is_new = bool(stats.first_seen and stats.first_seen >= new_since)
-            clusters.append(cluster)
-        clusters.sort(key=lambda cluster: (-cluster.size, cluster.id))
-        return clusters
-
-    def cluster_patterns(self, clusters: list[DiscoveredCluster]) -> list[ErrorPattern]:
-        """Discovered clusters as patterns, to list beside the keyword categories."""
-        return [
-            _cluster_pattern(cluster, self.category_rule(cluster.category)) for cluster in clusters
-        ]
+        """The window's clusters, largest first, each with its errors, runs, phases and dates
+        in the window (:meth:`window_clusters`' list)."""
+        return self.window_clusters(days, snapshot=snapshot, progress=progress).clusters
 
     def get_failure_trends(self, days: int = 30, *, snapshot: Snapshot | None = None) -> TrendData:
         snapshot = snapshot or self.snapshot(days)
         window = snapshot.window
+        clusters = self.window_clusters(days, snapshot=snapshot)
         day_list = window_days(window.start.date() + timedelta(days=1), window.end.date())
         day_to_runs_failed = {daily.day: (daily.runs, daily.failed) for daily in snapshot.daily}
         category_to_day_counts: dict[str, Counter] = defaultdict(Counter)
         for event in snapshot.events:
             if event.timestamp is not None:
-                category_to_day_counts[snapshot.category_of(event)][event.timestamp.date()] += 1
+                category_to_day_counts[clusters.category_of(event)][event.timestamp.date()] += 1
         if day_to_runs_failed:
             # runs in the first partial day of the window belong to the first point
             first = day_list[0]
@@ -391,101 +458,26 @@ class ErrorAnalyticsService:
         days: int = 30,
         *,
         snapshot: Snapshot | None = None,
-        clusters: list[DiscoveredCluster] | None = None,
+        limit: int = DEFAULT_LIMIT,
     ) -> list[DebugRecommendation]:
-        """What to fix first: categories and clusters ranked by frequency, breadth and recency."""
+        """What to fix first, at most ``limit`` items ranked by severity, then frequency,
+        breadth and recency (:mod:`~error_analytics.analysis.recommendations`): one per
+        category naming its clusters, one per uncategorised cluster, the rest of those as one
+        "need review" item, phase hot spots and missing error text. Each cluster is in one
+        item; ignored clusters in none."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise InputError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
         snapshot = snapshot or self.snapshot(days)
-        now = snapshot.window.end
-        failed = snapshot.counts.failed
-        recommendations = []
-        without_text = 0
-        for key, stats in group_events(snapshot.events, snapshot.category_of).items():
-            if key == NO_TEXT_CATEGORY:
-                without_text = stats.runs_affected
-                continue
-            rule = self.category_rule(key)
-            recommendations.append(
-                group_recommendation(
-                    stats.figures(), rule, now, failed, issue=rule.name, kind="category"
-                )
-            )
-        for cluster in clusters or ():
-            if cluster.status == "ignored":
-                continue
-            figures = ProblemFigures(
-                occurrences=cluster.size,
-                runs_affected=cluster.runs_affected,
-                phases=list(cluster.phases),
-                last_seen=cluster.last_seen,
-                example_message=_shown_example(cluster),
-            )
-            rule = self.category_rule(cluster.category)
-            rule = dataclasses.replace(
-                rule, recommendation=cluster.recommendation or rule.recommendation
-            )
-            recommendations.append(
-                group_recommendation(
-                    figures, rule, now, failed, issue=f"Cluster: {cluster.name}", kind="cluster"
-                )
-            )
-        recommendations.extend(
-            phase_hotspot_recommendations(self.analyze_by_phase(days, snapshot=snapshot))
+        return recommend(
+            self.window_clusters(days, snapshot=snapshot),
+            snapshot.events,
+            categories=self.rules.categories,
+            category_rule=self.category_rule,
+            breakdown=self.analyze_by_phase(days, snapshot=snapshot),
+            now=snapshot.window.end,
+            failed_runs=snapshot.counts.failed,
+            limit=limit,
         )
-        missing = missing_text_recommendation(without_text, failed)
-        if missing:
-            recommendations.append(missing)
-        recommendations.sort(key=lambda item: (-item.score, item.issue))
-        return recommendations
-
-
-class _LabelLookup:
-    """Maps an event (by identity) to the cluster label of its message."""
-
-    def __init__(self, events: list[ErrorEvent], labels: list[str]) -> None:
-        self._id_to_label = {id(event): label for event, label in zip(events, labels, strict=False)}
-
-    def __call__(self, event: ErrorEvent) -> str | None:
-        return self._id_to_label.get(id(event))
-
-
-def _shown_example(cluster: DiscoveredCluster) -> str:
-    """The cluster's first example (else its template) as shown: without colour codes."""
-    return strip_ansi(cluster.examples[0] if cluster.examples else cluster.template)
-
-
-def _cluster_pattern(cluster: DiscoveredCluster, rule: CategoryRule) -> ErrorPattern:
-    return ErrorPattern(
-        pattern_name=cluster.name,
-        category_key=cluster.category,
-        category=rule.category,
-        severity=rule.severity,
-        occurrences=cluster.size,
-        runs_affected=cluster.runs_affected,
-        example_message=_shown_example(cluster),
-        affected_phases=list(cluster.phases),
-        recommendation=cluster.recommendation,
-        first_seen=cluster.first_seen,
-        last_seen=cluster.last_seen,
-        kind="cluster",
-        cluster_id=cluster.id,
-    )
-
-
-def _pattern_from(stats: GroupStats, rule: CategoryRule, *, kind: str) -> ErrorPattern:
-    return ErrorPattern(
-        pattern_name=rule.name,
-        category_key=rule.key,
-        category=rule.category,
-        occurrences=stats.occurrences,
-        runs_affected=stats.runs_affected,
-        example_message=strip_ansi(stats.example_message),
-        affected_phases=stats.phases,
-        recommendation=rule.recommendation,
-        severity=rule.severity,
-        first_seen=stats.first_seen,
-        last_seen=stats.last_seen,
-        kind=kind,
-    )
 
 
 def _phase_index(name: str) -> int:

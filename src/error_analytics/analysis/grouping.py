@@ -33,6 +33,8 @@ class GroupStats:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     example_message: str = ""
+    latest_run_id: str | None = None  # the run of the latest timed event
+    latest_phase: str | None = None
 
     @property
     def runs_affected(self) -> int:
@@ -63,6 +65,7 @@ class GroupStats:
                 self.first_seen = event.timestamp
             if self.last_seen is None or event.timestamp > self.last_seen:
                 self.last_seen = event.timestamp
+                self.latest_run_id, self.latest_phase = event.run_id, event.phase.value
         if event.message and (
             not self.example_message or len(event.message) < len(self.example_message) // 4
         ):

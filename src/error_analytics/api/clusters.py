@@ -5,6 +5,10 @@ one is configured). Actions take ``expected_version`` (the ``version`` the clien
 a cluster changed since answers 409 instead of silently overwriting a colleague's decision.
 Each action answers with the cluster as it is afterwards, so a client never needs a second
 request to redraw it.
+
+Every read (and every answer) counts a cluster's errors, runs, phases, first and last seen in
+the window of the ``days`` query parameter (default 30), like ``analyze-errors ... --days``;
+figures over everything recorded are named ``*_all_time``.
 """
 
 from __future__ import annotations
@@ -60,8 +64,8 @@ def _rules_file(settings: SettingsDep) -> str:
     return settings.rules_file or DEFAULT_RULES_FILE
 
 
-def _detail(review: ReviewDep, cluster_id: str) -> object:
-    return to_jsonable(review.get_cluster(cluster_id))
+def _detail(review: ReviewDep, cluster_id: str, days: int) -> object:
+    return to_jsonable(review.get_cluster(cluster_id, days))
 
 
 @router.get(
@@ -132,7 +136,10 @@ def list_clusters(
     sort: Annotated[Sort, Query(description=" | ".join(SORTS))] = Sort.size,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=schemas.MAX_STORED_INT)] = 0,
+    days: Days = 30,
 ) -> object:
+    """Without ``status``, the clusters with errors in the window; with it, every cluster in
+    that status (one that stayed quiet shows 0 errors)."""
     page = review.list_clusters(
         status=status.value if status else None,
         category=category or None,
@@ -141,6 +148,7 @@ def list_clusters(
         sort=sort.value,
         limit=limit,
         offset=offset,
+        days=days,
     )
     return to_jsonable(page)
 
@@ -150,10 +158,13 @@ def list_clusters(
     response_model=schemas.ClusterDetail,
     tags=TAGS,
     responses={**NOT_FOUND, **PROBLEMS},
-    summary="One cluster: evidence and history",
+    summary="One cluster: evidence, what is over-represented in it, and history",
 )
-def get_cluster(review: ReviewDep, cluster_id: ClusterId) -> object:
-    return _detail(review, cluster_id)
+def get_cluster(review: ReviewDep, cluster_id: ClusterId, days: Days = 30) -> object:
+    """Figures in the window; ``breakdown`` shows the cluster's errors by phase, model and
+    workflow template beside all errors of the window, ``over_represented`` the values whose
+    share in the cluster is at least 1.5 times their share overall (with 3 errors or more)."""
+    return _detail(review, cluster_id, days)
 
 
 @router.post(
@@ -164,9 +175,11 @@ def get_cluster(review: ReviewDep, cluster_id: ClusterId) -> object:
     dependencies=[WriteAccess],
     summary="Mark a cluster reviewed",
 )
-def accept(review: ReviewDep, cluster_id: ClusterId, body: schemas.Action) -> object:
+def accept(
+    review: ReviewDep, cluster_id: ClusterId, body: schemas.Action, days: Days = 30
+) -> object:
     review.accept(cluster_id, actor=_actor(body), expected_version=body.expected_version)
-    return _detail(review, cluster_id)
+    return _detail(review, cluster_id, days)
 
 
 @router.post(
@@ -177,9 +190,11 @@ def accept(review: ReviewDep, cluster_id: ClusterId, body: schemas.Action) -> ob
     dependencies=[WriteAccess],
     summary="Give a cluster a name",
 )
-def rename(review: ReviewDep, cluster_id: ClusterId, body: schemas.Rename) -> object:
+def rename(
+    review: ReviewDep, cluster_id: ClusterId, body: schemas.Rename, days: Days = 30
+) -> object:
     review.rename(cluster_id, body.name, actor=_actor(body), expected_version=body.expected_version)
-    return _detail(review, cluster_id)
+    return _detail(review, cluster_id, days)
 
 
 @router.post(
@@ -190,11 +205,13 @@ def rename(review: ReviewDep, cluster_id: ClusterId, body: schemas.Rename) -> ob
     dependencies=[WriteAccess],
     summary="Set a cluster's category",
 )
-def set_category(review: ReviewDep, cluster_id: ClusterId, body: schemas.SetCategory) -> object:
+def set_category(
+    review: ReviewDep, cluster_id: ClusterId, body: schemas.SetCategory, days: Days = 30
+) -> object:
     review.set_category(
         cluster_id, body.category, actor=_actor(body), expected_version=body.expected_version
     )
-    return _detail(review, cluster_id)
+    return _detail(review, cluster_id, days)
 
 
 @router.post(
@@ -205,11 +222,11 @@ def set_category(review: ReviewDep, cluster_id: ClusterId, body: schemas.SetCate
     dependencies=[WriteAccess],
     summary="Fold other clusters into this one (future errors follow)",
 )
-def merge(review: ReviewDep, cluster_id: ClusterId, body: schemas.Merge) -> object:
+def merge(review: ReviewDep, cluster_id: ClusterId, body: schemas.Merge, days: Days = 30) -> object:
     review.merge(
         body.source_ids, cluster_id, actor=_actor(body), expected_version=body.expected_version
     )
-    return _detail(review, cluster_id)
+    return _detail(review, cluster_id, days)
 
 
 @router.post(
@@ -220,7 +237,7 @@ def merge(review: ReviewDep, cluster_id: ClusterId, body: schemas.Merge) -> obje
     dependencies=[WriteAccess],
     summary="Move templates out into a new cluster; answers with the new cluster",
 )
-def split(review: ReviewDep, cluster_id: ClusterId, body: schemas.Split) -> object:
+def split(review: ReviewDep, cluster_id: ClusterId, body: schemas.Split, days: Days = 30) -> object:
     created = review.split(
         cluster_id,
         body.templates,
@@ -228,7 +245,7 @@ def split(review: ReviewDep, cluster_id: ClusterId, body: schemas.Split) -> obje
         actor=_actor(body),
         expected_version=body.expected_version,
     )
-    return _detail(review, created.id)
+    return _detail(review, created.id, days)
 
 
 @router.post(
@@ -239,7 +256,9 @@ def split(review: ReviewDep, cluster_id: ClusterId, body: schemas.Split) -> obje
     dependencies=[WriteAccess],
     summary="Mute a cluster: forever, until a time, or for N more occurrences",
 )
-def ignore(review: ReviewDep, cluster_id: ClusterId, body: schemas.Ignore) -> object:
+def ignore(
+    review: ReviewDep, cluster_id: ClusterId, body: schemas.Ignore, days: Days = 30
+) -> object:
     review.ignore(
         cluster_id,
         until=body.until,
@@ -247,7 +266,7 @@ def ignore(review: ReviewDep, cluster_id: ClusterId, body: schemas.Ignore) -> ob
         actor=_actor(body),
         expected_version=body.expected_version,
     )
-    return _detail(review, cluster_id)
+    return _detail(review, cluster_id, days)
 
 
 @router.post(
@@ -258,9 +277,11 @@ def ignore(review: ReviewDep, cluster_id: ClusterId, body: schemas.Ignore) -> ob
     dependencies=[WriteAccess],
     summary="End a mute now",
 )
-def unignore(review: ReviewDep, cluster_id: ClusterId, body: schemas.Action) -> object:
+def unignore(
+    review: ReviewDep, cluster_id: ClusterId, body: schemas.Action, days: Days = 30
+) -> object:
     review.unignore(cluster_id, actor=_actor(body), expected_version=body.expected_version)
-    return _detail(review, cluster_id)
+    return _detail(review, cluster_id, days)
 
 
 @router.post(
@@ -271,9 +292,11 @@ def unignore(review: ReviewDep, cluster_id: ClusterId, body: schemas.Action) -> 
     dependencies=[WriteAccess],
     summary="Mark fixed; it turns regressed if the error comes back",
 )
-def resolve(review: ReviewDep, cluster_id: ClusterId, body: schemas.Action) -> object:
+def resolve(
+    review: ReviewDep, cluster_id: ClusterId, body: schemas.Action, days: Days = 30
+) -> object:
     review.resolve(cluster_id, actor=_actor(body), expected_version=body.expected_version)
-    return _detail(review, cluster_id)
+    return _detail(review, cluster_id, days)
 
 
 @router.post(
@@ -312,7 +335,11 @@ def rule_preview(
     summary="Save the rule to the rules file and give the cluster the rule's category",
 )
 def promote(
-    review: ReviewDep, settings: SettingsDep, cluster_id: ClusterId, body: schemas.RuleDraft
+    review: ReviewDep,
+    settings: SettingsDep,
+    cluster_id: ClusterId,
+    body: schemas.RuleDraft,
+    days: Days = 30,
 ) -> object:
     """Writes to ``--rules`` / ``ERROR_ANALYTICS_RULES``, else ``./error_analytics_rules.toml`` like
     ``analyze-errors clusters promote``. The server keeps its rules until restarted with ``--rules``."""
@@ -325,7 +352,7 @@ def promote(
         actor=_actor(body),
         expected_version=body.expected_version,
     )
-    return _detail(review, cluster_id)
+    return _detail(review, cluster_id, days)
 
 
 @router.post(

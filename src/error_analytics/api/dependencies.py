@@ -8,6 +8,7 @@
   time). Override :func:`get_analytics` to supply your own service (tests pin its clock).
 * :data:`ReviewDep` — the cluster review service on the state database, cached the same way.
 * :data:`Days` — the ``days`` query parameter, 1..3650, else a 422.
+* :data:`RecommendationLimit` — the ``limit`` of ``/recommendations`` (like ``--limit``).
 * :data:`WriteAccess` — marks every POST: when ``Settings.api_token`` is set, a request needs
   ``Authorization: Bearer <token>``, else a 401. The route class checks it (and the content
   type and size) before the body is read (:mod:`.guard`); the dependency checks it again and
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ..analysis.recommendations import MAX_LIMIT as MAX_RECOMMENDATIONS
 from ..config import Settings, get_settings
 from ..service import MAX_DAYS, MIN_DAYS, ErrorAnalyticsService
 from .guard import check_token
@@ -46,6 +48,15 @@ Days = Annotated[
     ),
 ]
 
+RecommendationLimit = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=MAX_RECOMMENDATIONS,
+        description=f"list at most N recommendations (1-{MAX_RECOMMENDATIONS}), like --limit",
+    ),
+]
+
 
 def _settings_key(settings: Settings) -> tuple[Hashable, ...]:
     """What makes two settings open the same databases with the same rules."""
@@ -54,6 +65,7 @@ def _settings_key(settings: Settings) -> tuple[Hashable, ...]:
         settings.state_database_target().url,
         settings.rules_file,
         settings.timezone,
+        settings.run_url_template,
     )
 
 
@@ -109,6 +121,7 @@ def get_review(
             analytics,
             open_state_engine(settings.state_database_target()),
             timezone=settings.timezone,
+            run_url_template=settings.run_url_template,
         )
 
     return _cached(request, ("review", id(analytics)) + _settings_key(settings), build)

@@ -1,7 +1,9 @@
 """Downloads: the Markdown report, every view as JSON, and the cluster list as CSV.
 
-All three read the window once (one snapshot) and the persisted clusters as they are; none of
-them refreshes the clusters (``POST /clusters/refresh`` does).
+The report and the JSON export read the window once (one snapshot, the window's clusters), as
+``analyze-errors --report`` does; the JSON export is the document ``--report --json`` writes
+(:mod:`error_analytics.documents`), and ``limit`` is its ``--limit``. The CSV lists the persisted clusters with errors in the
+window, their figures counted in it (``days``, like every download).
 """
 
 from __future__ import annotations
@@ -10,23 +12,16 @@ import csv
 import io
 from datetime import datetime
 from enum import Enum
-from typing import TypedDict
+from typing import Any
 
 from fastapi import Response
 
-from ..models import (
-    DebugRecommendation,
-    DiscoveredCluster,
-    ErrorPattern,
-    ErrorSummary,
-    PhaseErrorBreakdown,
-    TrendData,
-    to_jsonable,
-)
+from ..analysis.recommendations import DEFAULT_LIMIT
+from ..documents import View, views_document, window_views
+from ..models import DiscoveredCluster, to_jsonable
 from ..render import markdown_report
-from ..service import ErrorAnalyticsService
 from . import schemas
-from .dependencies import AnalyticsDep, Days, ReviewDep
+from .dependencies import AnalyticsDep, Days, RecommendationLimit, ReviewDep
 from .routing import PROBLEMS, router
 
 TAGS: list[str | Enum] = ["downloads"]
@@ -51,40 +46,14 @@ CSV_COLUMNS = (
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def all_clusters(review: ReviewDep) -> list[DiscoveredCluster]:
-    """Every listed cluster (merged ones leave the list), largest first."""
+def all_clusters(review: ReviewDep, days: int = 30) -> list[DiscoveredCluster]:
+    """Every cluster with errors in the window, largest first, counted in the window."""
     clusters: list[DiscoveredCluster] = []
     while True:
-        page = review.list_clusters(sort="size", limit=PAGE, offset=len(clusters))
+        page = review.list_clusters(sort="size", limit=PAGE, offset=len(clusters), days=days)
         clusters.extend(page.items)
         if not page.items or len(clusters) >= page.total:
             return clusters
-
-
-class Views(TypedDict):
-    """Every view of one window, keyed as ``/export.json`` names them."""
-
-    summary: ErrorSummary
-    by_phase: PhaseErrorBreakdown
-    patterns: list[ErrorPattern]
-    trends: TrendData
-    recommendations: list[DebugRecommendation]
-    clusters: list[DiscoveredCluster]
-
-
-def _views(analytics: ErrorAnalyticsService, clusters: list[DiscoveredCluster], days: int) -> Views:
-    snapshot = analytics.snapshot(days)
-    return {
-        "summary": analytics.get_error_summary(days, snapshot=snapshot, clusters=clusters),
-        "by_phase": analytics.analyze_by_phase(days, snapshot=snapshot),
-        "patterns": analytics.find_error_patterns(days, snapshot=snapshot)
-        + analytics.cluster_patterns(clusters),
-        "trends": analytics.get_failure_trends(days, snapshot=snapshot),
-        "recommendations": analytics.get_debugging_recommendations(
-            days, snapshot=snapshot, clusters=clusters
-        ),
-        "clusters": clusters,
-    }
 
 
 def _attachment(name: str) -> dict[str, str]:
@@ -98,8 +67,10 @@ def _attachment(name: str) -> dict[str, str]:
     response_class=Response,
     summary="The Markdown report of every section (as --report writes it)",
 )
-def report(analytics: AnalyticsDep, review: ReviewDep, days: Days = 30) -> Response:
-    views = _views(analytics, all_clusters(review), days)
+def report(
+    analytics: AnalyticsDep, days: Days = 30, limit: RecommendationLimit = DEFAULT_LIMIT
+) -> Response:
+    views = window_views(analytics, days, View, recommendation_limit=limit)
     text = markdown_report(
         days=days,
         summary=views["summary"],
@@ -125,10 +96,14 @@ def report(analytics: AnalyticsDep, review: ReviewDep, days: Days = 30) -> Respo
     summary="Every view in one JSON document (as --report --json prints it)",
 )
 def export(
-    analytics: AnalyticsDep, review: ReviewDep, response: Response, days: Days = 30
-) -> object:
+    analytics: AnalyticsDep,
+    response: Response,
+    days: Days = 30,
+    limit: RecommendationLimit = DEFAULT_LIMIT,
+) -> Any:
+    """The document ``analyze-errors --report --json`` writes, for the same window."""
     response.headers.update(_attachment(f"error-analysis-{days}d.json"))
-    return {"days": days, **to_jsonable(_views(analytics, all_clusters(review), days))}
+    return views_document(days, window_views(analytics, days, View, recommendation_limit=limit))
 
 
 def _cell(value: object) -> str:
@@ -141,17 +116,19 @@ def _cell(value: object) -> str:
     tags=TAGS,
     responses={200: {"content": {"text/csv": {}}}, **PROBLEMS},
     response_class=Response,
-    summary="The cluster list as CSV, one row per cluster",
+    summary="The cluster list as CSV, one row per cluster, counted in the window",
 )
-def clusters_csv(review: ReviewDep) -> Response:
+def clusters_csv(review: ReviewDep, days: Days = 30) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    for cluster in all_clusters(review):
+    for cluster in all_clusters(review, days):
         row = to_jsonable(cluster)
         row["phases"] = ";".join(cluster.phases)
         row["example"] = cluster.examples[0] if cluster.examples else ""
         writer.writerow([_cell(row[column]) for column in CSV_COLUMNS])
     return Response(
-        buffer.getvalue(), media_type="text/csv; charset=utf-8", headers=_attachment("clusters.csv")
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers=_attachment(f"clusters-{days}d.csv"),
     )

@@ -5,7 +5,9 @@ database comes from :data:`~error_analytics.api.dependencies.SettingsDep` (overr
 ``get_settings``) and errors are translated by the route class, so the answers are the same
 in a host app and in :func:`~error_analytics.api.app.create_app`.
 
-The five analyses and the health check live here; the cluster review endpoints of
+The five analyses and the health check live here. Each answers the document that
+``analyze-errors --<view> --json`` prints under the view's key, for the same window (one
+serializer, :mod:`error_analytics.documents`). The cluster review endpoints of
 :mod:`.clusters` and the downloads of :mod:`.downloads` add themselves to the same router
 (created in :mod:`.routing`) when imported below.
 """
@@ -16,15 +18,17 @@ import functools
 import logging
 from collections.abc import Callable
 from enum import Enum
+from typing import Any
 
 from fastapi import Request
 
 from .. import __version__
+from ..analysis.recommendations import DEFAULT_LIMIT
+from ..documents import View, view_document, window_views
 from ..errors import ErrorAnalyticsError
-from ..models import to_jsonable
 from ..service import ErrorAnalyticsService
 from . import schemas
-from .dependencies import AnalyticsDep, Days, SettingsDep, get_analytics
+from .dependencies import AnalyticsDep, Days, RecommendationLimit, SettingsDep, get_analytics
 from .routing import API_PREFIX, PROBLEMS, router
 
 TAGS: list[str | Enum] = ["analyses"]
@@ -97,15 +101,26 @@ def health(request: Request, settings: SettingsDep) -> schemas.Health:
     )
 
 
+def _view(
+    analytics: ErrorAnalyticsService,
+    days: int,
+    view: View,
+    recommendation_limit: int = DEFAULT_LIMIT,
+) -> Any:
+    """The document of one view, as ``analyze-errors --json`` prints it under the view's key."""
+    views = window_views(analytics, days, [view], recommendation_limit=recommendation_limit)
+    return view_document(views[view.value])
+
+
 @router.get(
     "/summary",
     tags=TAGS,
     response_model=schemas.ErrorSummary,
     responses=PROBLEMS,
-    summary="Totals, failure rate, top error categories",
+    summary="Totals, failure rate, top error categories and the largest clusters",
 )
-def summary(analytics: AnalyticsDep, days: Days = 30) -> object:
-    return to_jsonable(analytics.get_error_summary(days))
+def summary(analytics: AnalyticsDep, days: Days = 30) -> Any:
+    return _view(analytics, days, View.SUMMARY)
 
 
 @router.get(
@@ -115,8 +130,8 @@ def summary(analytics: AnalyticsDep, days: Days = 30) -> object:
     responses=PROBLEMS,
     summary="Errors and failure rate per workflow phase",
 )
-def by_phase(analytics: AnalyticsDep, days: Days = 30) -> object:
-    return to_jsonable(analytics.analyze_by_phase(days))
+def by_phase(analytics: AnalyticsDep, days: Days = 30) -> Any:
+    return _view(analytics, days, View.BY_PHASE)
 
 
 @router.get(
@@ -124,10 +139,10 @@ def by_phase(analytics: AnalyticsDep, days: Days = 30) -> object:
     tags=TAGS,
     response_model=list[schemas.ErrorPattern],
     responses=PROBLEMS,
-    summary="Error patterns of the keyword categories, most frequent first",
+    summary="Error patterns: each category with its largest clusters",
 )
-def patterns(analytics: AnalyticsDep, days: Days = 30) -> object:
-    return to_jsonable(analytics.find_error_patterns(days))
+def patterns(analytics: AnalyticsDep, days: Days = 30) -> Any:
+    return _view(analytics, days, View.PATTERNS)
 
 
 @router.get(
@@ -137,8 +152,8 @@ def patterns(analytics: AnalyticsDep, days: Days = 30) -> object:
     responses=PROBLEMS,
     summary="Daily failure rate, direction and spike days",
 )
-def trends(analytics: AnalyticsDep, days: Days = 30) -> object:
-    return to_jsonable(analytics.get_failure_trends(days))
+def trends(analytics: AnalyticsDep, days: Days = 30) -> Any:
+    return _view(analytics, days, View.TRENDS)
 
 
 @router.get(
@@ -148,8 +163,10 @@ def trends(analytics: AnalyticsDep, days: Days = 30) -> object:
     responses=PROBLEMS,
     summary="What to fix first, ranked by frequency, breadth and recency",
 )
-def recommendations(analytics: AnalyticsDep, days: Days = 30) -> object:
-    return to_jsonable(analytics.get_debugging_recommendations(days))
+def recommendations(
+    analytics: AnalyticsDep, days: Days = 30, limit: RecommendationLimit = DEFAULT_LIMIT
+) -> Any:
+    return _view(analytics, days, View.RECOMMENDATIONS, recommendation_limit=limit)
 
 
 # the cluster and download endpoints add themselves to the same router

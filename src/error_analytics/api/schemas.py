@@ -54,7 +54,7 @@ class ErrorSummary(_Body):
     total_errors: int
     days: int
     top_clusters: list[dict[str, Any]] = Field(
-        description="the largest clusters: id, name, size, category"
+        description="the window's largest clusters: id, name, size, runs, category"
     )
     data_quality: DataQualityReport | None
 
@@ -73,6 +73,16 @@ class PhaseErrorBreakdown(_Body):
     days: int
 
 
+class ClusterEvidence(_Body):
+    """One cluster as the evidence of a category pattern: its figures in the window."""
+
+    id: str
+    name: str
+    errors: int = Field(description="error events of the cluster in the window")
+    runs: int = Field(description="runs with at least one of them")
+    example: str
+
+
 class ErrorPattern(_Body):
     pattern_name: str
     category_key: str
@@ -87,6 +97,10 @@ class ErrorPattern(_Body):
     last_seen: Timestamp | None
     kind: str = Field(description="category (keyword rules) or cluster (discovered)")
     cluster_id: str | None
+    top_clusters: list[ClusterEvidence] = Field(
+        description="the category's largest clusters in the window, largest first"
+    )
+    clusters: int = Field(description="how many clusters the category has in the window")
 
 
 class DebugRecommendation(_Body):
@@ -100,7 +114,10 @@ class DebugRecommendation(_Body):
     affected_phases: list[str]
     last_seen: Timestamp | None
     score: float
-    kind: str = Field(description="category | cluster | phase_hotspot | missing_error_text")
+    kind: str = Field(
+        description="category | cluster | needs_review | phase_hotspot | missing_error_text"
+    )
+    cluster_ids: list[str] = Field(description="the clusters it covers")
 
 
 class TrendPoint(_Body):
@@ -174,15 +191,17 @@ class Export(_Body):
     patterns: list[ErrorPattern]
     trends: TrendData
     recommendations: list[DebugRecommendation]
-    clusters: list[dict[str, Any]]
+    clusters: list[Cluster]
 
 
 # -- clusters and their review ---------------------------------------------------------------
 class Cluster(_Body):
-    """A discovered cluster with its stable id and review status (``DiscoveredCluster``)."""
+    """A discovered cluster with its stable id and review status (``DiscoveredCluster``).
+
+    Its figures count the errors that occurred in the window (``days``)."""
 
     id: str
-    size: int
+    size: int = Field(description="errors of the cluster in the window")
     name: str
     template: str
     top_terms: list[str] = Field(description="why these messages are together")
@@ -193,17 +212,19 @@ class Cluster(_Body):
     recommendation: str
     templates: list[str]
     distinct_messages: int
-    runs_affected: int
-    phases: list[str]
-    first_seen: Timestamp | None
-    last_seen: Timestamp | None
-    is_new: bool
+    runs_affected: int = Field(description="runs with at least one of these errors in the window")
+    phases: list[str] = Field(description="phases of these errors in the window")
+    first_seen: Timestamp | None = Field(description="the first of these errors in the window")
+    last_seen: Timestamp | None = Field(description="the last of these errors in the window")
+    is_new: bool = Field(description="first error ever recorded in the last 7 days")
     status: str = Field(description="new | reviewed | ignored | resolved | regressed | merged")
     version: int = Field(
         description="pass it back as expected_version to detect concurrent changes"
     )
     is_spike: bool
-    daily_counts: list[int] = Field(description="events per day over the last days, oldest first")
+    daily_counts: list[int] = Field(
+        description="errors per day over the last 15 days, oldest first"
+    )
 
 
 class ClusterPage(_Body):
@@ -211,6 +232,8 @@ class ClusterPage(_Body):
     total: int = Field(description="clusters matching the filters, on all pages")
     limit: int
     offset: int
+    days: int = Field(description="the window: errors that occurred in the last N days")
+    since: Timestamp | None = Field(description="the window's start")
 
 
 class AuditEntry(_Body):
@@ -243,15 +266,54 @@ class DailyCount(_Body):
     count: int
 
 
+class TagShare(_Body):
+    tag: str = Field(description="phase | model | workflow_template")
+    value: str = Field(description="the value; (not recorded) when the run did not say")
+    errors: int = Field(description="errors of the cluster with this value, in the window")
+    percent: float = Field(description="share of the cluster's errors, 0-100")
+    overall_errors: int = Field(description="errors of the window with this value, all clusters")
+    overall_percent: float = Field(description="share of all errors of the window, 0-100")
+    lift: float = Field(description="percent / overall_percent")
+    over_represented: bool = Field(description="lift of 1.5 or more, with 3 errors or more")
+
+
+class TagBreakdown(_Body):
+    tag: str
+    values: list[TagShare] = Field(description="most frequent in the cluster first")
+
+
+class RunLink(_Body):
+    run_id: str
+    url: str | None = Field(
+        description="github_url, else ERROR_ANALYTICS_RUN_URL_TEMPLATE; http(s) only; null: none"
+    )
+
+
 class ClusterDetail(_Body):
+    """One cluster; figures in the window (``days``), all-time ones named ``*_all_time``."""
+
     cluster: Cluster
     templates: list[TemplateInfo]
     top_terms: list[str]
     examples: list[str]
-    phases: dict[str, int]
-    run_ids: list[str]
+    phases: dict[str, int] = Field(description="phase -> errors in the window")
+    run_ids: list[str] = Field(description="runs with errors in the window, most recent first")
+    runs: list[RunLink] = Field(description="run_ids with their URL")
     daily_series: list[DailyCount]
     history: list[AuditEntry]
+    days: int = Field(description="the window: errors that occurred in the last N days")
+    since: Timestamp | None = Field(description="the window's start")
+    errors_all_time: int = Field(description="every error of the cluster the state recorded")
+    runs_all_time: int
+    first_seen_all_time: Timestamp | None
+    last_seen_all_time: Timestamp | None
+    total_errors_in_window: int = Field(
+        description="errors of all clusters in the window: the breakdown's overall"
+    )
+    breakdown: list[TagBreakdown] = Field(
+        description="the cluster's errors by phase, model and workflow template"
+    )
+    over_represented: list[TagShare] = Field(description="highest lift first")
     created_at: Timestamp | None
     reviewed_at: Timestamp | None
     reviewed_by: str | None

@@ -13,6 +13,8 @@ from .models import (
     LabelledTemplate,
     RefreshResult,
     RulePreview,
+    TagBreakdown,
+    TagShare,
     TemplateInfo,
 )
 from .service import SORTS, STATUSES, ClusterReviewService
@@ -28,5 +30,7 @@ __all__ = [
     "LabelledTemplate",
     "RefreshResult",
     "RulePreview",
+    "TagBreakdown",
+    "TagShare",
     "TemplateInfo",
 ]

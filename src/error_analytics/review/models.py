@@ -37,12 +37,37 @@ class RefreshResult:
 
 @dataclasses.dataclass(slots=True)
 class ClusterPage:
-    """One page of :meth:`ClusterReviewService.list_clusters`."""
+    """One page of :meth:`ClusterReviewService.list_clusters`: figures counted in the window."""
 
     items: list[DiscoveredCluster]
     total: int  # clusters matching the filters, on all pages
     limit: int = 50
     offset: int = 0
+    days: int = 30  # the window: errors that occurred in the last ``days`` days
+    since: datetime | None = None  # the window's start
+
+
+@dataclasses.dataclass(slots=True)
+class TagShare:
+    """How often one value of a tag (a phase, a model, a workflow template) occurs among a
+    cluster's errors, beside how often it occurs among all errors of the window."""
+
+    tag: str  # phase | model | workflow_template
+    value: str  # NOT_RECORDED when the run did not say (or was read by an older version)
+    errors: int  # the cluster's errors with this value, in the window
+    percent: float  # of the cluster's errors, 0-100
+    overall_errors: int  # all errors of the window with this value
+    overall_percent: float  # of all errors of the window, 0-100
+    lift: float  # percent / overall_percent: above 1 the value is more common in the cluster
+    over_represented: bool  # lift >= MIN_LIFT with at least MIN_SUPPORT errors
+
+
+@dataclasses.dataclass(slots=True)
+class TagBreakdown:
+    """One tag's values among a cluster's errors, most frequent first."""
+
+    tag: str
+    values: list[TagShare]
 
 
 @dataclasses.dataclass(slots=True)
@@ -65,18 +90,38 @@ class DailyCount:
     count: int
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunLink:
+    """A run and where to open it (:mod:`.run_links`): an http(s) URL, or None."""
+
+    run_id: str
+    url: str | None
+
+
 @dataclasses.dataclass(slots=True)
 class ClusterDetail:
-    """Everything known about one cluster: the evidence and the history."""
+    """Everything known about one cluster: the evidence and the history.
+
+    Figures are counted in the window (the last ``days`` days); the ``*_all_time`` ones count
+    everything the state has recorded."""
 
     cluster: DiscoveredCluster
     templates: list[TemplateInfo]
     top_terms: list[str]
     examples: list[str]
-    phases: dict[str, int]  # phase -> events, in workflow order
-    run_ids: list[str]  # most recent first (at most 50)
+    phases: dict[str, int]  # phase -> errors in the window, in workflow order
+    run_ids: list[str]  # runs with errors in the window, most recent first (at most 50)
     daily_series: list[DailyCount]  # oldest first, one point per day
     history: list[AuditEntry]  # newest first
+    days: int = 30
+    since: datetime | None = None  # the window's start
+    errors_all_time: int = 0
+    runs_all_time: int = 0
+    first_seen_all_time: datetime | None = None
+    last_seen_all_time: datetime | None = None
+    total_errors_in_window: int = 0  # errors of every cluster: the breakdown's "overall"
+    breakdown: list[TagBreakdown] = dataclasses.field(default_factory=list)
+    over_represented: list[TagShare] = dataclasses.field(default_factory=list)  # highest lift first
     created_at: datetime | None = None
     reviewed_at: datetime | None = None
     reviewed_by: str | None = None
@@ -89,6 +134,7 @@ class ClusterDetail:
     split_from: str | None = None
     merged_ids: list[str] = dataclasses.field(default_factory=list)  # clusters folded into this one
     previous_ids: list[str] = dataclasses.field(default_factory=list)  # ids retired into this one
+    runs: list[RunLink] = dataclasses.field(default_factory=list)  # run_ids with their URL
 
 
 @dataclasses.dataclass(slots=True)

@@ -13,7 +13,8 @@
    out of a cluster keeps attracting its own kind to where it was put.
 5. New clusters whose category no keyword rule decided take the category that people gave
    the most similar reviewed templates (``decided_by="review"``).
-6. Record the new events, end mutes, flag regressions, record the run — and commit.
+6. Record the new events (with their run's workflow template and model; events recorded by
+   an older version get theirs when they are read again), end mutes, flag regressions, record the run — and commit.
 
 Anything raised before the commit (including by the ``progress`` callback) rolls the whole
 refresh back: the state is as before the run or fully after it, never in between.
@@ -97,6 +98,16 @@ class Refresher:
                 if message_to_fp[key_to_message[key]] != fingerprint
             }
             tx.set_event_fingerprints(moved)
+            tx.tag_events(
+                {
+                    key: (
+                        _tag(key_to_event[key][0].workflow_template),
+                        _tag(key_to_event[key][0].model),
+                    )
+                    for key in tx.untagged_events(list(key_to_known_fp))
+                    if key_to_event[key][0].workflow_template or key_to_event[key][0].model
+                }
+            )
             unknown_messages = [
                 message for _, message in events if message_to_fp[message] not in known
             ]
@@ -128,6 +139,8 @@ class Refresher:
                     occurred_at=event.timestamp,
                     seen_at=now,
                     day=(event.timestamp or now).date(),
+                    workflow_template=_tag(event.workflow_template),
+                    model=_tag(event.model),
                 )
                 for key, (event, hashed) in key_to_event.items()
                 if key not in key_to_known_fp
@@ -189,6 +202,11 @@ class Refresher:
                 key=lambda item: (order.get(item[0], len(order)), str(item[0])),
             )
         ]
+
+
+def _tag(value: str | None) -> str | None:
+    """A workflow template or model name as stored (the column holds 200 characters)."""
+    return value[:200] if value else None
 
 
 def _examples(messages: list[str], message_to_fp: dict[str, str]) -> dict[str, str]:

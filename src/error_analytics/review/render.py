@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ..models import AuditEntry, DiscoveredCluster
-from .models import ClusterDetail, ClusterPage, RefreshResult, RulePreview
+from .models import ClusterDetail, ClusterPage, RefreshResult, RulePreview, TagShare
 
 SPARK = " ▁▂▃▄▅▆▇█"
 MAX_LINE = 110
@@ -44,7 +44,7 @@ def flags(cluster: DiscoveredCluster) -> str:
 
 def refresh_lines(result: RefreshResult) -> list[str]:
     lines = [
-        f"Refreshed {result.days} days: {result.events_seen} error events, {result.new_assignments} new; "
+        f"Refreshed {result.days} days: {result.events_seen} errors, {result.new_assignments} new; "
         f"{result.new_templates} new templates ({result.attached_templates} joined existing clusters), "
         f"{result.new_clusters} new clusters, {result.regressed} regressed, {result.unmuted} unmuted."
     ]
@@ -53,15 +53,20 @@ def refresh_lines(result: RefreshResult) -> list[str]:
     return lines
 
 
+def window_label(days: int) -> str:
+    return f"the last {days} day{'s' if days != 1 else ''}"
+
+
 def page_lines(page: ClusterPage) -> list[str]:
     if not page.items:
-        return ["No clusters match."]
+        return [f"No clusters match (errors in {window_label(page.days)})."]
     lines = [
-        f"{'ID':<12} {'STATUS':<9} {'SIZE':>5} {'RUNS':>4}  {'CATEGORY':<17} {'LAST SEEN':<16}  {'14 DAYS':<15} NAME"
+        f"Errors, runs and last seen in {window_label(page.days)}:",
+        f"{'ID':<12} {'STATUS':<9} {'ERRORS':>6} {'RUNS':>4}  {'CATEGORY':<17} {'LAST SEEN':<16}  {'14 DAYS':<15} NAME",
     ]
     for cluster in page.items:
         lines.append(
-            f"{cluster.id:<12} {cluster.status:<9} {cluster.size:>5} {cluster.runs_affected:>4}  "
+            f"{cluster.id:<12} {cluster.status:<9} {cluster.size:>6} {cluster.runs_affected:>4}  "
             f"{short(cluster.category, 17):<17} {when(cluster.last_seen):<16}  {sparkline(cluster.daily_counts):<15} "
             f"{short(cluster.name, 60)}{flags(cluster)}"
         )
@@ -91,9 +96,49 @@ def cluster_lines(cluster: DiscoveredCluster, *, examples: int = 2) -> list[str]
     return lines
 
 
+def share_line(share: TagShare) -> str:
+    """``phase Test: 91% of these errors, 30% overall (3.0×)``."""
+    return (
+        f"{share.tag.replace('_', ' ')} {share.value}: {share.percent:.0f}% of these errors, "
+        f"{share.overall_percent:.0f}% overall ({share.lift:.1f}×)"
+    )
+
+
+def breakdown_lines(detail: ClusterDetail) -> list[str]:
+    within = f"errors in {window_label(detail.days)}"
+    if detail.over_represented:
+        lines = [f"  over-represented (against all {detail.total_errors_in_window} {within}):"]
+        lines.extend(f"    {share_line(share)}" for share in detail.over_represented)
+    else:
+        lines = [
+            f"  over-represented: nothing (against all {detail.total_errors_in_window} {within})"
+        ]
+    for breakdown in detail.breakdown:
+        values = [
+            f"{share.value} {share.errors} ({share.percent:.0f}%; {share.overall_percent:.0f}% overall)"
+            for share in breakdown.values[:6]
+        ]
+        more = len(breakdown.values) - len(values)
+        lines.append(
+            f"  by {breakdown.tag.replace('_', ' ')}: "
+            + (" · ".join(values) or "-")
+            + (f" · {more} more" if more > 0 else "")
+        )
+    return lines
+
+
 def detail_lines(detail: ClusterDetail) -> list[str]:
     cluster = detail.cluster
-    lines = cluster_lines(cluster, examples=0)
+    lines = [
+        f"Errors, runs, phases, first and last seen in {window_label(detail.days)} "
+        f"(since {when(detail.since)}):"
+    ]
+    lines += cluster_lines(cluster, examples=0)
+    lines.append(
+        f"  all time: {detail.errors_all_time} errors in {detail.runs_all_time} runs · "
+        f"first {when(detail.first_seen_all_time)} · last {when(detail.last_seen_all_time)}"
+    )
+    lines += breakdown_lines(detail)
     if cluster.recommendation:
         lines.append(f"  recommendation: {short(cluster.recommendation, MAX_LINE)}")
     lifecycle = {
@@ -114,9 +159,6 @@ def detail_lines(detail: ClusterDetail) -> list[str]:
         "former ids": ", ".join(detail.previous_ids) or None,
     }
     lines.extend(f"  {label}: {value}" for label, value in lifecycle.items() if value)
-    lines.append(
-        f"  phases: {', '.join(f'{phase} {count}' for phase, count in detail.phases.items()) or '-'}"
-    )
     lines.append(f"  recent runs: {', '.join(detail.run_ids[:10]) or '-'}")
     lines.append(
         f"  last {len(detail.daily_series)} days: {sparkline(point.count for point in detail.daily_series)}"
@@ -170,9 +212,9 @@ def preview_lines(preview: RulePreview) -> list[str]:
         what = (what + " and " if what else "") + f"pattern {preview.pattern!r}"
     lines = [
         f"Rule for {preview.category}: {what}",
-        f"  over the last {preview.days} days it matches {preview.matched_events} error events "
+        f"  over the last {preview.days} days it matches {preview.matched_events} errors "
         f"({preview.matched_messages} distinct messages)",
-        f"  of cluster {preview.cluster_id}: {preview.cluster_matched} of {preview.cluster_events} events",
+        f"  of cluster {preview.cluster_id}: {preview.cluster_matched} of its {preview.cluster_events} errors",
     ]
     for cluster_id, count in list(preview.cluster_to_matches.items())[:8]:
         lines.append(f"    {cluster_id}: {count}")

@@ -33,10 +33,18 @@ from .actions import (
 )
 from .identity import Templater
 from .labels import labelled_templates
-from .models import ClusterDetail, ClusterPage, LabelledTemplate, RefreshResult, RulePreview
+from .models import (
+    ClusterDetail,
+    ClusterPage,
+    LabelledTemplate,
+    RefreshResult,
+    RulePreview,
+    RunLink,
+)
 from .promotion import build_preview, candidate_templates, check_rule_input, rule_for
 from .refresh import Progress, Refresher
 from .rule_file import read_rules_text, with_rule, write_rules_text
+from .run_links import check_run_url_template, run_links
 from .views import ClusterViews, cluster_detail
 
 SORTS = {
@@ -62,10 +70,13 @@ class ClusterReviewService:
         state_engine: Engine,
         *,
         timezone: str | None = None,
+        run_url_template: str | None = None,
     ) -> None:
         """``timezone`` is the zone of the stored (naive) times, ``Settings.timezone``: an aware
-        time given to an action (``ignore(until=...)``) is converted to it."""
+        time given to an action (``ignore(until=...)``) is converted to it.
+        ``run_url_template`` (``Settings.run_url_template``) links runs without a ``github_url``."""
         self.analytics = analytics
+        self.run_url_template = check_run_url_template(run_url_template)
         self.store = StateStore(state_engine)
         self.templater = Templater(analytics.rules)
         self.actions = ReviewActions(
@@ -88,6 +99,7 @@ class ClusterReviewService:
             analytics,
             open_state_engine(settings.state_database_target()),
             timezone=settings.timezone,
+            run_url_template=settings.run_url_template,
         )
 
     def now(self) -> datetime:
@@ -112,8 +124,12 @@ class ClusterReviewService:
         sort: str = "size",
         limit: int = 50,
         offset: int = 0,
+        days: int = 30,
     ) -> ClusterPage:
-        """Clusters matching every filter given; merged clusters only when ``status="merged"``."""
+        """Clusters matching every filter given, with their figures (errors, runs, phases, first
+        and last seen) counted in the last ``days`` days. Without ``status`` only clusters with
+        errors in the window are listed; with it, every cluster in that status (a resolved
+        cluster that stayed quiet shows 0). Merged clusters only when ``status="merged"``."""
         if status is not None and status not in STATUSES:
             raise InputError(f"unknown status {shown(status)}; use one of {', '.join(STATUSES)}")
         if sort not in SORTS:
@@ -130,10 +146,13 @@ class ClusterReviewService:
                 )
         wanted_phase = normalize_phase(phase).value if phase else None
         needle = text.strip().lower() if text and text.strip() else None
+        window = self.analytics.window(days)
         with self.store.read() as tx:
-            views = ClusterViews(tx, self.now())
+            views = ClusterViews(tx, window.end, since=window.start)
             chosen = []
             for record in tx.clusters().values():
+                if status is None and record.id not in views.stats:
+                    continue  # no errors in the window
                 if (
                     status or ""
                 ) != ClusterStatus.MERGED.value and record.status == ClusterStatus.MERGED.value:
@@ -150,11 +169,18 @@ class ClusterReviewService:
             chosen.sort(key=SORTS[sort])
             page = [record for record, _ in chosen[offset : offset + limit]]
             return ClusterPage(
-                items=views.build(page), total=len(chosen), limit=limit, offset=offset
+                items=views.build(page),
+                total=len(chosen),
+                limit=limit,
+                offset=offset,
+                days=days,
+                since=window.start,
             )
 
-    def get_cluster(self, cluster_id: str) -> ClusterDetail:
-        """One cluster with its evidence and history (a retired id leads to its successor)."""
+    def get_cluster(self, cluster_id: str, days: int = 30) -> ClusterDetail:
+        """One cluster with its evidence and history (a retired id leads to its successor);
+        figures counted in the last ``days`` days, all-time ones labelled as such."""
+        window = self.analytics.window(days)
         with self.store.read() as tx:
             known = isinstance(cluster_id, str) and storable(cluster_id)
             record = tx.cluster(cluster_id) if known else None
@@ -163,16 +189,25 @@ class ClusterReviewService:
                 record = tx.cluster(successor) if successor else None
             if record is None:
                 raise NotFoundError(f"no cluster {shown(cluster_id)}")
-            return cluster_detail(tx, record, self.now())
+            detail = cluster_detail(tx, record, window.end, days=days, since=window.start)
+        detail.runs = self._run_links(detail.run_ids)
+        return detail
 
-    def cluster(self, cluster_id: str) -> DiscoveredCluster:
-        """One cluster as a list item (cheaper than :meth:`get_cluster`)."""
+    def _run_links(self, run_ids: list[str]) -> list[RunLink]:
+        """The runs with where to open each: ``github_url``, else the URL template, else None."""
+        github_urls = self.analytics.reader.run_urls(run_ids)
+        return run_links(run_ids, github_urls, self.run_url_template)
+
+    def cluster(self, cluster_id: str, days: int = 30) -> DiscoveredCluster:
+        """One cluster as a list item (cheaper than :meth:`get_cluster`), figures in the window."""
+        window = self.analytics.window(days)
         with self.store.read() as tx:
             known = isinstance(cluster_id, str) and storable(cluster_id)
             record = tx.cluster(cluster_id) if known else None
             if record is None:
                 raise NotFoundError(f"no cluster {shown(cluster_id)}")
-            return ClusterViews(tx, self.now(), cluster_ids=[record.id]).build([record])[0]
+            views = ClusterViews(tx, window.end, since=window.start, cluster_ids=[record.id])
+            return views.build([record])[0]
 
     def window_clusters(
         self, days: int = 30, progress: Progress | None = None

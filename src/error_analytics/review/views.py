@@ -1,8 +1,10 @@
 """Persisted clusters as the objects the CLI and the API show.
 
-Occurrence figures are aggregated from the recorded events of each cluster's templates, over
-everything the state has seen (``window_clusters`` restricts them to a window). Every object
-carries the stable ``id``, the ``status`` and the ``version`` to pass back on a write.
+Occurrence figures (errors, runs, phases, first and last seen) are aggregated from the
+recorded events of each cluster's templates that occurred in the window (``since``); only
+"new" (first seen in the last 7 days) looks at everything the state has recorded, and
+:class:`ClusterDetail` adds the all-time figures under names that say so. Every object carries
+the stable ``id``, the ``status`` and the ``version`` to pass back on a write.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from datetime import date, datetime, timedelta
 
 from ..models import ClusterStatus, DiscoveredCluster, Phase
 from ..store.state import ClusterRecord, OccurrenceStats, StateTransaction, TemplateRecord
+from .breakdown import cluster_breakdown
 from .lifecycle import SPIKE_BASELINE_DAYS, SPIKE_STATUSES, is_spike
 from .models import ClusterDetail, DailyCount, TemplateInfo
 
 #: Days in ``DiscoveredCluster.daily_counts`` (a sparkline; also the spike baseline + today).
 SPARKLINE_DAYS = SPIKE_BASELINE_DAYS + 1
-#: Days in ``ClusterDetail.daily_series``.
-SERIES_DAYS = 30
+#: Most days in ``ClusterDetail.daily_series`` (it covers the window, up to this).
+SERIES_MAX_DAYS = 90
 NEW_CLUSTER_DAYS = 7
 MAX_EXAMPLES = 3
 MAX_LISTED_TEMPLATES = 20
@@ -49,7 +52,15 @@ class ClusterViews:
         self.tx = tx
         self.now = now
         self.stats = tx.cluster_stats(cluster_ids, since=since)
-        self.phases = tx.phase_counts(cluster_ids)
+        self.first_seen_ever = (
+            {cluster_id: stats.first_seen for cluster_id, stats in self.stats.items()}
+            if since is None
+            else {
+                cluster_id: stats.first_seen
+                for cluster_id, stats in tx.cluster_stats(cluster_ids).items()
+            }
+        )
+        self.phases = tx.phase_counts(cluster_ids, since=since)
         self.templates_of: dict[str, list[TemplateRecord]] = {}
         if cluster_ids is None:
             templates = list(tx.templates().values())
@@ -101,6 +112,7 @@ class ClusterViews:
         stats = self.stats_of(record.id)
         templates = self.ranked_templates(record.id)
         new_since = self.now - timedelta(days=NEW_CLUSTER_DAYS)
+        first_seen_ever = self.first_seen_ever.get(record.id)
         return DiscoveredCluster(
             id=record.id,
             size=stats.occurrences,
@@ -118,7 +130,7 @@ class ClusterViews:
             phases=self.phases_of(record.id),
             first_seen=stats.first_seen,
             last_seen=stats.last_seen,
-            is_new=bool(stats.first_seen and stats.first_seen >= new_since),
+            is_new=bool(first_seen_ever and first_seen_ever >= new_since),
             status=record.status,
             version=record.version,
             is_spike=record.status in SPIKE_STATUSES and is_spike(daily),
@@ -127,11 +139,18 @@ class ClusterViews:
 
 
 def cluster_detail(
-    tx: StateTransaction, record: ClusterRecord, now: datetime, history_limit: int = 100
+    tx: StateTransaction,
+    record: ClusterRecord,
+    now: datetime,
+    *,
+    days: int,
+    since: datetime,
+    history_limit: int = 100,
 ) -> ClusterDetail:
-    views = ClusterViews(tx, now, cluster_ids=[record.id])
+    """One cluster with its figures in the window from ``since`` (the last ``days`` days)."""
+    views = ClusterViews(tx, now, since=since, cluster_ids=[record.id])
     cluster = views.build([record])[0]
-    template_stats = tx.template_stats(record.id)
+    template_stats = tx.template_stats(record.id, since=since)
     templates = []
     for template in views.ranked_templates(record.id):
         occurrence = template_stats.get(template.fingerprint, OccurrenceStats())
@@ -147,8 +166,10 @@ def cluster_detail(
                 pinned=template.pinned,
             )
         )
-    days = day_range(now.date(), SERIES_DAYS)
-    day_to_count = tx.daily_counts(days[0], [record.id]).get(record.id, {})
+    series_days = day_range(now.date(), min(days, SERIES_MAX_DAYS))
+    day_to_count = tx.daily_counts(series_days[0], [record.id]).get(record.id, {})
+    all_time = tx.cluster_stats([record.id]).get(record.id, OccurrenceStats())
+    breakdown, over_represented, window_errors = cluster_breakdown(tx, record.id, since)
     ignore_remaining = None
     if (
         record.status == ClusterStatus.IGNORED.value
@@ -165,9 +186,18 @@ def cluster_detail(
         top_terms=list(record.top_terms),
         examples=[template.example for template in templates[:MAX_EXAMPLES]],
         phases=ordered_phases(views.phases.get(record.id, {})),
-        run_ids=tx.recent_run_ids(record.id, MAX_RUN_IDS),
-        daily_series=[DailyCount(day, day_to_count.get(day, 0)) for day in days],
+        run_ids=tx.recent_run_ids(record.id, MAX_RUN_IDS, since=since),
+        daily_series=[DailyCount(day, day_to_count.get(day, 0)) for day in series_days],
         history=tx.actions(cluster_id=record.id, limit=history_limit),
+        days=days,
+        since=since,
+        errors_all_time=all_time.occurrences,
+        runs_all_time=all_time.runs,
+        first_seen_all_time=all_time.first_seen,
+        last_seen_all_time=all_time.last_seen,
+        total_errors_in_window=window_errors,
+        breakdown=breakdown,
+        over_represented=over_represented,
         created_at=record.created_at,
         reviewed_at=record.reviewed_at,
         reviewed_by=record.reviewed_by,

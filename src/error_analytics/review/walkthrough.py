@@ -31,9 +31,17 @@ class Walkthrough:
     """Prompts on ``out``, answers from ``answers`` (a terminal or any text stream)."""
 
     def __init__(
-        self, service: ClusterReviewService, out: TextIO, answers: TextIO, actor: str
+        self,
+        service: ClusterReviewService,
+        out: TextIO,
+        answers: TextIO,
+        actor: str,
+        *,
+        days: int = 30,
     ) -> None:
+        """``days``: the window whose errors the figures count."""
         self.service = service
+        self.days = days
         self.out = out
         self.answers = answers
         self.actor = actor
@@ -49,7 +57,9 @@ class Walkthrough:
         return line.strip()
 
     def run(self) -> int:
-        queue = self.service.list_clusters(status=ClusterStatus.NEW.value, limit=1000).items
+        queue = self.service.list_clusters(
+            status=ClusterStatus.NEW.value, limit=1000, days=self.days
+        ).items
         if not queue:
             self.out.write("No new clusters to review.\n")
             return 0
@@ -68,7 +78,7 @@ class Walkthrough:
         """Handle one cluster; False to stop."""
         while True:
             try:
-                cluster = self.service.cluster(cluster.id)
+                cluster = self.service.cluster(cluster.id, self.days)
             except NotFoundError:
                 return True
             if cluster.status != ClusterStatus.NEW.value:
@@ -148,10 +158,14 @@ class Walkthrough:
         return True
 
     def _merge(self, cluster: DiscoveredCluster) -> bool:
-        others = [c for c in self.service.list_clusters(limit=200).items if c.id != cluster.id]
+        others = [
+            c
+            for c in self.service.list_clusters(limit=200, days=self.days).items
+            if c.id != cluster.id
+        ]
         for other in others[:10]:
             self.out.write(
-                f"  {other.id}  {other.status:<9} {other.size:>4}x  {short(other.name, 60)}\n"
+                f"  {other.id}  {other.status:<9} {other.size:>4} errors  {short(other.name, 60)}\n"
             )
         target = self.ask("Merge into cluster id (empty to cancel): ")
         if not target:

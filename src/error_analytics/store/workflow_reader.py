@@ -131,6 +131,20 @@ class WorkflowReader:
     def _run_in_window(self, alias: str = "r") -> str:
         return f"{alias}.run_time >= :start AND {alias}.run_time <= :end"
 
+    def run_urls(self, run_ids: Iterable[str]) -> dict[str, str]:
+        """``github_url`` of each of ``run_ids`` that has one (a host-layout column of
+        ``workflow_history``; without the column, none). Values are as stored: unchecked."""
+        wanted = sorted({run_id for run_id in run_ids if isinstance(run_id, str) and run_id})
+        if not wanted or not self.schema.has(WORKFLOW_TABLE, "github_url"):
+            return {}
+        query = sa.text(
+            f"SELECT w.adw_id, w.github_url FROM {WORKFLOW_TABLE} w "
+            "WHERE w.adw_id IN :run_ids AND w.github_url IS NOT NULL"
+        ).bindparams(sa.bindparam("run_ids", expanding=True))
+        with self.engine.connect() as connection:
+            rows = connection.execute(query, {"run_ids": wanted}).all()
+        return {str(run_id): str(url) for run_id, url in rows if url}
+
     def data_fingerprint(self) -> tuple:
         """A cheap value that changes whenever rows are added to or updated in the read tables.
 

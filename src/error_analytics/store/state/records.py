@@ -86,6 +86,8 @@ class AssignmentRow:
     occurred_at: datetime | None
     seen_at: datetime
     day: date
+    workflow_template: str | None = None
+    model: str | None = None
 
 
 @dataclasses.dataclass(slots=True)

@@ -70,6 +70,12 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 
 _event_time = sa.func.coalesce(event_assignments.c.occurred_at, event_assignments.c.seen_at)
+
+
+def _since(query: sa.Select, since: datetime | None) -> sa.Select:
+    return query if since is None else query.where(_event_time >= since)
+
+
 _joined = event_assignments.join(
     cluster_templates, cluster_templates.c.fingerprint == event_assignments.c.fingerprint
 )
@@ -205,6 +211,31 @@ class StateTransaction:
             key_to_fingerprint.update({key: fingerprint for key, fingerprint in rows})
         return key_to_fingerprint
 
+    def untagged_events(self, event_keys: Sequence[str]) -> set[str]:
+        """The keys among ``event_keys`` recorded without a workflow template and model (rows
+        written before schema version 2)."""
+        untagged: set[str] = set()
+        for chunk in _chunks(list(event_keys)):
+            untagged.update(
+                self.connection.execute(
+                    sa.select(event_assignments.c.event_key).where(
+                        event_assignments.c.event_key.in_(chunk),
+                        event_assignments.c.workflow_template.is_(None),
+                        event_assignments.c.model.is_(None),
+                    )
+                ).scalars()
+            )
+        return untagged
+
+    def tag_events(self, key_to_tags: Mapping[str, tuple[str | None, str | None]]) -> None:
+        """Record the (workflow template, model) of already recorded events."""
+        for key, (workflow_template, model) in key_to_tags.items():
+            self.connection.execute(
+                event_assignments.update()
+                .where(event_assignments.c.event_key == key)
+                .values(workflow_template=workflow_template, model=model)
+            )
+
     def insert_assignments(self, rows: Sequence[AssignmentRow]) -> None:
         for chunk in _chunks(list(rows)):
             self.connection.execute(
@@ -229,14 +260,17 @@ class StateTransaction:
             )
 
     # -- aggregates ----------------------------------------------------------------------
+    # ``since``: only events that occurred at or after it (the window); None: everything recorded.
     def cluster_stats(
         self, cluster_ids: Iterable[str] | None = None, since: datetime | None = None
     ) -> dict[str, OccurrenceStats]:
         return self._stats(cluster_templates.c.cluster_id, cluster_ids, since)
 
-    def template_stats(self, cluster_id: str) -> dict[str, OccurrenceStats]:
+    def template_stats(
+        self, cluster_id: str, since: datetime | None = None
+    ) -> dict[str, OccurrenceStats]:
         query_filter = cluster_templates.c.cluster_id == cluster_id
-        return self._stats(cluster_templates.c.fingerprint, None, None, extra=query_filter)
+        return self._stats(cluster_templates.c.fingerprint, None, since, extra=query_filter)
 
     def _stats(
         self,
@@ -257,8 +291,7 @@ class StateTransaction:
             .select_from(_joined)
             .group_by(key)
         )
-        if since is not None:
-            query = query.where(_event_time >= since)
+        query = _since(query, since)
         if extra is not None:
             query = query.where(extra)
         if ids is not None:
@@ -275,19 +308,43 @@ class StateTransaction:
         )
         return {fingerprint: int(count) for fingerprint, count in self.connection.execute(query)}
 
-    def phase_counts(self, cluster_ids: Iterable[str] | None = None) -> dict[str, dict[str, int]]:
+    def phase_counts(
+        self, cluster_ids: Iterable[str] | None = None, since: datetime | None = None
+    ) -> dict[str, dict[str, int]]:
         """cluster id -> phase -> events."""
+        return {
+            cluster_id: {str(phase): count for phase, count in phase_to_count.items()}
+            for cluster_id, phase_to_count in self.tag_counts(
+                event_assignments.c.phase, cluster_ids, since
+            ).items()
+        }
+
+    def tag_counts(
+        self,
+        tag: sa.ColumnElement,
+        cluster_ids: Iterable[str] | None = None,
+        since: datetime | None = None,
+    ) -> dict[str, dict[str | None, int]]:
+        """cluster id -> value of ``tag`` (a column of ``ea_event_assignments``) -> events."""
         query = (
-            sa.select(cluster_templates.c.cluster_id, event_assignments.c.phase, sa.func.count())
+            sa.select(cluster_templates.c.cluster_id, tag, sa.func.count())
             .select_from(_joined)
-            .group_by(cluster_templates.c.cluster_id, event_assignments.c.phase)
+            .group_by(cluster_templates.c.cluster_id, tag)
         )
+        query = _since(query, since)
         if cluster_ids is not None:
             query = query.where(cluster_templates.c.cluster_id.in_(sorted(set(cluster_ids))))
-        cluster_to_phases: dict[str, dict[str, int]] = defaultdict(dict)
-        for cluster_id, phase, count in self.connection.execute(query):
-            cluster_to_phases[cluster_id][phase] = int(count)
-        return dict(cluster_to_phases)
+        cluster_to_values: dict[str, dict[str | None, int]] = defaultdict(dict)
+        for cluster_id, value, count in self.connection.execute(query):
+            cluster_to_values[cluster_id][value] = int(count)
+        return dict(cluster_to_values)
+
+    def overall_tag_counts(
+        self, tag: sa.ColumnElement, since: datetime | None = None
+    ) -> dict[str | None, int]:
+        """value of ``tag`` -> events of every cluster (all errors of the window)."""
+        query = sa.select(tag, sa.func.count()).select_from(_joined).group_by(tag)
+        return {value: int(count) for value, count in self.connection.execute(_since(query, since))}
 
     def daily_counts(
         self, since: date, cluster_ids: Iterable[str] | None = None
@@ -306,7 +363,9 @@ class StateTransaction:
             cluster_to_days[cluster_id][day] = int(count)
         return dict(cluster_to_days)
 
-    def recent_run_ids(self, cluster_id: str, limit: int) -> list[str]:
+    def recent_run_ids(
+        self, cluster_id: str, limit: int, since: datetime | None = None
+    ) -> list[str]:
         query = (
             sa.select(event_assignments.c.run_id, sa.func.max(_event_time).label("latest"))
             .select_from(_joined)
@@ -315,7 +374,7 @@ class StateTransaction:
             .order_by(sa.desc("latest"), event_assignments.c.run_id)
             .limit(limit)
         )
-        return [row[0] for row in self.connection.execute(query)]
+        return [row[0] for row in self.connection.execute(_since(query, since))]
 
     def events_after(self, cluster_id: str, moment: datetime) -> int:
         """Events of the cluster that occurred after ``moment``."""

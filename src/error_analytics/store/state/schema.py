@@ -32,12 +32,35 @@ from .relocation import (
     move_old_tables,
     warn_kept,
 )
-from .tables import STATE_METADATA, schema_version
+from .tables import STATE_METADATA, event_assignments, schema_version
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_COMPONENT = "schema"
+
+
+def _add_event_tags(connection: Connection) -> None:
+    """Version 2: each recorded error event keeps its run's workflow template and model (what a
+    cluster's breakdown compares). Rows recorded before get NULL until a refresh re-reads them.
+    Idempotent: tables moved from an old place were created at this version already."""
+    schema = (connection.get_execution_options().get("schema_translate_map") or {}).get(None)
+    existing = {
+        column["name"]
+        for column in sa.inspect(connection).get_columns(event_assignments.name, schema=schema)
+    }
+    preparer = connection.dialect.identifier_preparer
+    table = preparer.quote(event_assignments.name)
+    if schema is not None:
+        table = f"{preparer.quote_schema(schema)}.{table}"
+    for column in (event_assignments.c.workflow_template, event_assignments.c.model):
+        if column.name not in existing:
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.execute(
+                sa.text(f"ALTER TABLE {table} ADD COLUMN {preparer.quote(column.name)} {kind}")
+            )
+
+
 #: new version -> the step that migrates a state at ``new version - 1`` to it
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_event_tags}
 
 
 def ensure_schema(engine: Engine, now: datetime | None = None) -> int:

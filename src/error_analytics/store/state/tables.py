@@ -10,7 +10,8 @@ table                      one row per
 ``ea_schema_version``      versioned component (``schema``, ``identity``)
 ``ea_clusters``            cluster, with its review state and optimistic ``version``
 ``ea_cluster_templates``   template fingerprint -> the cluster it belongs to
-``ea_event_assignments``   error event (run, source, phase, message hash) -> fingerprint
+``ea_event_assignments``   error event (run, source, phase, message hash) -> fingerprint,
+                           with the run's workflow template and model
 ``ea_review_actions``      review action or lifecycle change (the audit log)
 ``ea_id_map``              cluster id retired by an identity-version change -> its successor
 ``ea_refresh_runs``        completed refresh (committed with the refresh's writes)
@@ -100,6 +101,10 @@ event_assignments = sa.Table(
     sa.Column("occurred_at", sa.DateTime),  # the event's own timestamp, when it has one
     sa.Column("seen_at", sa.DateTime, nullable=False),  # when a refresh first assigned it
     sa.Column("day", sa.Date, nullable=False),  # day of occurred_at, else of seen_at
+    # the run's workflow template and model (schema version 2; NULL on rows recorded before,
+    # until a refresh that reads their run again fills them in)
+    sa.Column("workflow_template", sa.String(200)),
+    sa.Column("model", sa.String(200)),
     sa.Index("ix_ea_event_assignments_fingerprint_day", "fingerprint", "day"),
 )
 

@@ -2,7 +2,7 @@
 
 import { api, apiUrl, el, explain, getActor, getToken, notify, setActor, setToken } from "./api.js";
 import { bars, lineChart } from "./charts.js";
-import { clusterFilters, initClusters, loadClusterList, showCluster } from "./clusters.js";
+import { clusterFilters, initClusters, loadClusterList, reloadClusters, showCluster } from "./clusters.js";
 
 const state = { days: 30, catalog: null, categoryNames: {} };
 window.errorAnalytics = state; // for people poking around in the console (and the tests)
@@ -49,20 +49,27 @@ function renderSpike(trend, index) {
   box.hidden = false;
 }
 
+// The chart draws failed runs per day: the series the API finds spikes in (a day's failed runs
+// far above the window's median), so a red marker is always among the highest points. The
+// failure rate is in each point's tooltip. The window ends now: its last day is today, so far.
 function renderTrend(trend) {
-  const points = trend.points.map((point) => ({
-    label: point.date.slice(5),
-    value: point.failure_rate,
+  const today = trend.points.length - 1;
+  const points = trend.points.map((point, index) => ({
+    label: index === today ? "today (partial)" : point.date.slice(5),
+    value: point.failed,
     spike: point.is_spike,
-    title: `${point.date}: ${point.failed} of ${point.runs} runs failed (${point.failure_rate.toFixed(1)}%)${point.is_spike ? " — spike" : ""}`,
+    partial: index === today,
+    title: `${point.date}: ${point.failed} of ${point.runs} runs failed (${point.failure_rate.toFixed(1)}%)` +
+      `${index === today ? " — today (partial day)" : ""}${point.is_spike ? " — spike" : ""}`,
   }));
   lineChart(document.getElementById("trend-chart"), points, {
-    unit: "%", label: "Failure rate per day", onSelect: (index) => renderSpike(trend, index),
+    integer: true, label: "Failed runs per day", onSelect: (index) => renderSpike(trend, index),
   });
   const spikes = trend.spike_days.length;
   document.getElementById("trend-caption").textContent =
-    `${trend.direction} (${trend.percentage_change > 0 ? "+" : ""}${trend.percentage_change.toFixed(1)}%)` +
-    (spikes ? ` · ${spikes} spike day${spikes > 1 ? "s" : ""} marked in red: select one to see its causes` : " · no spikes");
+    `Failure rate ${trend.direction} (${trend.percentage_change > 0 ? "+" : ""}${trend.percentage_change.toFixed(1)}%)` +
+    (spikes ? ` · ${spikes} spike day${spikes > 1 ? "s" : ""} marked in red: select one to see its causes` : " · no spikes") +
+    " · today is still going (hatched)";
   document.getElementById("spike-detail").hidden = true;
 }
 
@@ -94,14 +101,16 @@ function renderRecommendations(recommendations) {
     el("strong", { text: item.issue }),
     el("p", { className: "muted", text: `Root cause: ${item.root_cause}` }),
     el("p", { text: item.solution }),
-    el("p", { className: "muted", text: `Estimated fix time: ${item.estimated_fix_time}` })));
+    item.estimated_fix_time
+      ? el("p", { className: "muted", text: `Estimated fix time: ${item.estimated_fix_time}` })
+      : null));
   list.replaceChildren(...(items.length ? items : [el("li", { text: "Nothing to fix: no errors in this period." })]));
 }
 
 function updateDownloads() {
   document.getElementById("dl-report").href = apiUrl("/report.md", { days: state.days });
   document.getElementById("dl-json").href = apiUrl("/export.json", { days: state.days });
-  document.getElementById("dl-csv").href = apiUrl("/clusters.csv");
+  document.getElementById("dl-csv").href = apiUrl("/clusters.csv", { days: state.days });
 }
 
 async function loadOverview() {
@@ -180,7 +189,8 @@ async function start() {
   days.addEventListener("change", () => {
     state.days = Number(days.value);
     updateDownloads();
-    loadOverview();
+    // clusters count the period too; the overview first reads the period's errors into them
+    loadOverview().then(reloadClusters);
   });
   initMenus();
   initSettings();

@@ -18,10 +18,6 @@ function niceMax(value) {
   return 10 * power;
 }
 
-/**
- * A line chart of one daily series with spike days marked.
- * points: [{label, value, spike, title}], options: {unit, onSelect(index)}
- */
 const drawn = new Map(); // container -> arguments, to redraw at the new width when the window resizes
 let resizeTimer = null;
 
@@ -34,6 +30,14 @@ window.addEventListener("resize", () => {
   }, 150);
 });
 
+let patternCount = 0; // each chart's hatch pattern has its own id (a hidden chart's would not paint)
+
+/**
+ * A line chart of one daily series with spike days marked.
+ * points: [{label, value, spike, partial, title}], options: {unit, integer, label, onSelect(index)}
+ * A ``partial`` point (today, still going) is drawn hollow on a hatched band, reached by a
+ * dashed segment: its value is not comparable with the complete days yet.
+ */
 export function lineChart(container, points, options = {}) {
   drawn.set(container, [points, options]);
   // drawn at the container's own width, so text keeps its size on a phone
@@ -60,24 +64,52 @@ export function lineChart(container, points, options = {}) {
       `${Number.isInteger(value) ? value : value.toFixed(1)}${unit}`));
   }
   const labelEvery = Math.max(1, Math.ceil(points.length / Math.max(2, Math.floor(width / 90))));
+  const textWidth = (text) => String(text).length * 6.5; // 11px axis text, roughly
+  const lastIndex = points.length - 1;
+  // the last label (end-anchored, maybe "today (partial)") starts here; nothing may run into it
+  const lastStart = lastIndex >= 0 ? x(lastIndex) - textWidth(points[lastIndex].label) : 0;
   points.forEach((point, index) => {
-    const last = index === points.length - 1;
-    const crowded = !last && points.length - 1 - index < labelEvery / 2; // keep the last label clear
+    const last = index === lastIndex;
+    const crowded = !last && (lastIndex - index < labelEvery / 2 || x(index) + textWidth(point.label) / 2 + 8 > lastStart);
     if ((index % labelEvery === 0 && !crowded) || last) {
       const anchor = last && points.length > 1 ? "end" : index === 0 && points.length > 1 ? "start" : "middle";
       chart.append(svg("text", { x: x(index), y: height - 8, class: "axis", "text-anchor": anchor }, point.label));
     }
   });
+  const step = points.length > 1 ? plotWidth / (points.length - 1) : plotWidth;
+  points.forEach((point, index) => {
+    if (!point.partial) return;
+    const id = `hatch-${(patternCount += 1)}`;
+    const pattern = svg("pattern", { id, width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" });
+    pattern.append(svg("line", { x1: 0, y1: 0, x2: 0, y2: 6, class: "hatch" }));
+    const defs = svg("defs");
+    defs.append(pattern);
+    chart.append(defs);
+    const left = Math.max(pad.left, x(index) - step / 2);
+    const right = Math.min(width - pad.right, x(index) + step / 2);
+    chart.append(svg("rect", { x: left, y: pad.top, width: Math.max(2, right - left), height: plotHeight,
+      fill: `url(#${id})`, class: "partial-band" }));
+  });
+  const coordinate = (index) => `${x(index).toFixed(1)},${y(points[index].value).toFixed(1)}`;
+  const complete = points.findIndex((point) => point.partial); // -1: every day is complete
+  const solidEnd = complete === -1 ? points.length : Math.max(1, complete);
   if (points.length) {
-    const line = points.map((point, index) => `${index ? "L" : "M"}${x(index).toFixed(1)},${y(point.value).toFixed(1)}`).join(" ");
-    const area = `${line} L${x(points.length - 1).toFixed(1)},${y(0)} L${x(0).toFixed(1)},${y(0)} Z`;
+    const line = points.slice(0, solidEnd).map((point, index) => `${index ? "L" : "M"}${coordinate(index)}`).join(" ");
+    const all = points.map((point, index) => `${index ? "L" : "M"}${coordinate(index)}`).join(" ");
+    const area = `${all} L${x(points.length - 1).toFixed(1)},${y(0)} L${x(0).toFixed(1)},${y(0)} Z`;
     chart.append(svg("path", { d: area, class: "area" }));
     chart.append(svg("path", { d: line, class: "line" }));
+    if (solidEnd < points.length) {
+      const rest = points.slice(solidEnd - 1).map((point, offset) =>
+        `${offset ? "L" : "M"}${coordinate(solidEnd - 1 + offset)}`).join(" ");
+      chart.append(svg("path", { d: rest, class: "line-partial" }));
+    }
   }
   points.forEach((point, index) => {
+    const classes = ["dot", point.spike ? "spike" : "", point.partial ? "partial" : ""].filter(Boolean);
     const dot = svg("circle", {
-      cx: x(index), cy: y(point.value), r: point.spike ? 6 : 3,
-      class: point.spike ? "dot spike" : "dot", tabindex: point.spike ? 0 : -1,
+      cx: x(index), cy: y(point.value), r: point.spike ? 6 : point.partial ? 4 : 3,
+      class: classes.join(" "), tabindex: point.spike ? 0 : -1,
       "data-index": index,
     });
     dot.append(svg("title", {}, point.title || `${point.label}: ${point.value}${unit}`));

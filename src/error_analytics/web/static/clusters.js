@@ -75,13 +75,22 @@ async function refreshClusters() {
   }
 }
 
+// One status badge, the lifecycle status, which has the last word: a cluster someone reviewed
+// (or resolved, ignored, merged) is not "new" any more, however recently it first appeared
+// (``is_new`` only says that). Then at most one more: "spike" (reviewed and regressed only).
+const STATUS_NOTES = {
+  new: "not reviewed yet", reviewed: "reviewed", regressed: "resolved, then it happened again",
+  resolved: "marked fixed", ignored: "muted", merged: "folded into another cluster",
+};
+
 function badges(cluster) {
-  const found = [];
-  if (cluster.is_new || cluster.status === "new") found.push(["new", "new"]);
-  if (cluster.status === "regressed") found.push(["regressed", "regressed"]);
-  if (cluster.is_spike) found.push(["spike", "spike"]);
-  if (["ignored", "resolved", "reviewed", "merged"].includes(cluster.status)) found.push([cluster.status, cluster.status]);
-  return found.map(([className, label]) => el("span", { className: `badge ${className}`, text: label }));
+  const note = cluster.status === "new" && cluster.is_new
+    ? "not reviewed yet; first seen in the last 7 days" : STATUS_NOTES[cluster.status];
+  return [
+    el("span", { className: `badge ${cluster.status}`, text: cluster.status, title: note }),
+    cluster.is_spike
+      ? el("span", { className: "badge spike", text: "spike", title: "far above its usual daily errors" }) : null,
+  ];
 }
 
 function clusterRow(cluster) {
@@ -102,7 +111,7 @@ export async function loadClusterList() {
   try {
     const page = await api("/clusters", { params: {
       status: list.status, category: list.category, phase: list.phase, q: list.q, sort: list.sort,
-      limit: PAGE_SIZE, offset: list.offset,
+      limit: PAGE_SIZE, offset: list.offset, days: appState.days,
     } });
     const filtered = list.status || list.category || list.phase || list.q;
     if (page.total === 0 && !filtered && !list.autoRefreshed) {
@@ -115,10 +124,12 @@ export async function loadClusterList() {
     target.replaceChildren(...(rows.length ? rows : [el("li", { className: "muted", text: filtered
       ? "No cluster matches these filters." : "No clusters yet: select “Re-run clustering”." })]));
     const last = Math.min(page.total, list.offset + page.items.length);
-    document.getElementById("page-info").textContent = page.total ? `${list.offset + 1}–${last} of ${page.total}` : "";
+    document.getElementById("page-info").textContent = page.total
+      ? `${list.offset + 1}–${last} of ${page.total} · errors and runs of the last ${page.days} days` : "";
     document.getElementById("prev-page").disabled = list.offset === 0;
     document.getElementById("next-page").disabled = last >= page.total;
     document.body.dataset.clusters = "loaded";
+    document.body.dataset.clustersDays = String(page.days); // the period the list counts
   } catch (error) {
     notify(explain(error), "error");
   }
@@ -158,7 +169,7 @@ function actions(detail) {
   const categorySelect = el("select", { id: "category-select", "aria-label": "Category" },
     ...clusterCategories().map((category) => option(category.key, category.name)));
   categorySelect.value = cluster.category;
-  const mergeInput = el("input", { id: "merge-input", placeholder: "ids to fold in, comma separated", "aria-label": "Clusters to merge" });
+  const merge = mergePicker(cluster);
   const untilInput = el("input", { id: "ignore-until", type: "date", "aria-label": "Ignore until" });
   const countInput = el("input", { id: "ignore-count", type: "number", min: 1, placeholder: "N more", "aria-label": "Ignore for N more occurrences" });
   const ruleKeywords = el("input", { id: "rule-keywords", placeholder: "keywords, comma separated", "aria-label": "Rule keywords" });
@@ -189,10 +200,12 @@ function actions(detail) {
       reload(await act(detail, `${base}/rename`, { name: nameInput.value.trim() }, "Renamed."))))),
     actionBox("Category", row(categorySelect, button("Set", async () =>
       reload(await act(detail, `${base}/category`, { category: categorySelect.value }, "Category set."))))),
-    actionBox("Merge other clusters into this one", row(mergeInput, button("Merge", async () => {
-      const ids = mergeInput.value.split(",").map((id) => id.trim()).filter(Boolean);
-      reload(await act(detail, `${base}/merge`, { source_ids: ids }, `Merged ${ids.length} cluster(s).`));
-    }))),
+    actionBox("Merge other clusters into this one", row(merge.search), merge.results, merge.chosen,
+      row(merge.attach(button("Merge", async () => {
+        const ids = merge.ids();
+        if (!ids.length) return;
+        reload(await act(detail, `${base}/merge`, { source_ids: ids }, `Merged ${ids.length} cluster(s).`));
+      })))),
     actionBox("Ignore", row(untilInput, countInput, button("Ignore", async () => {
       const body = {};
       if (untilInput.value) body.until = `${untilInput.value}T00:00:00`;
@@ -226,6 +239,65 @@ function actions(detail) {
   return el("div", { className: "actions" }, ...boxes);
 }
 
+const PICKER_LIMIT = 8;
+
+/**
+ * Pick the clusters to fold in: search them by name (or template, example, id), choose from the
+ * results; the chosen ones show as chips with a remove button. Never typed ids.
+ */
+function mergePicker(target) {
+  const picked = new Map(); // cluster id -> cluster
+  const search = el("input", { id: "merge-search", type: "search", placeholder: "Search clusters by name",
+    autocomplete: "off", "aria-label": "Search clusters to merge", "aria-controls": "merge-results" });
+  const results = el("ul", { id: "merge-results", className: "picker-results", "aria-label": "Matching clusters" });
+  const chosen = el("ul", { id: "merge-chosen", className: "chips picker-chosen", "aria-label": "Clusters to merge" });
+  let mergeButton = null;
+  let timer = null;
+  let asked = 0; // answers to older searches are dropped
+
+  const label = (cluster) => `${cluster.name} (${cluster.size} errors, ${cluster.runs_affected} runs)`;
+  function drawChosen() {
+    chosen.replaceChildren(...[...picked.values()].map((cluster) => el("li", {
+      className: "chip", dataset: { clusterId: cluster.id } }, el("span", { text: label(cluster) }),
+    el("button", { type: "button", className: "chip-remove", text: "×", "aria-label": `Remove ${cluster.name}`,
+      on: { click: () => { picked.delete(cluster.id); drawChosen(); } } }))));
+    if (mergeButton) mergeButton.disabled = picked.size === 0;
+  }
+  async function find(text) {
+    const mine = (asked += 1);
+    if (!text) { results.replaceChildren(); return; }
+    let page;
+    try {
+      page = await api("/clusters", { params: { q: text, sort: "size", limit: PICKER_LIMIT + 1, days: appState.days } });
+    } catch (error) {
+      notify(explain(error), "error");
+      return;
+    }
+    if (mine !== asked) return;
+    const found = page.items.filter((cluster) => cluster.id !== target.id && !picked.has(cluster.id))
+      .slice(0, PICKER_LIMIT);
+    results.replaceChildren(...(found.length ? found.map((cluster) => el("li", {},
+      el("button", { type: "button", className: "secondary picker-choice", dataset: { clusterId: cluster.id },
+        text: label(cluster), title: cluster.template, on: { click: () => {
+          picked.set(cluster.id, cluster);
+          drawChosen();
+          results.replaceChildren();
+          search.value = "";
+          search.focus();
+        } } })))
+      : [el("li", { className: "muted", text: "No other cluster matches." })]));
+  }
+  search.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => find(search.value.trim()), 200);
+  });
+  return {
+    search, results, chosen,
+    ids: () => [...picked.keys()],
+    attach(button) { mergeButton = button; button.disabled = true; return button; },
+  };
+}
+
 function history(detail) {
   if (!detail.history.length) return el("p", { className: "muted", text: "No review actions yet." });
   return el("ul", { className: "history" }, ...detail.history.map((entry) => {
@@ -248,17 +320,80 @@ function history(detail) {
   }));
 }
 
+/** Only an http(s) URL becomes a link (never javascript: or data:); the rest stays text. */
+export function safeHttpUrl(value) {
+  if (typeof value !== "string" || !value) return null;
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function runLink(entry) {
+  const code = el("code", { text: entry.run_id });
+  const href = safeHttpUrl(entry.url);
+  return href ? el("a", { href, target: "_blank", rel: "noopener noreferrer", title: href }, code) : code;
+}
+
+// -- what is over-represented: the cluster's errors by phase, model and workflow template, beside
+// all errors of the period (the way Sentry shows tag distributions on an issue)
+
+const TAG_NAMES = { phase: "Phase", model: "Model", workflow_template: "Workflow template" };
+const SHOWN_VALUES = 6;
+
+function shareText(share) {
+  return `${share.percent.toFixed(0)}% of these errors, ${share.overall_percent.toFixed(0)}% overall`;
+}
+
+// the cluster's share (filled) over the overall share (a tick); set through the CSSOM, which
+// the page's Content-Security-Policy allows (a style attribute it would block)
+function shareBar(share) {
+  const bar = el("span", { className: "share-bar", "aria-hidden": "true" });
+  bar.style.setProperty("--share", `${Math.min(100, share.percent)}%`);
+  bar.style.setProperty("--overall", `${Math.min(100, share.overall_percent)}%`);
+  return bar;
+}
+
+function breakdownPanel(detail) {
+  const flagged = detail.over_represented.length
+    ? el("ul", { className: "over-represented" }, ...detail.over_represented.map((share) => el("li", {
+      dataset: { tag: share.tag, value: share.value } },
+    el("strong", { text: `${TAG_NAMES[share.tag] || share.tag} ${share.value}` }),
+    ` ${shareText(share)} `, el("span", { className: "badge lift", text: `${share.lift.toFixed(1)}×` }))))
+    : el("p", { className: "muted", text: "Nothing stands out: no phase, model or workflow template is 1.5× more common here (with 3 errors or more) than overall." });
+  const tables = detail.breakdown.map((breakdown) => el("div", { className: "tag-breakdown", dataset: { tag: breakdown.tag } },
+    el("h4", { text: TAG_NAMES[breakdown.tag] || breakdown.tag }),
+    el("ul", {}, ...breakdown.values.slice(0, SHOWN_VALUES).map((share) => el("li", {
+      className: share.over_represented ? "over" : "", title: `${share.errors} of this cluster's errors; ` +
+        `${share.overall_errors} of all errors in the period (lift ${share.lift.toFixed(2)})` },
+    el("span", { className: "tag-value", text: share.value }),
+    shareBar(share),
+    el("span", { className: "muted", text: `${share.errors} · ${shareText(share)}` })))),
+    breakdown.values.length > SHOWN_VALUES
+      ? el("p", { className: "muted", text: `${breakdown.values.length - SHOWN_VALUES} more` }) : null));
+  return el("div", { id: "cluster-breakdown" }, flagged, el("div", { className: "breakdowns" }, ...tables));
+}
+
+/** The Period changed: show the list or the cluster page again, counted in the new period. */
+export function reloadClusters() {
+  const match = window.location.hash.match(/^#\/clusters\/([^/?#]+)/);
+  return match ? showCluster(decodeURIComponent(match[1])) : loadClusterList();
+}
+
 export async function showCluster(clusterId) {
   const target = document.getElementById("cluster-detail");
   target.replaceChildren(el("p", { className: "muted", text: "Loading…" }));
   let detail;
   try {
-    detail = await api(`/clusters/${encodeURIComponent(clusterId)}`);
+    detail = await api(`/clusters/${encodeURIComponent(clusterId)}`, { params: { days: appState.days } });
   } catch (error) {
     target.replaceChildren(el("p", { text: explain(error) }));
     return;
   }
   const cluster = detail.cluster;
+  const runs = detail.runs || detail.run_ids.map((runId) => ({ run_id: runId, url: null }));
   const seriesChart = el("div", { className: "chart", id: "cluster-series" });
   const mute = detail.ignored_until ? `until ${formatTime(detail.ignored_until)}`
     : detail.ignore_remaining !== null ? `${detail.ignore_remaining} more occurrences` : "forever";
@@ -267,8 +402,11 @@ export async function showCluster(clusterId) {
     el("dl", { className: "facts" },
       fact("Id", cluster.id), fact("Status", cluster.status === "ignored" ? `ignored (${mute})` : cluster.status),
       fact("Category", `${categoryName(cluster.category)} (by ${cluster.decided_by}, ${cluster.confidence.toFixed(2)})`),
-      fact("Errors", String(cluster.size)), fact("Runs", String(cluster.runs_affected)),
-      fact("First seen", formatTime(cluster.first_seen)), fact("Last seen", formatTime(cluster.last_seen)),
+      fact(`Errors, last ${detail.days} days`, String(cluster.size)),
+      fact(`Runs, last ${detail.days} days`, String(cluster.runs_affected)),
+      fact("First seen in the period", formatTime(cluster.first_seen)),
+      fact("Last seen", formatTime(cluster.last_seen)),
+      fact("All time", `${detail.errors_all_time} errors in ${detail.runs_all_time} runs since ${formatTime(detail.first_seen_all_time)}`),
       detail.merged_into ? fact("Merged into", detail.merged_into) : null,
       detail.split_from ? fact("Split from", detail.split_from) : null,
       detail.reviewed_by ? fact("Reviewed by", `${detail.reviewed_by} ${formatTime(detail.reviewed_at)}`) : null),
@@ -278,17 +416,22 @@ export async function showCluster(clusterId) {
     ...section("Recommendation", el("p", { text: cluster.recommendation })),
     ...section("Examples", ...detail.examples.map((example) => el("pre", { className: "example", text: example }))),
     ...section("Errors per day", seriesChart),
-    ...section("Phases", el("p", { text: Object.entries(detail.phases).map(([phase, count]) => `${phase}: ${count}`).join(" · ") || "–" })),
+    ...section(`What is over-represented (against all ${detail.total_errors_in_window} errors of the last ${detail.days} days)`,
+      breakdownPanel(detail)),
     ...section(`Message templates (${detail.templates.length})`, el("ul", {},
       ...detail.templates.map((template) => el("li", {}, el("code", { text: template.template }),
         el("span", { className: "muted", text: ` ${template.occurrences} errors, ${template.runs_affected} runs${template.pinned ? ", pinned" : ""}` }))))),
-    ...section(`Recent runs (${detail.run_ids.length})`, el("ul", { className: "runs" },
-      ...detail.run_ids.map((runId) => el("li", {}, el("code", { text: runId }))))),
+    ...section(`Recent runs (${runs.length})`, el("ul", { className: "runs" },
+      ...runs.map((entry) => el("li", {}, runLink(entry))))),
     ...section("Review", actions(detail)),
     ...section("History", history(detail)),
   );
-  lineChart(seriesChart, detail.daily_series.map((point) => ({
-    label: point.day.slice(5), value: point.count, spike: false, title: `${point.day}: ${point.count} errors`,
+  const today = detail.daily_series.length - 1; // the series ends today, which is still going
+  lineChart(seriesChart, detail.daily_series.map((point, index) => ({
+    label: index === today ? "today (partial)" : point.day.slice(5), value: point.count, spike: false,
+    partial: index === today,
+    title: `${point.day}: ${point.count} errors${index === today ? " — today (partial day)" : ""}`,
   })), { label: "Errors per day", integer: true });
   document.body.dataset.cluster = cluster.id;
+  document.body.dataset.clusterDays = String(detail.days);
 }
