@@ -8,9 +8,12 @@ missing server can never pass unnoticed.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +22,41 @@ from sqlalchemy.engine import make_url
 from .builders import NOW
 
 PG_ENV = "ERROR_ANALYTICS_TEST_PG_URL"
+
+
+CHROMIUM = os.environ.get("ERROR_ANALYTICS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def browser_unavailable(reason: str) -> None:
+    """Skip locally; under CI (``CI`` set) a missing browser fails the test instead."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: browser tests must run under CI")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, launched through Playwright (which never downloads a browser here)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        browser_unavailable("playwright is not installed (pip install playwright)")
+    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
+        browser_unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 @pytest.fixture(autouse=True)

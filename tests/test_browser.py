@@ -11,7 +11,6 @@ missing; under CI (``CI`` set) they fail instead. Playwright never downloads a b
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,43 +25,9 @@ from .test_api_serve import get_json, served
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("ERROR_ANALYTICS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 API = "/api/error-analytics"
 PROBE = "XSSPROBE"
 HOSTILE = f'<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> {PROBE} deploy hook failed'
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}: browser tests must run under CI")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def playwright_api():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install playwright)")
-    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        yield playwright
-
-
-@pytest.fixture(scope="module")
-def browser(playwright_api):
-    browser = playwright_api.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
 
 
 @pytest.fixture(scope="module")

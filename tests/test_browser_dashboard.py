@@ -9,7 +9,6 @@ phone layout. Skips (or fails under CI) like ``tests/test_browser.py``.
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from error_analytics.demo import build_demo_database, insert_rows
 
 from .builders import NOW, run
 from .test_api_serve import get_json, served
-from .test_browser import API, CHROMIUM, CHROMIUM_ARGS, _unavailable, open_dashboard
+from .test_browser import API, open_dashboard
 
 pytestmark = pytest.mark.browser
 
@@ -35,20 +34,6 @@ RUN_TO_GITHUB_URL: dict[str, str | None] = {
     "l0000003": "javascript:alert(document.domain)",
 }
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install playwright)")
-    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

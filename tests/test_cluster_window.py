@@ -11,10 +11,8 @@ import contextlib
 import csv
 import io
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -148,24 +146,12 @@ def test_a_status_filter_lists_quiet_clusters_with_nothing_in_the_window(databas
 
 
 @pytest.fixture(scope="module")
-def dashboard(tmp_path_factory) -> Iterator[tuple[str, Any]]:
+def dashboard(tmp_path_factory, browser) -> Iterator[tuple[str, Any]]:
     """(base URL of ``analyze-errors serve`` on a 30-day demo database, a chromium browser)."""
-    from .test_browser import CHROMIUM, CHROMIUM_ARGS, _unavailable
-
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install playwright)")
-    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
     path = tmp_path_factory.mktemp("window") / "demo.db"
     build_demo_database(path, runs=240, days=30, seed=11, now=NOW)
-    with served("--db", str(path)) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield base, browser
-        finally:
-            browser.close()
+    with served("--db", str(path)) as base:
+        yield base, browser
 
 
 @pytest.fixture

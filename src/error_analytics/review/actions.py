@@ -86,6 +86,20 @@ def local_naive(moment: datetime, timezone: str | None) -> datetime:
         raise InputError(f"{moment.isoformat()} is outside the supported range of times") from exc
 
 
+def check_cluster_name(name: object) -> None:
+    """Raise :class:`InputError` unless ``name`` is one storable line of 1 to MAX_NAME_CHARS."""
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or len(name.strip()) > MAX_NAME_CHARS
+        or "\n" in name.strip()
+        or not storable(name)
+    ):
+        raise InputError(
+            f"a cluster name is one line of 1 to {MAX_NAME_CHARS} characters, not {shown(name)}"
+        )
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ReviewContext:
     """What actions need from the service: the clock, the categories and the identity."""
@@ -218,16 +232,7 @@ class ReviewActions:
     def rename(
         self, cluster_id: str, name: str, *, actor: str, expected_version: int | None = None
     ) -> str:
-        if (
-            not isinstance(name, str)
-            or not name.strip()
-            or len(name.strip()) > MAX_NAME_CHARS
-            or "\n" in name.strip()
-            or not storable(name)
-        ):
-            raise InputError(
-                f"a cluster name is one line of 1 to {MAX_NAME_CHARS} characters, not {shown(name)}"
-            )
+        check_cluster_name(name)
 
         def decide(record: ClusterRecord, now: datetime) -> dict[str, Any]:
             return {
@@ -375,16 +380,8 @@ class ReviewActions:
             raise InputError(
                 "split needs a list of one or more templates (text or fingerprint) to move out"
             )
-        if name is not None and (
-            not isinstance(name, str)
-            or not name.strip()
-            or len(name.strip()) > MAX_NAME_CHARS
-            or "\n" in name.strip()
-            or not storable(name)
-        ):
-            raise InputError(
-                f"a cluster name is one line of 1 to {MAX_NAME_CHARS} characters, not {shown(name)}"
-            )
+        if name is not None:
+            check_cluster_name(name)
         now = self.context.now()
         with self.store.write() as tx:
             source = live_cluster(tx, cluster_id)
