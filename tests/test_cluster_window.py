@@ -219,3 +219,18 @@ def test_the_period_applies_to_the_cluster_list_and_page(dashboard_page):
         f"{in_month['errors_all_time']} errors"
     )
     assert page.problems == []
+
+
+def test_the_cluster_text_and_markdown_say_errors_and_runs(database, tmp_path):
+    """One word per number: the text view and the Markdown table say errors and runs, not size."""
+    recent = len([days for days in IMPORT_DAYS_AGO if days < 30])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["--db", database, "--cluster", "--days", "30"]) == 0
+    text = out.getvalue()
+    assert "Size:" not in text
+    assert f"{recent} errors in {recent} runs" in text
+    report = tmp_path / "report.md"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main(["--db", database, "--report", "--output", str(report)]) == 0
+    assert "| Id | Name | Errors | Runs |" in report.read_text()

@@ -172,9 +172,9 @@ def cluster_lines(clusters: list[DiscoveredCluster], *, limit: int | None = None
         badge = f" [{' '.join(badges)}]" if badges else ""
         lines.append(f"#{cluster.id}{badge} {_one_line(cluster.name)}")
         lines.append(f"   Template: {_one_line(cluster.template)}")
-        runs = f", {cluster.runs_affected} runs" if cluster.runs_affected else ""
+        runs = f" in {plural(cluster.runs_affected, 'run')}" if cluster.runs_affected else ""
         lines.append(
-            f"   Size: {cluster.size}{runs}; category: {cluster.category} "
+            f"   {plural(cluster.size, 'error')}{runs}; category: {cluster.category} "
             f"({cluster.confidence:.2f}, by {cluster.decided_by})"
         )
         if cluster.phases:
@@ -287,7 +287,7 @@ def markdown_report(
     out += ["", "## Discovered clusters", ""]
     if clusters:
         out += [
-            "| Id | Name | Size | Runs | Category | Phases | New |",
+            "| Id | Name | Errors | Runs | Category | Phases | New |",
             "|---|---|---|---|---|---|---|",
         ]
         for cluster in clusters:
