@@ -34,7 +34,14 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from ...config import DatabaseTarget, StateTarget
 from ..engine import open_engine
 from .engine import write_transaction
-from .tables import STATE_METADATA, STATE_TABLES, clusters, review_actions, schema_version
+from .tables import (
+    STATE_METADATA,
+    STATE_TABLES,
+    clusters,
+    review_actions,
+    schema_version,
+    write_component,
+)
 
 logger = logging.getLogger("error_analytics.state")
 
@@ -182,7 +189,6 @@ def finish_move(target: StateTarget | None, state_engine: Engine, now: datetime)
     A file another process is writing stays ``pending`` (retried by the next set-up); a file
     we may not write is ``kept``. Either way the copied state is already in use.
     """
-    from .schema import write_component
 
     old_path = make_url(target.moved_from).database if target and target.moved_from else None
     outcome = DONE

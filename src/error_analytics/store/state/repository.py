@@ -22,7 +22,7 @@ from ...errors import ConflictError
 from ...models import AuditEntry
 from .engine import prepare_state_engine, read_transaction, write_transaction
 from .records import AssignmentRow, ClusterRecord, OccurrenceStats, TemplateRecord
-from .schema import ensure_schema, read_component, write_component
+from .schema import ensure_schema, read_component
 from .tables import (
     cluster_templates,
     clusters,
@@ -30,6 +30,7 @@ from .tables import (
     id_map,
     refresh_runs,
     review_actions,
+    write_component,
 )
 
 #: Keys per ``IN (...)`` list, well below every engine's bind-parameter limit.

@@ -32,7 +32,7 @@ from .relocation import (
     move_old_tables,
     warn_kept,
 )
-from .tables import STATE_METADATA, event_assignments, schema_version
+from .tables import STATE_METADATA, event_assignments, schema_version, write_component
 
 SCHEMA_VERSION = 2
 SCHEMA_COMPONENT = "schema"
@@ -137,15 +137,3 @@ def read_component(connection: Connection, component: str) -> str | None:
     return connection.execute(
         sa.select(schema_version.c.version).where(schema_version.c.component == component)
     ).scalar()
-
-
-def write_component(connection: Connection, component: str, version: str, now: datetime) -> None:
-    updated = connection.execute(
-        schema_version.update()
-        .where(schema_version.c.component == component)
-        .values(version=version, updated_at=now)
-    )
-    if updated.rowcount == 0:
-        connection.execute(
-            schema_version.insert().values(component=component, version=version, updated_at=now)
-        )

@@ -24,7 +24,10 @@ template rows) carry the history of their errors with them.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 STATE_METADATA = sa.MetaData()
 
@@ -156,3 +159,16 @@ STATE_TABLES: tuple[sa.Table, ...] = (
     id_map,
     refresh_runs,
 )
+
+
+def write_component(connection: Connection, component: str, version: str, now: datetime) -> None:
+    """Record ``component``'s version in ``ea_schema_version`` (insert or update)."""
+    updated = connection.execute(
+        schema_version.update()
+        .where(schema_version.c.component == component)
+        .values(version=version, updated_at=now)
+    )
+    if updated.rowcount == 0:
+        connection.execute(
+            schema_version.insert().values(component=component, version=version, updated_at=now)
+        )
