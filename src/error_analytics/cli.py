@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import NoReturn, TextIO
 
 from . import render
 from .analysis.recommendations import DEFAULT_LIMIT, MAX_LIMIT
@@ -25,9 +25,8 @@ from .cli_options import check_combination, check_database_files, database_optio
 from .cli_review import add_review_flag, register_review_commands, run_review_command, wants_review
 from .cli_serve import register_serve_command, run_serve
 from .config import get_settings
-from .documents import views_document
+from .documents import View, views_document, window_views
 from .errors import ConfigurationError, ErrorAnalyticsError
-from .models import DiscoveredCluster
 from .progress import terminal_progress
 
 EXIT_OK = 0
@@ -302,30 +301,22 @@ def _views(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextI
         chosen = ["summary"]
     if args.report:
         chosen = list(VIEW_FLAGS)
-    clusters: list[DiscoveredCluster] = []
     if args.cluster or set(chosen) - {"phase"}:
         # every view but --phase is built from the window's clusters: find them once, here,
-        # where a progress bar can show it
+        # where a progress bar can show it (the views below reuse them with the snapshot)
         progress = terminal_progress("Clustering", enabled=not (args.json or args.no_progress))
-        clusters = service.cluster_errors(args.days, snapshot=snapshot, progress=progress)
+        service.cluster_errors(args.days, snapshot=snapshot, progress=progress)
         if service.state_note:
             print(f"Note: {service.state_note}", file=sys.stderr)
 
-    results: dict[str, Any] = {}
+    wanted = {View.BY_PHASE if name == "phase" else View(name) for name in chosen}
     if "summary" in chosen:
-        results["summary"] = service.get_error_summary(args.days, snapshot=snapshot)
-    if "phase" in chosen:
-        results["by_phase"] = service.analyze_by_phase(args.days, snapshot=snapshot)
-    if "patterns" in chosen or "summary" in chosen:
-        results["patterns"] = service.find_error_patterns(args.days, snapshot=snapshot)
-    if "trends" in chosen:
-        results["trends"] = service.get_failure_trends(args.days, snapshot=snapshot)
-    if "recommendations" in chosen:
-        results["recommendations"] = service.get_debugging_recommendations(
-            args.days, snapshot=snapshot, limit=args.limit or DEFAULT_LIMIT
-        )
+        wanted.add(View.PATTERNS)  # the text summary lists the top patterns
     if args.cluster or args.report:
-        results["clusters"] = clusters
+        wanted.add(View.CLUSTERS)
+    results = window_views(
+        service, args.days, wanted, recommendation_limit=args.limit or DEFAULT_LIMIT
+    )
 
     if args.json:
         views = {"phase": "by_phase"}
@@ -349,7 +340,7 @@ def _views(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextI
                 patterns=results["patterns"],
                 trend=results["trends"],
                 recommendations=results["recommendations"],
-                clusters=clusters,
+                clusters=results["clusters"],
                 generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
             )
         )
@@ -367,7 +358,7 @@ def _views(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextI
     if "recommendations" in chosen:
         lines += render.recommendation_lines(results["recommendations"])
     if args.cluster:
-        lines += render.cluster_lines(clusters, limit=25)
+        lines += render.cluster_lines(results["clusters"], limit=25)
     lines += render.quality_lines(snapshot.quality)
     out.write("\n".join(lines) + "\n")
     return EXIT_OK
