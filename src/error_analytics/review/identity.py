@@ -31,6 +31,9 @@ from ..rules import RuleSet
 ALGORITHM_VERSION = "t1"
 #: Longest example message stored per template (characters): enough to re-key it later.
 MAX_EXAMPLE_CHARS = 20_000
+#: Distinct messages a :class:`Templater` remembers before it starts afresh (bounds memory in a
+#: long-running server).
+MAX_REMEMBERED_TEMPLATES = 200_000
 
 
 def fingerprint_of(template: str) -> str:
@@ -59,6 +62,7 @@ class Templater:
 
     def __init__(self, rules: RuleSet) -> None:
         self.masker = Masker(rules.masks)
+        self._message_to_template: dict[str, str] = {}
         masks = "\n".join(
             f"{mask.name}\x1f{mask.pattern}\x1f{mask.replacement}" for mask in rules.masks
         )
@@ -67,9 +71,22 @@ class Templater:
         )
 
     def templates(self, messages: Sequence[str]) -> list[str]:
-        salient = [prepare(message)[0] for message in messages]
-        masked = self.masker.mask_many(salient)
-        return [
-            " ".join(signature_tokens(self.masker.signature(form))) or "(empty message)"
-            for form in masked
-        ]
+        """The template of each message. Remembered: a refresh and the views that follow it
+        template the same window's messages, and masking is the expensive part."""
+        known = self._message_to_template
+        found: dict[str, str] = {}
+        for message in messages:  # .get once per message: safe while another thread clears
+            template = known.get(message)
+            if template is not None:
+                found[message] = template
+        missing = list(dict.fromkeys(message for message in messages if message not in found))
+        if missing:
+            masked = self.masker.mask_many([prepare(message)[0] for message in missing])
+            for message, form in zip(missing, masked, strict=True):
+                found[message] = (
+                    " ".join(signature_tokens(self.masker.signature(form))) or "(empty message)"
+                )
+            if len(known) + len(missing) > MAX_REMEMBERED_TEMPLATES:
+                known.clear()
+            known.update((message, found[message]) for message in missing)
+        return [found[message] for message in messages]
