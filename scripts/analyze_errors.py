@@ -3,7 +3,7 @@
 
 The host's own flags (``--summary``, ``--phase``, ``--patterns``, ``--trends``,
 ``--recommendations``, ``--report``) run through ``ErrorAnalysisCLI``, as they did in the host;
-everything else is ``analyze-errors`` (see :mod:`error_analytics.host_cli`).
+everything else is ``analyze-errors`` (see :mod:`error_analytics.cli.host`).
 """
 
 import sys
@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from error_analytics.host_cli import main
+from error_analytics.cli.host import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 import error_analytics.api.dashboard
 from error_analytics import cli, models
-from error_analytics.api import create_app, mount_dashboard, router, schemas
+from error_analytics.api import (
+    analyses,
+    clusters,
+    create_app,
+    downloads,
+    mount_dashboard,
+    router,
+    schemas,
+)
+from error_analytics.api.errors import ErrorMappingRoute
 from error_analytics.config import Settings, get_settings
+from error_analytics.service import ErrorAnalyticsService
 
 from .builders import host_database, spec_database
 
@@ -137,6 +149,72 @@ def test_a_host_mounts_the_router_in_two_lines(spec_url, monkeypatch):
         assert missing.json()["error"] == "NotFoundError"
     finally:
         get_settings.cache_clear()
+
+
+def api_routes() -> list[APIRoute]:
+    """Every route the public router answers, through the routers it includes."""
+    return [
+        context.original_route
+        for context in iter_route_contexts(router.routes)
+        if isinstance(context.original_route, APIRoute)
+    ]
+
+
+def test_the_router_is_the_three_module_routers():
+    """``router`` includes one router per module, and each route keeps its module's route
+    class (guards writes, maps errors) wherever the router is included."""
+    module_routes = [
+        route for module in (analyses, clusters, downloads) for route in module.router.routes
+    ]
+    assert api_routes() == module_routes
+    assert all(type(route) is ErrorMappingRoute for route in module_routes)
+    assert {module.router.prefix for module in (analyses, clusters, downloads)} == {""}
+    assert router.prefix == API
+
+
+@pytest.mark.parametrize("route", api_routes(), ids=lambda route: f"{route.name}")
+def test_routes_return_domain_objects_through_their_response_model(route):
+    """No route hands back a hand-made document typed ``object``: JSON routes return domain
+    objects (or the schema itself) and name the schema that writes them."""
+    returns = inspect.signature(route.endpoint).return_annotation
+    assert returns not in ("object", "Any", "dict[str, Any]", inspect.Signature.empty), route.path
+    if returns != "Response":  # the Markdown report and the CSV are text made by the route
+        assert route.response_model is not None, route.path
+
+
+def test_a_view_route_returns_the_services_result(spec_url):
+    analytics = ErrorAnalyticsService.from_settings(Settings(db=spec_url))
+    try:
+        assert isinstance(analyses.summary(analytics, 30), models.ErrorSummary)
+        assert isinstance(analyses.by_phase(analytics, 30), models.PhaseErrorBreakdown)
+    finally:
+        analytics.reader.engine.dispose()
+
+
+def test_a_host_app_maps_every_kind_of_error(spec_url, tmp_path):
+    """Included twice (the public router in a host's router in the host app), errors are still
+    the toolkit's problem answers: 422 (validation and a bad setting), 404, 503."""
+    host_api = APIRouter()
+    host_api.include_router(router)
+    host = FastAPI()
+    host.include_router(host_api)
+    settings = Settings(db=spec_url)
+    host.dependency_overrides[get_settings] = lambda: settings
+    with TestClient(host) as test_client:
+        invalid = test_client.get(f"{API}/summary", params={"days": 0})
+        missing = test_client.get(f"{API}/clusters/no-such-cluster")
+        settings = Settings(environ={"DB_TYPE": "oracle"})
+        misconfigured = test_client.get(f"{API}/trends")
+        settings = Settings(db=str(tmp_path / "missing.db"))
+        unavailable = test_client.get(f"{API}/patterns")
+    answers = [invalid, missing, misconfigured, unavailable]
+    assert [answer.status_code for answer in answers] == [422, 404, 422, 503]
+    assert [answer.json()["error"] for answer in answers] == [
+        "RequestValidationError",
+        "NotFoundError",
+        "ConfigurationError",
+        "DatabaseUnavailableError",
+    ]
 
 
 def test_host_overrides_the_settings(spec_url):

@@ -24,8 +24,8 @@ from error_analytics.api.guard import MAX_ACTION_BODY_BYTES
 from error_analytics.config import Settings, get_settings
 from error_analytics.demo import build_demo_database
 from error_analytics.errors import InputError
-from error_analytics.review import ClusterReviewService
 from error_analytics.review import actions as review_actions
+from error_analytics.service import ErrorAnalyticsService
 
 from .builders import NOW
 from .test_api_clusters import review_cli
@@ -109,7 +109,7 @@ def test_ignore_until_unusable_is_a_clean_422(client, until):
 def test_review_service_converts_an_aware_until(demo_db):
     """The service under ``analyze-errors clusters ignore`` accepts it too, in its zone."""
     settings = Settings(db=demo_db, timezone="Asia/Kolkata")
-    review = ClusterReviewService.from_settings(settings)
+    review = ErrorAnalyticsService.from_settings(settings).review
     review.refresh(30)
     cluster_id = review.list_clusters(limit=1).items[0].id
     until = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
@@ -298,7 +298,7 @@ def test_a_422_does_not_echo_a_huge_input(client):
 
 
 def test_the_review_service_does_not_echo_a_huge_input(demo_db):
-    review = ClusterReviewService.from_settings(Settings(db=demo_db))
+    review = ErrorAnalyticsService.from_settings(Settings(db=demo_db)).review
     review.refresh(30)
     cluster_id = review.list_clusters(limit=1).items[0].id
     for action in (
@@ -323,7 +323,7 @@ def test_the_name_limit_is_the_same_everywhere(client, demo_db):
     assert over.status_code == 422
     assert str(limit) in over.text and str(limit + 100) not in over.text
     with pytest.raises(InputError, match=f" {limit} characters"):
-        review = ClusterReviewService.from_settings(Settings(db=demo_db))
+        review = ErrorAnalyticsService.from_settings(Settings(db=demo_db)).review
         review.rename(cluster_id, "n" * (limit + 1), actor="ana")
 
 
@@ -370,7 +370,7 @@ def test_text_no_database_can_store_is_a_422(any_demo_url):
 
 def test_the_review_service_refuses_text_no_database_can_store(any_demo_url):
     """What ``analyze-errors clusters`` passes on (a non-UTF-8 argument decodes to a surrogate)."""
-    review = ClusterReviewService.from_settings(Settings(db=any_demo_url))
+    review = ErrorAnalyticsService.from_settings(Settings(db=any_demo_url)).review
     review.refresh(30)
     cluster_id = review.list_clusters(limit=1).items[0].id
     with pytest.raises(InputError):

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from error_analytics.cli_serve import (
+from error_analytics.cli.serve import (
     DEFAULT_HOST,
     is_loopback,
     register_serve_command,

@@ -20,8 +20,8 @@ from error_analytics import cli
 from error_analytics.api import create_app
 from error_analytics.config import Settings
 from error_analytics.demo.schema import create_workflow_tables, insert_rows
-from error_analytics.review import ClusterReviewService
 from error_analytics.review.breakdown import NOT_RECORDED, tag_shares
+from error_analytics.service import ErrorAnalyticsService
 from error_analytics.store.state import SCHEMA_VERSION, ensure_schema, open_state_engine
 from error_analytics.store.state.tables import event_assignments, schema_version
 
@@ -157,7 +157,7 @@ def test_a_version_1_state_is_migrated_and_refilled(database):
     own on PostgreSQL); its old rows show as not recorded until a refresh reads them again."""
     settings = Settings(db=database)
     target = settings.state_database_target()
-    ClusterReviewService.from_settings(settings).refresh(30)
+    ErrorAnalyticsService.from_settings(settings).review.refresh(30)
     engine = open_state_engine(target)
     table = f'"{target.schema}".ea_event_assignments' if target.schema else "ea_event_assignments"
     with engine.begin() as connection:  # back to the version 1 shape, rows kept
@@ -181,7 +181,7 @@ def test_a_version_1_state_is_migrated_and_refilled(database):
     assert version == "2" and len(models) == 20 and set(models) == {None}
     engine.dispose()
 
-    migrated = ClusterReviewService.from_settings(settings)
+    migrated = ErrorAnalyticsService.from_settings(settings).review
     cluster_id = browser_cluster(
         [dataclasses.asdict(cluster) for cluster in migrated.list_clusters().items]
     )

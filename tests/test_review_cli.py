@@ -9,7 +9,7 @@ import json
 import pytest
 
 from error_analytics import cli
-from error_analytics.cli_review import (
+from error_analytics.cli.review import (
     add_review_flag,
     register_review_commands,
     run_review_command,
@@ -21,7 +21,7 @@ from .test_review_helpers import NOW, scenario
 
 
 def parser() -> argparse.ArgumentParser:
-    """The real main parser with the review commands wired in (as cli.py does it)."""
+    """The real main parser with the review commands wired in (as cli/main.py does it)."""
     main = cli.build_parser()
     if not any("--review" in action.option_strings for action in main._actions):
         add_review_flag(main)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from error_analytics.cli_review import add_review_flag, register_review_commands
+from error_analytics.cli.review import add_review_flag, register_review_commands
 from error_analytics.review import ClusterReviewService
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "review.md").read_text(encoding="utf-8")
@@ -75,7 +75,8 @@ def test_public_surface():
         "audit_log",
         "preview_rule",
         "promote_to_rule",
-        "from_settings",
+        "place_events",
+        "state_token",
         "training_labels",
         "window_clusters",
     }

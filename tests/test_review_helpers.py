@@ -124,11 +124,13 @@ def review_service(
     url: str, clock: Clock, *, state_url: str | None = None, rules=None
 ) -> ClusterReviewService:
     analysed = DatabaseTarget(url, "test")
-    analytics = ErrorAnalyticsService(
-        WorkflowReader(open_engine(analysed)), clock=clock, rules=rules
-    )
     state = DatabaseTarget(state_url or url, "test state")
-    return ClusterReviewService(analytics, open_state_engine(state))
+    return ErrorAnalyticsService(
+        WorkflowReader(open_engine(analysed)),
+        clock=clock,
+        rules=rules,
+        state_engine=open_state_engine(state),
+    ).review
 
 
 def analysed_fingerprint(url: str) -> dict[str, tuple[int, str]]:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from error_analytics.models import ClusterStatus
 from error_analytics.review.identity import Templater
 from error_analytics.rules import default_rules
+from error_analytics.service import ErrorAnalyticsService
 from error_analytics.store.state.tables import id_map
 
 from .test_review_helpers import (
@@ -32,7 +33,8 @@ def test_first_refresh_keeps_the_clusterer_ids_and_rerun_changes_nothing(db_url)
     first = service.refresh(30)
     assert first.new_clusters > 5
     assert first.new_assignments == first.events_seen > 0
-    ephemeral = {cluster.id for cluster in service.analytics.cluster_errors(30)}
+    stateless = ErrorAnalyticsService(service.analytics.reader, clock=clock)
+    ephemeral = {cluster.id for cluster in stateless.cluster_errors(30)}
     persisted = {cluster.id for cluster in service.list_clusters(limit=1000).items}
     assert persisted == ephemeral
 

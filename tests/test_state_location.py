@@ -40,10 +40,11 @@ STATE_NAMES = {table.name for table in STATE_TABLES}
 
 def located_service(settings: Settings, clock: Clock) -> ClusterReviewService:
     """A review service whose state goes wherever ``settings`` put it by default."""
-    analytics = ErrorAnalyticsService(
-        WorkflowReader(open_engine(settings.database_target())), clock=clock
-    )
-    return ClusterReviewService(analytics, open_state_engine(settings.state_database_target()))
+    return ErrorAnalyticsService(
+        WorkflowReader(open_engine(settings.database_target())),
+        clock=clock,
+        state_engine=open_state_engine(settings.state_database_target()),
+    ).review
 
 
 def tables_in(url: str, schema: str | None = None) -> set[str]:

@@ -8,6 +8,7 @@ CLI, a FastAPI router and a web dashboard. The host application's original inter
 prints one view per method (docs/host-integration.md).
 """
 
+from error_analytics.cli.host import ErrorAnalysisCLI
 from error_analytics.errors import (
     ConfigurationError,
     ConflictError,
@@ -19,7 +20,6 @@ from error_analytics.errors import (
     NotFoundError,
     SchemaError,
 )
-from error_analytics.host_cli import ErrorAnalysisCLI
 from error_analytics.models import (
     DebugRecommendation,
     DiscoveredCluster,

@@ -1,23 +1,23 @@
 """The public JSON documents of the views: what ``--json`` prints and what the API answers.
 
-One serializer for every edge. The CLI's ``--json``, the API's analysis routes and
-``/export.json`` write the service's results through this module, so a view's document is the
-same wherever it is read: the same keys in the same order, the same values and types,
-timestamps as ``YYYY-MM-DD HH:MM:SS`` and days as ``YYYY-MM-DD``. Fields are carried
-generically (:func:`~error_analytics.models.to_jsonable`): a field added to a result reaches
-every edge, and the API's ``response_model`` (``api/schemas.py``, which mirrors the results
-field for field) describes the same document in the OpenAPI schema.
+The CLI's ``--json`` writes the service's results through this module
+(:func:`~error_analytics.models.to_jsonable`): the same keys in the same order as the result's
+fields, timestamps as ``YYYY-MM-DD HH:MM:SS`` and days as ``YYYY-MM-DD``. The API returns the
+same results and its ``response_model`` (``api/schemas.py``, which mirrors the results field for
+field and writes timestamps the same way) writes them; ``tests/test_view_parity.py`` proves the
+two documents equal for every view on both engines, and ``tests/test_api.py`` fails when a
+result gains a field its schema lacks.
 
-A view's document is its result's (:func:`view_document`): ``/summary`` answers
-``view_document(summary)``. Several views make one object keyed by view name
-(:func:`views_document`), as ``analyze-errors --summary --phase --json`` prints it and
-``/export.json`` answers it for every view::
+A view's document is its result's (:func:`view_document`). Several views make one object keyed
+by view name (:func:`views_document`), as ``analyze-errors --summary --phase --json`` prints it
+and ``/export.json`` answers it for every view::
 
     {"days": 30, "summary": {...}, "by_phase": {...}, "patterns": [...], "trends": {...},
      "recommendations": [...], "clusters": [...]}
 
 Without the summary (which carries it), the window's ``data_quality`` is added at the end.
-:func:`window_views` computes several views of one window from one snapshot.
+:func:`window_views` computes several views of one window from one snapshot; the CLI and the
+API both call it.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class WindowViews(TypedDict, total=False):
     clusters: list[DiscoveredCluster]
 
 
-class View(str, enum.Enum):
+class View(enum.StrEnum):
     """The views, named as the keys of a several-view document, in the order it lists them."""
 
     SUMMARY = "summary"

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 
-class Phase(str, enum.Enum):
+class Phase(enum.StrEnum):
     """The ten canonical workflow phases, in order, plus ``Unknown``."""
 
     PLAN = "Plan"
@@ -35,7 +35,7 @@ class Phase(str, enum.Enum):
         return list(cls)
 
 
-class Source(str, enum.Enum):
+class Source(enum.StrEnum):
     """Where an error event was read from."""
 
     FAILURE_TEXT = "failure_text"  # workflow_history.failure_reason / error_message
@@ -45,16 +45,65 @@ class Source(str, enum.Enum):
     NO_ERROR_TEXT = "no_error_text"  # a failed run that recorded no error text at all
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
 
 
-class TrendDirection(str, enum.Enum):
+class TrendDirection(enum.StrEnum):
     INCREASING = "increasing"
     DECREASING = "decreasing"
     STABLE = "stable"
+
+
+class ClusterStatus(enum.StrEnum):
+    """Where a persisted cluster is in its review lifecycle (see docs/review.md)."""
+
+    NEW = "new"  # discovered, not yet reviewed
+    REVIEWED = "reviewed"  # a person looked at it and kept it
+    IGNORED = "ignored"  # muted: forever, until a date, or for N more occurrences
+    RESOLVED = "resolved"  # fixed; becomes regressed when the error comes back
+    REGRESSED = "regressed"  # occurred again after it was resolved
+    MERGED = "merged"  # folded into another cluster (see merged_into)
+
+
+class DecidedBy(enum.StrEnum):
+    """What placed a cluster in its category (stored as ``ea_clusters.category_source``)."""
+
+    RULE = "rule"  # a keyword/pattern rule matched its messages
+    MODEL = "model"  # the category model was confident enough
+    REVIEW = "review"  # a person set it, or a vote of reviewed templates (refresh)
+    NONE = "none"  # nothing placed it: the category stays unknown
+
+
+class ClusterSort(enum.StrEnum):
+    """Orders of the review service's cluster list, largest/latest first."""
+
+    SIZE = "size"
+    LAST_SEEN = "last_seen"
+    FIRST_SEEN = "first_seen"
+    RUNS = "runs"
+
+
+class RateBasis(enum.StrEnum):
+    """The denominator of a phase's failure rate."""
+
+    RUNS_REACHING_PHASE = "runs_reaching_phase"  # task_logs say which runs reached which phase
+    ALL_RUNS = "all_runs"  # every run in the window
+
+
+class PatternKind(enum.StrEnum):
+    CATEGORY = "category"  # one per category, made of its clusters (what the views list)
+    CLUSTER = "cluster"  # made for one cluster (``cluster_id``), kept for older documents
+
+
+class RecommendationKind(enum.StrEnum):
+    CATEGORY = "category"  # a category's clusters
+    CLUSTER = "cluster"  # one cluster worth its own item
+    NEEDS_REVIEW = "needs_review"  # uncategorised clusters to review
+    PHASE_HOTSPOT = "phase_hotspot"  # a phase whose failure rate stands out
+    MISSING_ERROR_TEXT = "missing_error_text"  # failed runs that recorded no error text
 
 
 #: Category key given to messages that no rule (and no confident model) places.
@@ -159,7 +208,7 @@ class PhaseErrorBreakdown:
     # phases whose failure rate exceeds threshold_percent
     phases_above_threshold: list[str] = dataclasses.field(default_factory=list)
     threshold_percent: float = 10.0
-    rate_basis: str = "all_runs"  # "runs_reaching_phase" when task_logs say who reached what
+    rate_basis: RateBasis = RateBasis.ALL_RUNS  # RUNS_REACHING_PHASE when task_logs tell
     days: int = 30
 
 
@@ -185,12 +234,10 @@ class ErrorPattern:
     example_message: str
     affected_phases: list[str]
     recommendation: str
-    severity: str = Severity.MEDIUM.value
+    severity: Severity = Severity.MEDIUM
     first_seen: datetime | None = None
     last_seen: datetime | None = None
-    # "category": one per category, made of its clusters (what the views list); "cluster": a
-    # pattern made for one cluster (``cluster_id``), kept for readers of older documents
-    kind: str = "category"
+    kind: PatternKind = PatternKind.CATEGORY
     cluster_id: str | None = None
     # the category's largest clusters in the window, largest first: what the count is made of
     top_clusters: list[ClusterEvidence] = dataclasses.field(default_factory=list)
@@ -200,7 +247,7 @@ class ErrorPattern:
 @dataclasses.dataclass(slots=True)
 class DebugRecommendation:
     issue: str
-    severity: str  # high | medium | low
+    severity: Severity
     root_cause: str
     solution: str
     estimated_fix_time: str
@@ -209,8 +256,7 @@ class DebugRecommendation:
     affected_phases: list[str] = dataclasses.field(default_factory=list)
     last_seen: datetime | None = None
     score: float = 0.0
-    # category | cluster | needs_review | phase_hotspot | missing_error_text
-    kind: str = "category"
+    kind: RecommendationKind = RecommendationKind.CATEGORY
     cluster_ids: list[str] = dataclasses.field(default_factory=list)  # the clusters it covers
 
 
@@ -229,7 +275,7 @@ class TrendData:
     days: int = dataclasses.field(default=30, kw_only=True)
     points: list[TrendPoint]
     category_daily_counts: dict[str, list[int]]  # category key -> counts aligned with points
-    direction: str  # increasing | decreasing | stable
+    direction: TrendDirection
     percentage_change: float  # failure rate, second half vs first half of the window
     spike_days: list[date]
 
@@ -242,7 +288,7 @@ class CategoryRule:
     name: str  # "Import Error"
     category: str  # "Dependency Issue"
     recommendation: str
-    severity: str
+    severity: Severity
     keywords: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
     root_cause: str = ""
@@ -261,7 +307,7 @@ class DiscoveredCluster:
     examples: list[str]  # a few original messages
     category: str  # one of the category keys, or "unknown"
     confidence: float  # 0..1
-    decided_by: str  # "rule" | "model" | "none" (later also "review")
+    decided_by: DecidedBy
     recommendation: str
     templates: list[str] = dataclasses.field(default_factory=list)  # distinct normalised forms
     distinct_messages: int = 0
@@ -271,22 +317,11 @@ class DiscoveredCluster:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     is_new: bool = False
-    status: str = "new"  # a ClusterStatus value
+    status: ClusterStatus = ClusterStatus.NEW
     # filled from the review state (error_analytics.review)
     version: int = 0  # optimistic-concurrency token: pass it back as expected_version
     is_spike: bool = False  # a reviewed cluster occurring far above its usual daily rate
     daily_counts: list[int] = dataclasses.field(default_factory=list)  # last days, oldest first
-
-
-class ClusterStatus(str, enum.Enum):
-    """Where a persisted cluster is in its review lifecycle (see docs/review.md)."""
-
-    NEW = "new"  # discovered, not yet reviewed
-    REVIEWED = "reviewed"  # a person looked at it and kept it
-    IGNORED = "ignored"  # muted: forever, until a date, or for N more occurrences
-    RESOLVED = "resolved"  # fixed; becomes regressed when the error comes back
-    REGRESSED = "regressed"  # occurred again after it was resolved
-    MERGED = "merged"  # folded into another cluster (see merged_into)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

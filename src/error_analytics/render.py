@@ -13,13 +13,16 @@ import re
 from .analysis.recommendations import plural
 from .models import (
     UNKNOWN_CATEGORY,
+    ClusterStatus,
     DataQualityReport,
     DebugRecommendation,
     DiscoveredCluster,
     ErrorPattern,
     ErrorSummary,
+    PatternKind,
     Phase,
     PhaseErrorBreakdown,
+    RateBasis,
     TrendData,
 )
 from .rules.text import strip_ansi
@@ -72,7 +75,7 @@ def pattern_lines(patterns: list[ErrorPattern], limit: int = 10) -> list[str]:
 
 def _pattern_entry(index: int, pattern: ErrorPattern) -> list[str]:
     name = _one_line(pattern.pattern_name)
-    if pattern.kind == "cluster":  # a pattern made for one cluster (``cluster_id``)
+    if pattern.kind == PatternKind.CLUSTER:  # a pattern made for one cluster (``cluster_id``)
         name = f"{name} [cluster {pattern.cluster_id}]"
     if pattern.category_key == UNKNOWN_CATEGORY:
         clusters = pattern.clusters or len(pattern.top_clusters)
@@ -105,7 +108,7 @@ def _pattern_entry(index: int, pattern: ErrorPattern) -> list[str]:
 def phase_lines(breakdown: PhaseErrorBreakdown) -> list[str]:
     basis = (
         "runs that reached the phase"
-        if breakdown.rate_basis == "runs_reaching_phase"
+        if breakdown.rate_basis == RateBasis.RUNS_REACHING_PHASE
         else "all runs"
     )
     lines = ["", "PHASE BREAKDOWN", f"(failure rate: runs that failed in the phase / {basis})"]
@@ -167,7 +170,7 @@ def cluster_lines(clusters: list[DiscoveredCluster], *, limit: int | None = None
         badges = []
         if cluster.is_new:
             badges.append("NEW")
-        if cluster.status not in ("new", "reviewed") and cluster.status:
+        if cluster.status not in (ClusterStatus.NEW, ClusterStatus.REVIEWED):
             badges.append(cluster.status.upper())
         badge = f" [{' '.join(badges)}]" if badges else ""
         lines.append(f"#{cluster.id}{badge} {_one_line(cluster.name)}")

@@ -16,7 +16,6 @@ the runs that *reached* that phase according to ``task_logs``; where the databas
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -30,32 +29,30 @@ from sqlalchemy.engine import Engine
 from .analysis.clusters import WindowClusters
 from .analysis.patterns import category_patterns
 from .analysis.recommendations import DEFAULT_LIMIT, MAX_LIMIT, recommend
-from .analysis.sources import Progress, fresh_clusters, state_clusters, state_token
-from .analysis.trends import build_trend, window_days
+from .analysis.snapshot import Snapshot
+from .analysis.sources import Progress, fresh_clusters
+from .analysis.trends import build_trend, runs_failed_by_day, window_days
 from .config import Settings, get_settings
-from .errors import DatabaseError, InputError
+from .errors import ConfigurationError, DatabaseError, InputError
 from .models import (
-    NO_TEXT_CATEGORY,
-    UNKNOWN_CATEGORY,
     CategoryRule,
     DataQualityReport,
     DebugRecommendation,
     DiscoveredCluster,
-    ErrorEvent,
     ErrorPattern,
     ErrorSummary,
     Phase,
     PhaseErrorBreakdown,
-    Severity,
+    RateBasis,
     Source,
     TimeWindow,
     TrendData,
 )
 from .rules import RuleSet, classify_error, default_rules, load_rules
 from .store.engine import open_engine
-from .store.workflow_reader import DailyRunCount, RunCounts, WorkflowReader
+from .store.workflow_reader import WorkflowReader
 
-if TYPE_CHECKING:  # the review package imports this module
+if TYPE_CHECKING:  # loaded on first use: it brings the clustering code (scikit-learn)
     from .review import ClusterReviewService
 
 logger = logging.getLogger("error_analytics.service")
@@ -67,58 +64,26 @@ PHASE_RATE_THRESHOLD = 10.0
 #: The most recommendations one call lists (``limit``).
 MAX_RECOMMENDATIONS = MAX_LIMIT
 
-UNKNOWN_RULE = CategoryRule(
-    key=UNKNOWN_CATEGORY,
-    name="Unclassified Error",
-    category="Unknown",
-    recommendation="Read the example message and the failing phase's log; if it recurs, "
-    "add a rule for it (--rules) so it is classified next time.",
-    severity=Severity.MEDIUM.value,
-    root_cause="Errors that no rule recognises",
-    estimated_fix_time="1-3 hours",
-)
-NO_TEXT_RULE = CategoryRule(
-    key=NO_TEXT_CATEGORY,
-    name="Errors Without Text",
-    category="Missing Diagnostics",
-    recommendation="Record the exception text and the failing phase when a workflow fails.",
-    severity=Severity.MEDIUM.value,
-    root_cause="Failed runs that recorded no error text, and phase error counts without a message",
-    estimated_fix_time="1-2 hours",
-)
-
-
-@dataclasses.dataclass(slots=True)
-class Snapshot:
-    """Everything the analyses of one window read from the database, read once."""
-
-    window: TimeWindow
-    counts: RunCounts
-    events: list[ErrorEvent]
-    quality: DataQualityReport
-    phase_reach: dict[Phase, int] | None
-    daily: list[DailyRunCount]
-    days: int = 30
-    # the window's clusters, found on first use; with the review state's token they came from
-    clusters: WindowClusters | None = None
-    clusters_token: tuple | None = None
-    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
-
 
 class ErrorAnalyticsService:
-    """Analyses of one workflow database.
+    """Analyses of one workflow database, and the façade the CLI, the API and the host call.
 
-    ``ErrorAnalyticsService(reader)`` analyses the database the reader reads;
+    The composition root is :meth:`from_settings`: it builds the service from
+    :class:`~error_analytics.config.Settings` (the workflow database read-only, the rules file,
+    the clock and time zone, the review state database) for the CLI, the API and the tests;
+    nothing else wires these parts. The review workflow on the same database and state is
+    :attr:`review`, built here on first use.
+
     ``ErrorAnalyticsService()`` (the host's original way of building it) or
-    ``ErrorAnalyticsService(settings=...)`` finds the database the way the CLI does
-    (:func:`~error_analytics.config.get_settings`: ``ERROR_ANALYTICS_DB``, else the host's
-    ``DB_TYPE`` / ``POSTGRES_*``) and opens it, read-only, on first use, so that building one
-    at import time opens nothing. :meth:`from_settings` opens it at once.
+    ``ErrorAnalyticsService(settings=...)`` is the same service opened lazily: the database
+    (``ERROR_ANALYTICS_DB``, else the host's ``DB_TYPE`` / ``POSTGRES_*``) and the state open on
+    first use, so building one at import time opens nothing. ``ErrorAnalyticsService(reader)``
+    analyses what ``reader`` reads, with ``rules``, ``clock`` and ``state_engine`` (an engine,
+    or a function that opens one on first use) given explicitly, as unit tests do.
 
-    Clusters (and so every view) come from the review state when there is one: the settings'
-    state database for a service built from settings, else ``state_engine`` (an engine, or a
-    function that opens one on first use). A state that cannot be used (a read-only file, a
-    restricted role) leaves the service stateless; :attr:`state_note` says why.
+    Clusters (and so every view) come from the review state when there is one. A state that
+    cannot be used (a read-only file, a restricted role) leaves the views stateless;
+    :attr:`state_note` says why, and :attr:`review` raises the reason.
     """
 
     def __init__(
@@ -143,6 +108,7 @@ class ErrorAnalyticsService:
             state_engine = self._open_configured_state
         self._state_engine = state_engine
         self._review: ClusterReviewService | None = None
+        self._views_stateless = False  # the state failed once: the views go on without it
         #: Why the review state is not used, when it could not be (None: used, or none given).
         self.state_note: str | None = None
 
@@ -150,16 +116,16 @@ class ErrorAnalyticsService:
     def from_settings(
         cls, settings: Settings | None = None, *, review_state: bool = True
     ) -> ErrorAnalyticsService:
-        """Open the database the settings point at (read-only) and load the rules file; the
-        state database (``settings.state_db``, else the default place) is opened on first use
-        unless ``review_state`` is False."""
-        settings = settings or get_settings()
-        rules = load_rules(settings.rules_file) if settings.rules_file else default_rules()
-        engine = open_engine(settings.database_target(), read_only=True)
-        service = cls(WorkflowReader(engine), rules=rules, clock=settings.now)
-        service._settings = settings
-        if review_state:
-            service._state_engine = service._open_configured_state
+        """The composition root: the service for ``settings`` (default
+        :func:`~error_analytics.config.get_settings`). The workflow database is opened
+        read-only and the rules file loaded at once, so a bad setting fails here; the state
+        database (``settings.state_db``, else the default place) opens on first use, or never
+        when ``review_state`` is False (``--no-state``)."""
+        service = cls(settings=settings or get_settings())
+        if not review_state:
+            service._state_engine = None
+        service.rules  # noqa: B018 - load and validate the rules file now
+        service.reader  # noqa: B018 - open the database now
         return service
 
     def _open_configured_state(self) -> Engine:
@@ -267,7 +233,7 @@ class ErrorAnalyticsService:
             token = None
             if review is not None:
                 try:
-                    token = state_token(review)
+                    token = review.state_token()
                 except DatabaseError as exc:
                     self._state_unusable(exc)
                     review = None
@@ -276,10 +242,10 @@ class ErrorAnalyticsService:
             found = None
             if review is not None:
                 try:
-                    found = state_clusters(
-                        review, snapshot.events, snapshot.days, snapshot.window.end, progress
+                    found = review.place_events(
+                        snapshot.events, snapshot.days, snapshot.window.end, progress
                     )
-                    token = state_token(review)
+                    token = review.state_token()
                 except DatabaseError as exc:
                     self._state_unusable(exc)
             if found is None:
@@ -288,21 +254,45 @@ class ErrorAnalyticsService:
             snapshot.clusters, snapshot.clusters_token = found, token
             return found
 
+    @property
+    def review(self) -> ClusterReviewService:
+        """The review workflow on this service's state database (opened on first use): the
+        same clusters, ids and decisions the views show. Raises the state's
+        :class:`~error_analytics.errors.DatabaseError` when it cannot be opened, and
+        :class:`~error_analytics.errors.ConfigurationError` for a service built without one."""
+        if self._review is None and self._state_engine is None:
+            raise ConfigurationError(
+                "no review state: the clusters are not kept (drop --no-state, or give --state-db)"
+            )
+        return self._open_review()
+
     def review_service(self) -> ClusterReviewService | None:
-        """The review service on this service's state, opened on first use (None: stateless)."""
-        if self._review is None and self._state_engine is not None:
+        """:attr:`review` for the views: None when there is no usable state (stateless)."""
+        if self._state_engine is None or self._views_stateless:
+            return None
+        try:
+            return self._open_review()
+        except DatabaseError as exc:
+            self._state_unusable(exc)
+            return None
+
+    def _open_review(self) -> ClusterReviewService:
+        if self._review is None:
             from .review import ClusterReviewService
 
             with self._open_lock:
-                if self._review is None and self._state_engine is not None:
-                    opener = self._state_engine
-                    try:
-                        engine = opener if isinstance(opener, Engine) else opener()
-                    except DatabaseError as exc:
-                        self._state_unusable(exc)
-                        return None
-                    timezone = self._settings.timezone if self._settings else None
-                    self._review = ClusterReviewService(self, engine, timezone=timezone)
+                opener = self._state_engine
+                if self._review is None and opener is not None:
+                    engine = opener if isinstance(opener, Engine) else opener()
+                    settings = self._settings
+                    self._review = ClusterReviewService(
+                        self,
+                        engine,
+                        timezone=settings.timezone if settings else None,
+                        run_url_template=settings.run_url_template if settings else None,
+                    )
+        if self._review is None:  # the state was dropped while waiting for the lock
+            raise ConfigurationError("no review state")
         return self._review
 
     def _state_unusable(self, exc: DatabaseError) -> None:
@@ -311,12 +301,11 @@ class ErrorAnalyticsService:
             "(use --state-db to keep ids and decisions)"
         )
         logger.warning("%s", self.state_note)
-        self._state_engine, self._review = None, None
+        self._views_stateless = True
 
     def category_rule(self, key: str) -> CategoryRule:
-        if key == NO_TEXT_CATEGORY:
-            return NO_TEXT_RULE
-        return self.rules.categories.get(key, UNKNOWN_RULE)
+        """The rule of category ``key``; ``unknown`` and ``no_error_text`` have their own."""
+        return self.rules.rule_for(key)
 
     # -- the five analyses ---------------------------------------------------------------
     def get_error_summary(
@@ -334,7 +323,7 @@ class ErrorAnalyticsService:
         known = {
             phase: runs
             for phase, runs in breakdown.phase_failed_runs.items()
-            if runs and phase != Phase.UNKNOWN.value
+            if runs and phase != Phase.UNKNOWN
         }
         candidates = known or {
             phase: runs for phase, runs in breakdown.phase_failed_runs.items() if runs
@@ -377,7 +366,7 @@ class ErrorAnalyticsService:
         for event in snapshot.events:
             phase_to_runs[event.phase.value].add(event.run_id)
         reach = snapshot.phase_reach
-        rate_basis = "runs_reaching_phase" if reach else "all_runs"
+        rate_basis = RateBasis.RUNS_REACHING_PHASE if reach else RateBasis.ALL_RUNS
         phase_counts, rates, failed_runs, reached_runs = {}, {}, {}, {}
         for phase in Phase.ordered():
             name = phase.value
@@ -396,7 +385,7 @@ class ErrorAnalyticsService:
         above = [
             name
             for name, rate in rates.items()
-            if rate > PHASE_RATE_THRESHOLD and name != Phase.UNKNOWN.value
+            if rate > PHASE_RATE_THRESHOLD and name != Phase.UNKNOWN
         ]
         return PhaseErrorBreakdown(
             phase_error_counts=phase_counts,
@@ -438,19 +427,13 @@ class ErrorAnalyticsService:
         window = snapshot.window
         clusters = self.window_clusters(days, snapshot=snapshot)
         day_list = window_days(window.start.date() + timedelta(days=1), window.end.date())
-        day_to_runs_failed = {daily.day: (daily.runs, daily.failed) for daily in snapshot.daily}
         category_to_day_counts: dict[str, Counter] = defaultdict(Counter)
         for event in snapshot.events:
             if event.timestamp is not None:
                 category_to_day_counts[clusters.category_of(event)][event.timestamp.date()] += 1
-        if day_to_runs_failed:
-            # runs in the first partial day of the window belong to the first point
-            first = day_list[0]
-            for day in list(day_to_runs_failed):
-                if day < first:
-                    runs, failed = day_to_runs_failed.pop(day)
-                    old_runs, old_failed = day_to_runs_failed.get(first, (0, 0))
-                    day_to_runs_failed[first] = (old_runs + runs, old_failed + failed)
+        day_to_runs_failed = runs_failed_by_day(
+            day_list[0], ((daily.day, daily.runs, daily.failed) for daily in snapshot.daily)
+        )
         return build_trend(day_list, day_to_runs_failed, category_to_day_counts)
 
     def get_debugging_recommendations(

@@ -18,6 +18,7 @@ from ..models import (
     DiscoveredCluster,
     ErrorEvent,
     ErrorPattern,
+    PatternKind,
 )
 from ..rules.text import strip_ansi
 from .clusters import WindowClusters
@@ -84,7 +85,7 @@ def category_patterns(
                 severity=rule.severity,
                 first_seen=stats.first_seen,
                 last_seen=stats.last_seen,
-                kind="category",
+                kind=PatternKind.CATEGORY,
                 top_clusters=[evidence(cluster) for cluster in clusters[:MAX_EVIDENCE]],
                 clusters=len(clusters),
             )

@@ -35,6 +35,7 @@ from ..models import (
     ErrorEvent,
     Phase,
     PhaseErrorBreakdown,
+    RecommendationKind,
     Severity,
 )
 from .clusters import WindowClusters
@@ -45,8 +46,12 @@ HALF_LIFE_DAYS = 7.0
 BREADTH_BONUS = 0.25
 #: Above this share of failed runs without any error text, instrumenting is the first fix.
 MISSING_TEXT_SHARE = 0.2
-_SEVERITY_WEIGHT = {Severity.HIGH.value: 1.5, Severity.MEDIUM.value: 1.0, Severity.LOW.value: 0.7}
-_SEVERITY_RANK = {Severity.HIGH.value: 0, Severity.MEDIUM.value: 1, Severity.LOW.value: 2}
+_SEVERITY_WEIGHT: dict[Severity, float] = {
+    Severity.HIGH: 1.5,
+    Severity.MEDIUM: 1.0,
+    Severity.LOW: 0.7,
+}
+_SEVERITY_RANK: dict[Severity, int] = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
 #: Recommendations listed by default (``--limit``, the API's ``limit``).
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000
@@ -68,7 +73,7 @@ def recommend(
     """The ranked recommendations of a window (see the module docstring). ``categories`` are
     the keys of the rules' categories: a cluster of any other category (``unknown``, or one the
     rules no longer have) is uncategorised."""
-    live = [cluster for cluster in window.clusters if cluster.status != ClusterStatus.IGNORED.value]
+    live = [cluster for cluster in window.clusters if cluster.status != ClusterStatus.IGNORED]
     id_to_category = {cluster.id: cluster.category for cluster in live}
     category_to_stats = group_events(
         events, lambda event: id_to_category.get(window.cluster_id_of(event) or "")
@@ -98,7 +103,7 @@ def recommend(
     return ranked(items, cluster_items, window.id_to_stats, limit)
 
 
-def score(stats: ProblemFigures, now: datetime, severity: str) -> float:
+def score(stats: ProblemFigures, now: datetime, severity: Severity) -> float:
     age_days = (
         max(0.0, (now - stats.last_seen).total_seconds() / 86400) if stats.last_seen else 30.0
     )
@@ -107,7 +112,7 @@ def score(stats: ProblemFigures, now: datetime, severity: str) -> float:
         stats.runs_affected
         * breadth
         * 0.5 ** (age_days / HALF_LIFE_DAYS)
-        * _SEVERITY_WEIGHT.get(severity, 1.0)
+        * _SEVERITY_WEIGHT[severity]
     )
 
 
@@ -118,12 +123,12 @@ def group_recommendation(
     failed_runs: int,
     *,
     issue: str,
-    kind: str,
+    kind: RecommendationKind,
     cluster_ids: Sequence[str] = (),
 ) -> DebugRecommendation:
     severity = rule.severity
     if failed_runs and stats.runs_affected >= 0.25 * failed_runs:
-        severity = Severity.HIGH.value
+        severity = Severity.HIGH
     phases = stats.phases
     where = f" in {', '.join(phases)}" if phases else ""
     return DebugRecommendation(
@@ -157,7 +162,7 @@ def category_recommendation(
         now,
         failed_runs,
         issue=rule.name,
-        kind="category",
+        kind=RecommendationKind.CATEGORY,
         cluster_ids=[cluster.id for cluster in clusters],
     )
     named = "; ".join(
@@ -196,7 +201,7 @@ def cluster_recommendation(
         now,
         failed_runs,
         issue=cluster.name,
-        kind="cluster",
+        kind=RecommendationKind.CLUSTER,
         cluster_ids=[cluster.id],
     )
     phases = ", ".join(stats.phases) or "no known phase"
@@ -237,7 +242,7 @@ def review_recommendation(
     largest = ", ".join(f"{cluster.name} ({cluster.size})" for cluster in clusters[:NAMED_CLUSTERS])
     return DebugRecommendation(
         issue=needs_review_text(len(clusters), errors),
-        severity=Severity.LOW.value,
+        severity=Severity.LOW,
         root_cause="No rule, review decision or model places these clusters in a category; "
         f"the largest: {_shorten(largest, 400)}",
         solution=f"Review them ({REVIEW_HINT}): name each cluster, give it a category or "
@@ -248,14 +253,14 @@ def review_recommendation(
         affected_phases=sorted(phase_to_errors, key=lambda phase: -phase_to_errors[phase]),
         last_seen=max(seen, default=None),
         score=float(len(run_ids)),
-        kind="needs_review",
+        kind=RecommendationKind.NEEDS_REVIEW,
         cluster_ids=[cluster.id for cluster in clusters],
     )
 
 
 def rank_key(item: DebugRecommendation) -> tuple[int, float, str]:
     """Severity first (high, medium, low), then the score, highest first."""
-    return (_SEVERITY_RANK.get(item.severity, len(_SEVERITY_RANK)), -item.score, item.issue)
+    return (_SEVERITY_RANK[item.severity], -item.score, item.issue)
 
 
 def ranked(
@@ -288,9 +293,7 @@ def phase_hotspot_recommendations(breakdown: PhaseErrorBreakdown) -> Iterable[De
         failed = breakdown.phase_failed_runs.get(phase, 0)
         yield DebugRecommendation(
             issue=f"{phase} phase hot spot",
-            severity=Severity.HIGH.value
-            if rate >= 2 * breakdown.threshold_percent
-            else Severity.MEDIUM.value,
+            severity=Severity.HIGH if rate >= 2 * breakdown.threshold_percent else Severity.MEDIUM,
             root_cause=f"{rate:.1f}% of runs failed in {phase} ({failed} runs), above the "
             f"{breakdown.threshold_percent:.0f}% threshold",
             solution=f"Look at the {phase} phase first: reproduce one failing run locally, add a "
@@ -300,7 +303,7 @@ def phase_hotspot_recommendations(breakdown: PhaseErrorBreakdown) -> Iterable[De
             runs_affected=failed,
             affected_phases=[phase],
             score=float(failed) * 1.2,
-            kind="phase_hotspot",
+            kind=RecommendationKind.PHASE_HOTSPOT,
         )
 
 
@@ -310,7 +313,7 @@ def missing_text_recommendation(without_text: int, failed_runs: int) -> DebugRec
     share = 100.0 * without_text / failed_runs
     return DebugRecommendation(
         issue="Failures without error text",
-        severity=Severity.HIGH.value if share >= 50 else Severity.MEDIUM.value,
+        severity=Severity.HIGH if share >= 50 else Severity.MEDIUM,
         root_cause=f"{without_text} of {failed_runs} failed runs ({share:.0f}%) recorded no error "
         "message, so they cannot be classified",
         solution="Record the exception text and the failing phase when a workflow fails "
@@ -319,7 +322,7 @@ def missing_text_recommendation(without_text: int, failed_runs: int) -> DebugRec
         occurrences=without_text,
         runs_affected=without_text,
         score=float(without_text),
-        kind="missing_error_text",
+        kind=RecommendationKind.MISSING_ERROR_TEXT,
     )
 
 
@@ -332,7 +335,7 @@ def _latest_run(stats: GroupStats) -> tuple[str, str | None]:
     """A run of the group (the one where it last occurred when known) and its phase if known."""
     if stats.latest_run_id is not None:
         phase = stats.latest_phase
-        return stats.latest_run_id, phase if phase != Phase.UNKNOWN.value else None
+        return stats.latest_run_id, phase if phase != Phase.UNKNOWN else None
     return min(stats.run_ids), None
 
 

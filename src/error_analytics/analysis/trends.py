@@ -30,6 +30,19 @@ def window_days(first_day: date, last_day: date) -> list[date]:
     return [first_day + timedelta(days=offset) for offset in range((last_day - first_day).days + 1)]
 
 
+def runs_failed_by_day(
+    first_day: date, daily: Iterable[tuple[date, int, int]]
+) -> dict[date, tuple[int, int]]:
+    """day -> (runs, failed runs) from ``(day, runs, failed)`` rows; the runs of the window's
+    first, partial day (before ``first_day``) belong to the first point."""
+    day_to_runs_failed: dict[date, tuple[int, int]] = {}
+    for day, runs, failed in daily:
+        day = max(day, first_day)
+        old_runs, old_failed = day_to_runs_failed.get(day, (0, 0))
+        day_to_runs_failed[day] = (old_runs + runs, old_failed + failed)
+    return day_to_runs_failed
+
+
 def build_trend(
     days: list[date],
     day_to_runs_failed: Mapping[date, tuple[int, int]],
@@ -61,7 +74,7 @@ def build_trend(
         days=len(days),
         points=points,
         category_daily_counts=category_daily_counts,
-        direction=direction.value,
+        direction=direction,
         percentage_change=round(change, 1),
         spike_days=spike_days,
     )

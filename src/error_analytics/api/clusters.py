@@ -6,6 +6,9 @@ a cluster changed since answers 409 instead of silently overwriting a colleague'
 Each action answers with the cluster as it is afterwards, so a client never needs a second
 request to redraw it.
 
+Routes answer the review service's results (:mod:`error_analytics.review.models`, audit entries
+of :mod:`error_analytics.models`), written by their ``response_model`` (:mod:`.schemas`).
+
 Every read (and every answer) counts a cluster's errors, runs, phases, first and last seen in
 the window of the ``days`` query parameter (default 30), like ``analyze-errors ... --days``;
 figures over everything recorded are named ``*_all_time``.
@@ -14,17 +17,33 @@ figures over everything recorded are named ``*_all_time``.
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Path, Query
+from fastapi import APIRouter, Path, Query
 
 from ..config import DEFAULT_RULES_FILE
-from ..models import NO_TEXT_CATEGORY, UNKNOWN_CATEGORY, ClusterStatus, Phase, to_jsonable
+from ..models import (
+    NO_TEXT_CATEGORY,
+    UNKNOWN_CATEGORY,
+    AuditEntry,
+    ClusterSort,
+    ClusterStatus,
+    Phase,
+)
 from . import schemas
 from .dependencies import AnalyticsDep, Days, ReviewDep, SettingsDep, WriteAccess
-from .routing import PROBLEMS, router
+from .errors import ErrorMappingRoute
+from .routing import PROBLEMS
 from .routing import WRITE_PROBLEMS as _WRITE
 
+if TYPE_CHECKING:  # the review package brings the clustering code: loaded on first use
+    from ..review.models import ClusterDetail, ClusterPage, RefreshResult, RulePreview
+
+# FastAPI evaluates a route's whole signature when the route is made, so a route returning one
+# of these types spells it as a quoted forward reference (UP037 is silenced: the quotes are
+# needed at run time); FastAPI never resolves it, as every route names its response_model.
+
+router = APIRouter(route_class=ErrorMappingRoute)
 TAGS: list[str | enum.Enum] = ["clusters"]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": schemas.Problem, "description": "no such cluster"}
@@ -35,17 +54,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 WRITE_PROBLEMS = {**_WRITE, **NOT_FOUND, **CONFLICT}
 
 
-#: The review service's sort keys (``review.SORTS``), spelled out so importing the router does
-#: not load the clustering code; ``tests/test_api_clusters.py`` checks that they agree. (No
-#: docstring: it would become the schema's description in the OpenAPI document.)
-class Sort(str, enum.Enum):
-    size = "size"
-    last_seen = "last_seen"
-    first_seen = "first_seen"
-    runs = "runs"
-
-
-SORTS: tuple[str, ...] = tuple(sort.value for sort in Sort)
+SORTS: tuple[str, ...] = tuple(ClusterSort)
 #: Query and path text: no NUL (PostgreSQL cannot compare it; a 422, not a database error).
 NO_NUL = r"^[^\x00]*$"
 ClusterId = Annotated[
@@ -64,8 +73,8 @@ def _rules_file(settings: SettingsDep) -> str:
     return settings.rules_file or DEFAULT_RULES_FILE
 
 
-def _detail(review: ReviewDep, cluster_id: str, days: int) -> object:
-    return to_jsonable(review.get_cluster(cluster_id, days))
+def _detail(review: ReviewDep, cluster_id: str, days: int) -> ClusterDetail:
+    return review.get_cluster(cluster_id, days)
 
 
 @router.get(
@@ -107,10 +116,10 @@ def catalog(analytics: AnalyticsDep) -> schemas.Catalog:
     dependencies=[WriteAccess],
     summary="Cluster the window's errors into the persisted clusters",
 )
-def refresh(review: ReviewDep, body: schemas.RefreshRequest, days: Days = 30) -> object:
+def refresh(review: ReviewDep, body: schemas.RefreshRequest, days: Days = 30) -> "RefreshResult":
     """Assigns new errors to existing clusters first and creates clusters only for what matches
     nothing; safe to repeat. The body is ``{}``."""
-    return to_jsonable(review.refresh(days))
+    return review.refresh(days)
 
 
 @router.get(
@@ -133,24 +142,23 @@ def list_clusters(
         str | None,
         Query(max_length=200, pattern=NO_NUL, description="text in the name, template or examples"),
     ] = None,
-    sort: Annotated[Sort, Query(description=" | ".join(SORTS))] = Sort.size,
+    sort: Annotated[ClusterSort, Query(description=" | ".join(SORTS))] = ClusterSort.SIZE,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=schemas.MAX_STORED_INT)] = 0,
     days: Days = 30,
-) -> object:
+) -> "ClusterPage":
     """Without ``status``, the clusters with errors in the window; with it, every cluster in
     that status (one that stayed quiet shows 0 errors)."""
-    page = review.list_clusters(
+    return review.list_clusters(
         status=status.value if status else None,
         category=category or None,
         phase=phase.value if phase else None,
         text=q or None,
-        sort=sort.value,
+        sort=sort,
         limit=limit,
         offset=offset,
         days=days,
     )
-    return to_jsonable(page)
 
 
 @router.get(
@@ -160,7 +168,7 @@ def list_clusters(
     responses={**NOT_FOUND, **PROBLEMS},
     summary="One cluster: evidence, what is over-represented in it, and history",
 )
-def get_cluster(review: ReviewDep, cluster_id: ClusterId, days: Days = 30) -> object:
+def get_cluster(review: ReviewDep, cluster_id: ClusterId, days: Days = 30) -> "ClusterDetail":
     """Figures in the window; ``breakdown`` shows the cluster's errors by phase, model and
     workflow template beside all errors of the window, ``over_represented`` the values whose
     share in the cluster is at least 1.5 times their share overall (with 3 errors or more)."""
@@ -177,7 +185,7 @@ def get_cluster(review: ReviewDep, cluster_id: ClusterId, days: Days = 30) -> ob
 )
 def accept(
     review: ReviewDep, cluster_id: ClusterId, body: schemas.Action, days: Days = 30
-) -> object:
+) -> "ClusterDetail":
     review.accept(cluster_id, actor=_actor(body), expected_version=body.expected_version)
     return _detail(review, cluster_id, days)
 
@@ -192,7 +200,7 @@ def accept(
 )
 def rename(
     review: ReviewDep, cluster_id: ClusterId, body: schemas.Rename, days: Days = 30
-) -> object:
+) -> "ClusterDetail":
     review.rename(cluster_id, body.name, actor=_actor(body), expected_version=body.expected_version)
     return _detail(review, cluster_id, days)
 
@@ -207,7 +215,7 @@ def rename(
 )
 def set_category(
     review: ReviewDep, cluster_id: ClusterId, body: schemas.SetCategory, days: Days = 30
-) -> object:
+) -> "ClusterDetail":
     review.set_category(
         cluster_id, body.category, actor=_actor(body), expected_version=body.expected_version
     )
@@ -222,7 +230,9 @@ def set_category(
     dependencies=[WriteAccess],
     summary="Fold other clusters into this one (future errors follow)",
 )
-def merge(review: ReviewDep, cluster_id: ClusterId, body: schemas.Merge, days: Days = 30) -> object:
+def merge(
+    review: ReviewDep, cluster_id: ClusterId, body: schemas.Merge, days: Days = 30
+) -> "ClusterDetail":
     review.merge(
         body.source_ids, cluster_id, actor=_actor(body), expected_version=body.expected_version
     )
@@ -237,7 +247,9 @@ def merge(review: ReviewDep, cluster_id: ClusterId, body: schemas.Merge, days: D
     dependencies=[WriteAccess],
     summary="Move templates out into a new cluster; answers with the new cluster",
 )
-def split(review: ReviewDep, cluster_id: ClusterId, body: schemas.Split, days: Days = 30) -> object:
+def split(
+    review: ReviewDep, cluster_id: ClusterId, body: schemas.Split, days: Days = 30
+) -> "ClusterDetail":
     created = review.split(
         cluster_id,
         body.templates,
@@ -258,7 +270,7 @@ def split(review: ReviewDep, cluster_id: ClusterId, body: schemas.Split, days: D
 )
 def ignore(
     review: ReviewDep, cluster_id: ClusterId, body: schemas.Ignore, days: Days = 30
-) -> object:
+) -> "ClusterDetail":
     review.ignore(
         cluster_id,
         until=body.until,
@@ -279,7 +291,7 @@ def ignore(
 )
 def unignore(
     review: ReviewDep, cluster_id: ClusterId, body: schemas.Action, days: Days = 30
-) -> object:
+) -> "ClusterDetail":
     review.unignore(cluster_id, actor=_actor(body), expected_version=body.expected_version)
     return _detail(review, cluster_id, days)
 
@@ -294,7 +306,7 @@ def unignore(
 )
 def resolve(
     review: ReviewDep, cluster_id: ClusterId, body: schemas.Action, days: Days = 30
-) -> object:
+) -> "ClusterDetail":
     review.resolve(cluster_id, actor=_actor(body), expected_version=body.expected_version)
     return _detail(review, cluster_id, days)
 
@@ -313,16 +325,14 @@ def rule_preview(
     cluster_id: ClusterId,
     body: schemas.RuleDraft,
     days: Days = 30,
-) -> object:
-    return to_jsonable(
-        review.preview_rule(
-            cluster_id,
-            pattern=body.pattern,
-            keywords=body.keywords,
-            category=body.category,
-            days=days,
-            rules_file=_rules_file(settings),
-        )
+) -> "RulePreview":
+    return review.preview_rule(
+        cluster_id,
+        pattern=body.pattern,
+        keywords=body.keywords,
+        category=body.category,
+        days=days,
+        rules_file=_rules_file(settings),
     )
 
 
@@ -340,7 +350,7 @@ def promote(
     cluster_id: ClusterId,
     body: schemas.RuleDraft,
     days: Days = 30,
-) -> object:
+) -> "ClusterDetail":
     """Writes to ``--rules`` / ``ERROR_ANALYTICS_RULES``, else ``./error_analytics_rules.toml`` like
     ``analyze-errors clusters promote``. The server keeps its rules until restarted with ``--rules``."""
     review.promote_to_rule(
@@ -363,8 +373,8 @@ def promote(
     dependencies=[WriteAccess],
     summary="Undo one review action",
 )
-def undo(review: ReviewDep, action_id: ActionId, body: schemas.Action) -> object:
-    return to_jsonable(review.undo(action_id, actor=_actor(body)))
+def undo(review: ReviewDep, action_id: ActionId, body: schemas.Action) -> AuditEntry:
+    return review.undo(action_id, actor=_actor(body))
 
 
 @router.get(
@@ -380,5 +390,5 @@ def audit(
         str | None, Query(max_length=64, pattern=NO_NUL, description="only this cluster")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> object:
-    return to_jsonable(review.audit_log(cluster_id=cluster_id or None, limit=limit))
+) -> list[AuditEntry]:
+    return review.audit_log(cluster_id=cluster_id or None, limit=limit)

@@ -3,10 +3,12 @@
 * :data:`SettingsDep` — :func:`error_analytics.config.get_settings` (cached, from the
   environment). A host or a test replaces it with ``app.dependency_overrides[get_settings]``;
   :func:`error_analytics.api.create_app` does that for the settings it is given.
-* :data:`AnalyticsDep` — the :class:`ErrorAnalyticsService` for those settings, opened once per
-  app and settings (the engine is a pool; opening it per request would probe the database every
-  time). Override :func:`get_analytics` to supply your own service (tests pin its clock).
-* :data:`ReviewDep` — the cluster review service on the state database, cached the same way.
+* :data:`AnalyticsDep` — the :class:`ErrorAnalyticsService` for those settings, built by the
+  composition root (:meth:`ErrorAnalyticsService.from_settings`) once per app and settings (the
+  engine is a pool; opening it per request would probe the database every time). Override
+  :func:`get_analytics` to supply your own service.
+* :data:`ReviewDep` — that service's review workflow (:attr:`ErrorAnalyticsService.review`):
+  the same state, clusters and clock as the views.
 * :data:`Days` — the ``days`` query parameter, 1..3650, else a 422.
 * :data:`RecommendationLimit` — the ``limit`` of ``/recommendations`` (like ``--limit``).
 * :data:`WriteAccess` — marks every POST: when ``Settings.api_token`` is set, a request needs
@@ -97,34 +99,15 @@ def get_analytics(request: Request, settings: SettingsDep) -> ErrorAnalyticsServ
 AnalyticsDep = Annotated[ErrorAnalyticsService, Depends(get_analytics)]
 
 
-def prime_services(
-    app: Any, settings: Settings, analytics: ErrorAnalyticsService, review: Any = None
-) -> None:
-    """Hand services already built (by ``serve`` at startup) to the app, under the keys that
-    :func:`get_analytics` and :func:`get_review` look up, so requests reuse them."""
-    key = _settings_key(settings)
-    cache: dict[Hashable, Any] = {("analytics",) + key: analytics}
-    if review is not None:
-        cache[("review", id(analytics)) + key] = review
-    app.state.error_analytics_cache = cache
+def prime_services(app: Any, settings: Settings, analytics: ErrorAnalyticsService) -> None:
+    """Hand a service already built (by ``serve`` at startup) to the app, under the key that
+    :func:`get_analytics` looks up, so requests reuse it."""
+    app.state.error_analytics_cache = {("analytics",) + _settings_key(settings): analytics}
 
 
-def get_review(
-    request: Request, settings: SettingsDep, analytics: AnalyticsDep
-) -> ClusterReviewService:
-    """The review service on the state database, sharing the analytics service (and its clock)."""
-    from ..review import ClusterReviewService
-    from ..store.state import open_state_engine
-
-    def build() -> ClusterReviewService:
-        return ClusterReviewService(
-            analytics,
-            open_state_engine(settings.state_database_target()),
-            timezone=settings.timezone,
-            run_url_template=settings.run_url_template,
-        )
-
-    return _cached(request, ("review", id(analytics)) + _settings_key(settings), build)
+def get_review(analytics: AnalyticsDep) -> ClusterReviewService:
+    """The review workflow of the analytics service (its state, opened on first use)."""
+    return analytics.review
 
 
 ReviewDep = Annotated["ClusterReviewService", Depends(get_review)]

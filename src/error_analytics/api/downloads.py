@@ -1,9 +1,11 @@
 """Downloads: the Markdown report, every view as JSON, and the cluster list as CSV.
 
 The report and the JSON export read the window once (one snapshot, the window's clusters), as
-``analyze-errors --report`` does; the JSON export is the document ``--report --json`` writes
-(:mod:`error_analytics.documents`), and ``limit`` is its ``--limit``. The CSV lists the persisted clusters with errors in the
-window, their figures counted in it (``days``, like every download).
+``analyze-errors --report`` does; ``limit`` is its ``--limit``. The JSON export is the document
+``--report --json`` writes: ``days`` and the views' results keyed by view name
+(:class:`ExportViews`), written by :class:`~.schemas.Export`. The report and the CSV are text
+built here. The CSV lists the persisted clusters with errors in the window, their figures
+counted in it (``days``, like every download).
 """
 
 from __future__ import annotations
@@ -12,18 +14,28 @@ import csv
 import io
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TypedDict
 
-from fastapi import Response
+from fastapi import APIRouter, Response
 
 from ..analysis.recommendations import DEFAULT_LIMIT
-from ..documents import View, views_document, window_views
-from ..models import DiscoveredCluster, to_jsonable
+from ..documents import View, window_views
+from ..models import (
+    DebugRecommendation,
+    DiscoveredCluster,
+    ErrorPattern,
+    ErrorSummary,
+    PhaseErrorBreakdown,
+    TrendData,
+    to_jsonable,
+)
 from ..render import markdown_report
 from . import schemas
 from .dependencies import AnalyticsDep, Days, RecommendationLimit, ReviewDep
-from .routing import PROBLEMS, router
+from .errors import ErrorMappingRoute
+from .routing import PROBLEMS
 
+router = APIRouter(route_class=ErrorMappingRoute)
 TAGS: list[str | Enum] = ["downloads"]
 PAGE = 500
 CSV_COLUMNS = (
@@ -44,6 +56,19 @@ CSV_COLUMNS = (
 )
 #: A cell starting with one of these is a formula to a spreadsheet; error text is untrusted.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ExportViews(TypedDict):
+    """What ``/export.json`` answers: the window and every view's result, as
+    :func:`~error_analytics.documents.views_document` lays them out for ``--report --json``."""
+
+    days: int
+    summary: ErrorSummary
+    by_phase: PhaseErrorBreakdown
+    patterns: list[ErrorPattern]
+    trends: TrendData
+    recommendations: list[DebugRecommendation]
+    clusters: list[DiscoveredCluster]
 
 
 def all_clusters(review: ReviewDep, days: int = 30) -> list[DiscoveredCluster]:
@@ -100,10 +125,19 @@ def export(
     response: Response,
     days: Days = 30,
     limit: RecommendationLimit = DEFAULT_LIMIT,
-) -> Any:
+) -> ExportViews:
     """The document ``analyze-errors --report --json`` writes, for the same window."""
     response.headers.update(_attachment(f"error-analysis-{days}d.json"))
-    return views_document(days, window_views(analytics, days, View, recommendation_limit=limit))
+    views = window_views(analytics, days, View, recommendation_limit=limit)
+    return ExportViews(
+        days=days,
+        summary=views["summary"],
+        by_phase=views["by_phase"],
+        patterns=views["patterns"],
+        trends=views["trends"],
+        recommendations=views["recommendations"],
+        clusters=views["clusters"],
+    )
 
 
 def _cell(value: object) -> str:

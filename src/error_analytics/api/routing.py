@@ -1,14 +1,17 @@
-"""The one ``APIRouter`` of the API; :mod:`.router`, :mod:`.clusters` and :mod:`.downloads` add
-their routes to it, so ``router.routes`` lists every endpoint (no nested routers)."""
+"""What the API's routers share: the prefix and the error answers the OpenAPI schema documents.
+
+Each API module (:mod:`.analyses`, :mod:`.clusters`, :mod:`.downloads`) owns an
+``APIRouter(route_class=ErrorMappingRoute)`` without a prefix; :mod:`.router` includes the three
+in the public router, which alone carries :data:`API_PREFIX`. The route class is set where the
+routes are made, so each route guards writes and translates errors (:mod:`.errors`) wherever
+its router is included.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from . import schemas
-from .errors import ErrorMappingRoute
 
 API_PREFIX = "/api/error-analytics"
 
@@ -35,4 +38,5 @@ WRITE_PROBLEMS: dict[int | str, dict[str, Any]] = {
     },
 }
 
-router = APIRouter(prefix=API_PREFIX, route_class=ErrorMappingRoute)
+
+__all__ = ["API_PREFIX", "PROBLEMS", "WRITE_PROBLEMS"]

@@ -1,10 +1,14 @@
 """Pydantic response and request bodies of the HTTP API.
 
-Each response model mirrors one domain dataclass of :mod:`error_analytics.models` field for
-field, with the same names as :func:`error_analytics.models.to_jsonable` (the CLI's ``--json``).
-Timestamps are written the same way too (``2026-01-31 12:00:00``), so a consumer can switch
-between the CLI and the API without touching its parser. ``tests/test_api_schemas.py`` fails
-when a dataclass gains a field that its schema lacks.
+Each response model mirrors one domain dataclass of :mod:`error_analytics.models` (or
+:mod:`error_analytics.review.models`) field for field. Routes return the dataclasses and the
+route's ``response_model`` reads them (FastAPI validates with ``from_attributes``) and writes
+the JSON: the document :func:`error_analytics.models.to_jsonable` makes for the CLI's ``--json``,
+with the same keys in the same order and the same values. Timestamps are written the same way
+too (``2026-01-31 12:00:00``, :data:`Timestamp`), and so is free-form content
+(:data:`Jsonable`), so a consumer can switch between the CLI and the API without touching its
+parser. ``tests/test_api_schemas.py`` fails when a dataclass gains a field that its schema
+lacks; ``tests/test_view_parity.py`` compares the documents as JSON text.
 """
 
 from __future__ import annotations
@@ -14,13 +18,16 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StrictInt
 
-from ..models import MAX_NAME_CHARS
+from ..models import MAX_NAME_CHARS, to_jsonable
 
 #: A naive timestamp, written as ``YYYY-MM-DD HH:MM:SS`` like the CLI's ``--json``.
 Timestamp = Annotated[
     datetime,
     PlainSerializer(lambda value: value.isoformat(sep=" ", timespec="seconds"), return_type=str),
 ]
+#: A free-form value (a cluster's figures, an audit entry's state), written as the CLI's
+#: ``--json`` writes it: a timestamp inside it as ``YYYY-MM-DD HH:MM:SS``, an enum as its value.
+Jsonable = Annotated[Any, PlainSerializer(to_jsonable)]
 
 
 class _Body(BaseModel):
@@ -53,7 +60,7 @@ class ErrorSummary(_Body):
     failed_without_error_text: int
     total_errors: int
     days: int
-    top_clusters: list[dict[str, Any]] = Field(
+    top_clusters: list[dict[str, Jsonable]] = Field(
         description="the window's largest clusters: id, name, size, runs, category"
     )
     data_quality: DataQualityReport | None
@@ -243,8 +250,8 @@ class AuditEntry(_Body):
     related_ids: list[str]
     actor: str
     at: Timestamp
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    before: dict[str, Jsonable] | None
+    after: dict[str, Jsonable] | None
     undoable: bool
     undo_of: int | None
     undone_by: int | None

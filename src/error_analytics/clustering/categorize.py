@@ -28,7 +28,7 @@ from threadpoolctl import ThreadpoolController
 
 from error_analytics.clustering.seed import OTHER, SEED_CORPUS
 from error_analytics.clustering.vectorize import WordCache, make_vectorizer
-from error_analytics.models import UNKNOWN_CATEGORY
+from error_analytics.models import UNKNOWN_CATEGORY, DecidedBy
 from error_analytics.rules import RuleSet, get_category, match_category
 
 #: Recommendation of clusters that stay unknown.
@@ -61,7 +61,7 @@ def _blas_limit():  # a context manager
 class CategoryDecision:
     category: str
     confidence: float
-    decided_by: str  # "rule" | "model" | "none"
+    decided_by: DecidedBy
     recommendation: str
 
 
@@ -163,16 +163,18 @@ def categorize_clusters(
             category = min(votes, key=lambda key: (-votes[key], priority.get(key, len(priority))))
             share = votes[category] / sum(count for _, _, count in evidence.forms)
             confidence = max(share, probabilities.get(category, 0.0))
-            decisions.append(_decision(category, confidence, "rule", rules))
+            decisions.append(_decision(category, confidence, DecidedBy.RULE, rules))
             continue
         candidates = {key: p for key, p in probabilities.items() if key != OTHER}
         if candidates:
             category = max(sorted(candidates), key=lambda key: candidates[key])
             confidence = candidates[category]
             if confidence >= threshold and confidence > probabilities.get(OTHER, 0.0):
-                decisions.append(_decision(category, confidence, "model", rules))
+                decisions.append(_decision(category, confidence, DecidedBy.MODEL, rules))
                 continue
-        decisions.append(CategoryDecision(UNKNOWN_CATEGORY, 0.0, "none", GENERIC_RECOMMENDATION))
+        decisions.append(
+            CategoryDecision(UNKNOWN_CATEGORY, 0.0, DecidedBy.NONE, GENERIC_RECOMMENDATION)
+        )
     return decisions
 
 
@@ -206,7 +208,7 @@ def _cluster_probabilities(
 
 
 def _decision(
-    category: str, confidence: float, decided_by: str, rules: RuleSet
+    category: str, confidence: float, decided_by: DecidedBy, rules: RuleSet
 ) -> CategoryDecision:
     rule = get_category(category, rules)
     recommendation = rule.recommendation if rule is not None else GENERIC_RECOMMENDATION

@@ -21,7 +21,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..clustering.naming import build_name, build_template
 from ..errors import ConfigurationError, ConflictError, InputError, NotFoundError
-from ..models import MAX_ECHO_CHARS, MAX_NAME_CHARS, UNKNOWN_CATEGORY, AuditEntry, ClusterStatus
+from ..models import (
+    MAX_ECHO_CHARS,
+    MAX_NAME_CHARS,
+    UNKNOWN_CATEGORY,
+    AuditEntry,
+    ClusterStatus,
+    DecidedBy,
+)
 from ..store.state import (
     REVIEW_FIELDS,
     ClusterRecord,
@@ -253,7 +260,7 @@ class ReviewActions:
         def decide(record: ClusterRecord, now: datetime) -> dict[str, Any]:
             return {
                 "category": category,
-                "category_source": "review",
+                "category_source": DecidedBy.REVIEW.value,
                 "confidence": 1.0,
                 "recommendation": self.context.recommendation(category),
                 **reviewed_changes(record, actor.strip(), now),

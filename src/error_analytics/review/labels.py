@@ -10,7 +10,7 @@ category model has no hook for extra labels, so the vote is applied here, after 
 
 from __future__ import annotations
 
-from ..models import UNKNOWN_CATEGORY, ClusterStatus
+from ..models import UNKNOWN_CATEGORY, ClusterStatus, DecidedBy
 from ..store.state import StateTransaction
 from .models import LabelledTemplate
 
@@ -20,9 +20,9 @@ def labelled_templates(tx: StateTransaction) -> list[LabelledTemplate]:
     id_to_record = {
         record.id: record
         for record in tx.clusters().values()
-        if record.status != ClusterStatus.MERGED.value
+        if record.status != ClusterStatus.MERGED
         and record.category != UNKNOWN_CATEGORY
-        and (record.category_source == "review" or record.reviewed_at is not None)
+        and (record.category_source == DecidedBy.REVIEW or record.reviewed_at is not None)
     }
     labels = [
         LabelledTemplate(

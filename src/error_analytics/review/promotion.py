@@ -15,11 +15,11 @@ from collections import Counter
 from ..errors import InputError
 from ..models import NO_TEXT_CATEGORY, UNKNOWN_CATEGORY, CategoryRule, Severity
 from ..rules import match_category
-from ..service import ErrorAnalyticsService
 from ..store.state import ClusterRecord, StateTransaction
 from .actions import shown
 from .identity import Templater, fingerprint_of
 from .models import RulePreview
+from .ports import AnalysedDatabase
 from .rule_file import category_snippet
 
 MAX_PREVIEW_EXAMPLES = 5
@@ -49,7 +49,7 @@ def candidate_templates(tx: StateTransaction, record: ClusterRecord) -> list[str
 
 def check_rule_input(
     record: ClusterRecord,
-    analytics: ErrorAnalyticsService,
+    analytics: AnalysedDatabase,
     *,
     pattern: str | None,
     keywords: list[str] | None,
@@ -100,7 +100,7 @@ def check_rule_input(
 def rule_for(
     key: str,
     record: ClusterRecord,
-    analytics: ErrorAnalyticsService,
+    analytics: AnalysedDatabase,
     keywords: list[str],
     pattern: str | None,
 ) -> tuple[CategoryRule, dict[str, object], bool]:
@@ -121,7 +121,7 @@ def rule_for(
         recommendation=str(
             fields.get("recommendation", existing.recommendation if existing else "")
         ),
-        severity=existing.severity if existing else Severity.MEDIUM.value,
+        severity=existing.severity if existing else Severity.MEDIUM,
         keywords=tuple(keywords),
         patterns=(pattern,) if pattern else (),
     )
@@ -131,7 +131,7 @@ def rule_for(
 def build_preview(
     tx: StateTransaction,
     record: ClusterRecord,
-    analytics: ErrorAnalyticsService,
+    analytics: AnalysedDatabase,
     templater: Templater,
     *,
     key: str,

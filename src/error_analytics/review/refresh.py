@@ -29,8 +29,7 @@ from datetime import datetime
 
 from ..clustering import ErrorClusterer
 from ..clustering.naming import build_name, build_template
-from ..models import DiscoveredCluster, ErrorEvent
-from ..service import ErrorAnalyticsService
+from ..models import ClusterStatus, DecidedBy, DiscoveredCluster, ErrorEvent
 from ..store.state import AssignmentRow, ClusterRecord, StateStore, StateTransaction, TemplateRecord
 from .identity import (
     MAX_EXAMPLE_CHARS,
@@ -44,6 +43,7 @@ from .labels import labelled_templates
 from .lifecycle import end_mutes, mark_regressions
 from .matching import TemplateIndex
 from .models import RefreshResult
+from .ports import AnalysedDatabase
 from .remap import remap_identity
 
 Progress = Callable[[int, int], None]
@@ -61,7 +61,7 @@ class Refresher:
     """Runs one refresh against a state store (see the module docstring)."""
 
     def __init__(
-        self, analytics: ErrorAnalyticsService, store: StateStore, templater: Templater
+        self, analytics: AnalysedDatabase, store: StateStore, templater: Templater
     ) -> None:
         self.analytics = analytics
         self.store = store
@@ -299,13 +299,13 @@ class _Placement:
             )
             name = build_name(template)
         category = described.category if described else "unknown"
-        decided_by = described.decided_by if described else "none"
+        decided_by = described.decided_by if described else DecidedBy.NONE
         confidence = described.confidence if described else 0.0
         recommendation = described.recommendation if described else ""
-        if decided_by != "rule":
+        if decided_by is not DecidedBy.RULE:
             vote = self.labels.vote([fp_to_template[fp] for fp in fingerprints])
             if vote is not None:
-                category, confidence, decided_by = vote[0], vote[1], "review"
+                category, confidence, decided_by = vote[0], vote[1], DecidedBy.REVIEW
                 recommendation = self.recommend(category)
         self.new_clusters.append(
             ClusterRecord(
@@ -315,10 +315,10 @@ class _Placement:
                 template=template,
                 top_terms=list(described.top_terms) if described else [],
                 category=category,
-                category_source=decided_by,
+                category_source=decided_by.value,
                 confidence=float(confidence),
                 recommendation=recommendation,
-                status="new",
+                status=ClusterStatus.NEW.value,
                 previous_status=None,
                 ignored_at=None,
                 ignored_until=None,

@@ -1,7 +1,8 @@
 """``ClusterReviewService``: persisted clusters and the review workflow, for the CLI and the API.
 
-It reads the analysed database through an :class:`~error_analytics.service.ErrorAnalyticsService`
-(read-only) and keeps its own state in the ``ea_`` tables of a *state* database — by default
+It reads the analysed database through an :class:`~error_analytics.review.ports.AnalysedDatabase`
+(the :class:`~error_analytics.service.ErrorAnalyticsService` that builds it, read-only) and
+keeps its own state in the ``ea_`` tables of a *state* database — by default
 the analysed database itself, or another one (``--state-db``). Errors: a missing cluster or
 action raises :class:`NotFoundError`, a stale ``expected_version`` or a lost race
 :class:`ConflictError`, bad input :class:`InputError`.
@@ -9,16 +10,26 @@ action raises :class:`NotFoundError`, a stale ``expected_version`` or a lost rac
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 
-from ..config import Settings, get_settings
+from ..analysis.clusters import WindowClusters
 from ..errors import ConflictError, InputError, NotFoundError
-from ..models import AuditEntry, ClusterStatus, DiscoveredCluster
+from ..models import (
+    AuditEntry,
+    ClusterSort,
+    ClusterStatus,
+    DecidedBy,
+    DiscoveredCluster,
+    ErrorEvent,
+)
 from ..rules import normalize_phase
-from ..service import ErrorAnalyticsService
-from ..store.state import StateStore, StateTransaction, open_state_engine
+from ..store.state import StateStore, StateTransaction
+from ..store.state.records import ClusterRecord, OccurrenceStats
 from .actions import (
     ReviewActions,
     ReviewContext,
@@ -41,20 +52,33 @@ from .models import (
     RulePreview,
     RunLink,
 )
+from .ports import AnalysedDatabase
 from .promotion import build_preview, candidate_templates, check_rule_input, rule_for
 from .refresh import Progress, Refresher
 from .rule_file import read_rules_text, with_rule, write_rules_text
 from .run_links import check_run_url_template, run_links
 from .views import ClusterViews, cluster_detail
+from .window import place_in_clusters, state_token
 
-SORTS = {
-    "size": lambda cluster: (-cluster[1].occurrences, cluster[0].id),
-    "last_seen": lambda cluster: (-_stamp(cluster[1].last_seen), cluster[0].id),
-    "first_seen": lambda cluster: (-_stamp(cluster[1].first_seen), cluster[0].id),
-    "runs": lambda cluster: (-cluster[1].runs, -cluster[1].occurrences, cluster[0].id),
+#: How each sort orders (record, its window figures) pairs: largest or latest first.
+SORTS: dict[ClusterSort, Callable[[tuple[ClusterRecord, OccurrenceStats]], tuple]] = {
+    ClusterSort.SIZE: lambda cluster: (-cluster[1].occurrences, cluster[0].id),
+    ClusterSort.LAST_SEEN: lambda cluster: (-_stamp(cluster[1].last_seen), cluster[0].id),
+    ClusterSort.FIRST_SEEN: lambda cluster: (-_stamp(cluster[1].first_seen), cluster[0].id),
+    ClusterSort.RUNS: lambda cluster: (-cluster[1].runs, -cluster[1].occurrences, cluster[0].id),
 }
-STATUSES = tuple(status.value for status in ClusterStatus)
+STATUSES = tuple(ClusterStatus)
 MAX_LIMIT = 1000
+
+
+Member = TypeVar("Member", bound=enum.StrEnum)
+
+
+def _member(kind: type[Member], value: object, name: str) -> Member:
+    """``value`` as a member of ``kind``, else an :class:`InputError` listing the members."""
+    if isinstance(value, str) and value in kind.__members__.values():
+        return kind(value)
+    raise InputError(f"unknown {name} {shown(value)}; use one of {', '.join(kind)}")
 
 
 def _stamp(moment: datetime | None) -> float:
@@ -66,7 +90,7 @@ class ClusterReviewService:
 
     def __init__(
         self,
-        analytics: ErrorAnalyticsService,
+        analytics: AnalysedDatabase,
         state_engine: Engine,
         *,
         timezone: str | None = None,
@@ -90,18 +114,6 @@ class ClusterReviewService:
             ),
         )
 
-    @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> ClusterReviewService:
-        """The analysed database read-only, the state database (``settings.state_db``) writable."""
-        settings = settings or get_settings()
-        analytics = ErrorAnalyticsService.from_settings(settings)
-        return cls(
-            analytics,
-            open_state_engine(settings.state_database_target()),
-            timezone=settings.timezone,
-            run_url_template=settings.run_url_template,
-        )
-
     def now(self) -> datetime:
         """The analytics service's clock (``window(1)`` ends now)."""
         return self.analytics.window(1).end
@@ -117,11 +129,11 @@ class ClusterReviewService:
     def list_clusters(
         self,
         *,
-        status: str | None = None,
+        status: ClusterStatus | str | None = None,
         category: str | None = None,
         phase: str | None = None,
         text: str | None = None,
-        sort: str = "size",
+        sort: ClusterSort | str = ClusterSort.SIZE,
         limit: int = 50,
         offset: int = 0,
         days: int = 30,
@@ -130,10 +142,8 @@ class ClusterReviewService:
         and last seen) counted in the last ``days`` days. Without ``status`` only clusters with
         errors in the window are listed; with it, every cluster in that status (a resolved
         cluster that stayed quiet shows 0). Merged clusters only when ``status="merged"``."""
-        if status is not None and status not in STATUSES:
-            raise InputError(f"unknown status {shown(status)}; use one of {', '.join(STATUSES)}")
-        if sort not in SORTS:
-            raise InputError(f"unknown sort {shown(sort)}; use one of {', '.join(SORTS)}")
+        status = _member(ClusterStatus, status, "status") if status is not None else None
+        sort = _member(ClusterSort, sort, "sort")
         for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
             if (
                 isinstance(value, bool)
@@ -153,9 +163,7 @@ class ClusterReviewService:
             for record in tx.clusters().values():
                 if status is None and record.id not in views.stats:
                     continue  # no errors in the window
-                if (
-                    status or ""
-                ) != ClusterStatus.MERGED.value and record.status == ClusterStatus.MERGED.value:
+                if status is not ClusterStatus.MERGED and record.status == ClusterStatus.MERGED:
                     continue
                 if status is not None and record.status != status:
                     continue
@@ -219,9 +227,33 @@ class ClusterReviewService:
         with self.store.read() as tx:
             views = ClusterViews(tx, window.end, since=window.start)
             records = tx.clusters(views.stats).values()
-            live = [record for record in records if record.status != ClusterStatus.MERGED.value]
+            live = [record for record in records if record.status != ClusterStatus.MERGED]
             live.sort(key=lambda record: (-views.stats_of(record.id).occurrences, record.id))
             return views.build(live)
+
+    def state_token(self) -> tuple[object, ...]:
+        """A value that changes whenever the state does (a decision, an undo, a refresh)."""
+        return state_token(self.store)
+
+    def place_events(
+        self,
+        events: list[ErrorEvent],
+        days: int,
+        now: datetime,
+        progress: Progress | None = None,
+    ) -> WindowClusters:
+        """Refresh the last ``days``, then ``events`` in their persisted clusters (stable ids,
+        review decisions), figures counted over ``events`` as of ``now``: what the views
+        aggregate."""
+        return place_in_clusters(
+            events,
+            self.window_clusters(days, progress=progress),
+            store=self.store,
+            templater=self.templater,
+            rules=self.analytics.rules,
+            cluster_by_id=self.cluster,  # a cluster with no errors in its own window
+            now=now,
+        )
 
     def audit_log(self, *, cluster_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
@@ -410,7 +442,7 @@ class ClusterReviewService:
             after_text = with_rule(before_text, key, fields, lists, rules_file)
             changes = {
                 "category": key,
-                "category_source": "rule",
+                "category_source": DecidedBy.RULE.value,
                 "confidence": 1.0,
                 "recommendation": rule.recommendation,
                 **reviewed_changes(record, actor, now),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from ..models import ClusterStatus, DiscoveredCluster, Phase
+from ..models import ClusterStatus, DecidedBy, DiscoveredCluster, Phase
 from ..store.state import ClusterRecord, OccurrenceStats, StateTransaction, TemplateRecord
 from .breakdown import cluster_breakdown
 from .lifecycle import SPIKE_BASELINE_DAYS, SPIKE_STATUSES, is_spike
@@ -122,7 +122,7 @@ class ClusterViews:
             examples=[template.example for template in templates[:MAX_EXAMPLES]],
             category=record.category,
             confidence=record.confidence,
-            decided_by=record.category_source,
+            decided_by=DecidedBy(record.category_source),
             recommendation=record.recommendation,
             templates=[template.template for template in templates[:MAX_LISTED_TEMPLATES]],
             distinct_messages=stats.distinct_messages,
@@ -131,7 +131,7 @@ class ClusterViews:
             first_seen=stats.first_seen,
             last_seen=stats.last_seen,
             is_new=bool(first_seen_ever and first_seen_ever >= new_since),
-            status=record.status,
+            status=ClusterStatus(record.status),
             version=record.version,
             is_spike=record.status in SPIKE_STATUSES and is_spike(daily),
             daily_counts=daily,
@@ -171,11 +171,7 @@ def cluster_detail(
     all_time = tx.cluster_stats([record.id]).get(record.id, OccurrenceStats())
     breakdown, over_represented, window_errors = cluster_breakdown(tx, record.id, since)
     ignore_remaining = None
-    if (
-        record.status == ClusterStatus.IGNORED.value
-        and record.ignore_occurrences
-        and record.ignored_at
-    ):
+    if record.status == ClusterStatus.IGNORED and record.ignore_occurrences and record.ignored_at:
         ignore_remaining = max(
             0, record.ignore_occurrences - tx.events_after(record.id, record.ignored_at)
         )

@@ -58,7 +58,7 @@ class Walkthrough:
 
     def run(self) -> int:
         queue = self.service.list_clusters(
-            status=ClusterStatus.NEW.value, limit=1000, days=self.days
+            status=ClusterStatus.NEW, limit=1000, days=self.days
         ).items
         if not queue:
             self.out.write("No new clusters to review.\n")
@@ -81,7 +81,7 @@ class Walkthrough:
                 cluster = self.service.cluster(cluster.id, self.days)
             except NotFoundError:
                 return True
-            if cluster.status != ClusterStatus.NEW.value:
+            if cluster.status != ClusterStatus.NEW:
                 self.out.write(f"[{number}/{total}] {cluster.id} is {cluster.status} now; next.\n")
                 return True
             self.out.write(

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from error_analytics.models import CategoryRule, Severity
+from error_analytics.models import NO_TEXT_CATEGORY, UNKNOWN_CATEGORY, CategoryRule, Severity
 
 
 class GuardedKeyword(NamedTuple):
@@ -119,7 +119,7 @@ _SYNTAX = CategoryRule(
         "Run the linter / compiler locally (ruff, eslint, tsc --noEmit, go vet, cargo check) "
         "before committing and add a syntax check step to the Build phase"
     ),
-    severity=Severity.HIGH.value,
+    severity=Severity.HIGH,
     keywords=(
         "SyntaxError",
         "IndentationError",
@@ -172,7 +172,7 @@ _IMPORT = CategoryRule(
         "Gemfile, pom.xml) and reinstall; check import paths and that the environment is "
         "installed before the phase runs"
     ),
-    severity=Severity.HIGH.value,
+    severity=Severity.HIGH,
     keywords=(
         # Python
         "ModuleNotFoundError",
@@ -252,7 +252,7 @@ _TYPE = CategoryRule(
         "Run the type checker (mypy, tsc --noEmit, cargo check, javac) in the Build phase, "
         "guard against None/undefined values and fix mismatched signatures"
     ),
-    severity=Severity.MEDIUM.value,
+    severity=Severity.MEDIUM,
     keywords=(
         "is not assignable to",
         "incompatible type",
@@ -305,7 +305,7 @@ _CONNECTION = CategoryRule(
         "Check that the service is running and reachable (host, port, DNS, proxy), start "
         "dependent services before the phase, and retry transient network errors with backoff"
     ),
-    severity=Severity.MEDIUM.value,
+    severity=Severity.MEDIUM,
     keywords=(
         "ECONNREFUSED",
         "ECONNRESET",
@@ -364,7 +364,7 @@ _TIMEOUT = CategoryRule(
         "Find the slow step (hanging test, unbounded wait, slow network call), add explicit "
         "timeouts with clear messages, and raise limits only when the work is genuinely long"
     ),
-    severity=Severity.MEDIUM.value,
+    severity=Severity.MEDIUM,
     keywords=(
         "timed out",
         "TimeoutError",
@@ -424,3 +424,25 @@ _TIMEOUT = CategoryRule(
 ERROR_PATTERNS: dict[str, CategoryRule] = {
     rule.key: rule for rule in (_SYNTAX, _IMPORT, _TYPE, _CONNECTION, _TIMEOUT)
 }
+
+#: The rule of the errors no rule (and no review or model) places: they need review.
+UNKNOWN_RULE = CategoryRule(
+    key=UNKNOWN_CATEGORY,
+    name="Unclassified Error",
+    category="Unknown",
+    recommendation="Read the example message and the failing phase's log; if it recurs, "
+    "add a rule for it (--rules) so it is classified next time.",
+    severity=Severity.MEDIUM,
+    root_cause="Errors that no rule recognises",
+    estimated_fix_time="1-3 hours",
+)
+#: The rule of failed runs that recorded no error text.
+NO_TEXT_RULE = CategoryRule(
+    key=NO_TEXT_CATEGORY,
+    name="Errors Without Text",
+    category="Missing Diagnostics",
+    recommendation="Record the exception text and the failing phase when a workflow fails.",
+    severity=Severity.MEDIUM,
+    root_cause="Failed runs that recorded no error text, and phase error counts without a message",
+    estimated_fix_time="1-2 hours",
+)

@@ -35,7 +35,7 @@ from typing import Any
 
 from error_analytics.errors import InvalidRuleError
 from error_analytics.models import NO_TEXT_CATEGORY, UNKNOWN_CATEGORY, CategoryRule, Severity
-from error_analytics.rules.categories import ERROR_PATTERNS
+from error_analytics.rules.categories import ERROR_PATTERNS, NO_TEXT_RULE, UNKNOWN_RULE
 from error_analytics.rules.masking import DEFAULT_MASKS, MaskRule
 
 _TOP_LEVEL_KEYS = frozenset({"categories", "masks", "disabled_masks"})
@@ -57,6 +57,13 @@ class RuleSet:
     categories: dict[str, CategoryRule]
     masks: tuple[MaskRule, ...] = DEFAULT_MASKS
     source: str | None = None  # the rules file, or None for the built-in rules
+
+    def rule_for(self, key: str) -> CategoryRule:
+        """The rule of category ``key``: one of :attr:`categories`, else the rule of failed
+        runs without text (``no_error_text``), else that of errors needing review."""
+        if key == NO_TEXT_CATEGORY:
+            return NO_TEXT_RULE
+        return self.categories.get(key, UNKNOWN_RULE)
 
 
 @functools.cache
@@ -179,7 +186,7 @@ def _new_category(key: str, entry: Mapping[str, Any], label: str) -> CategoryRul
     texts = {field: _text(entry, field, label) for field in _TEXT_FIELDS if field in entry}
     return CategoryRule(
         key=key,
-        severity=_severity(entry, label, default=Severity.MEDIUM.value),
+        severity=_severity(entry, label, default=Severity.MEDIUM),
         keywords=keywords,
         patterns=patterns,
         **texts,
@@ -220,13 +227,13 @@ def _bool(entry: Mapping[str, Any], field: str, default: bool, label: str) -> bo
     return value
 
 
-def _severity(entry: Mapping[str, Any], label: str, default: str) -> str:
+def _severity(entry: Mapping[str, Any], label: str, default: Severity) -> Severity:
     value = entry.get("severity", default)
     if value not in _SEVERITIES:
         raise InvalidRuleError(
             f"{label}: 'severity' must be one of {', '.join(_SEVERITIES)}, got {value!r}"
         )
-    return value
+    return Severity(value)
 
 
 def _string_list(entry: Mapping[str, Any], field: str, label: str) -> tuple[str, ...]:

@@ -1,6 +1,6 @@
 """``analyze-errors clusters ...`` and ``analyze-errors --review``: the review workflow on a terminal.
 
-``cli.py`` wires this module in with three calls (see ``docs/review.md``)::
+``cli/main.py`` wires this module in with three calls (see ``docs/review.md``)::
 
     add_review_flag(parser)                         # --review, --state-db, --actor
     register_review_commands(parser.add_subparsers(dest="command", metavar="COMMAND"))
@@ -22,13 +22,17 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from .cli_options import check_database_files, database_option
-from .config import DEFAULT_RULES_FILE, get_settings
-from .errors import InputError, NotFoundError
-from .models import Phase, to_jsonable
+from ..config import DEFAULT_RULES_FILE, Settings, get_settings
+from ..errors import InputError, NotFoundError
+from ..models import ClusterSort, ClusterStatus, Phase, to_jsonable
+from ..service import ErrorAnalyticsService
+from .options import check_database_files, database_option
 from .progress import terminal_progress
+
+if TYPE_CHECKING:  # clustering (scikit-learn) loads when a review command runs
+    from ..review import ClusterReviewService
 
 EXAMPLES = """\
 Examples (the ids are those of the demo database, --demo):
@@ -150,8 +154,8 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
     )
     listing.add_argument(
         "--status",
-        help="new, reviewed, ignored, resolved, regressed or merged (every cluster in that "
-        "status, also those without errors in the window)",
+        help=f"{', '.join(ClusterStatus)} (every cluster in that status, also those without "
+        "errors in the window)",
     )
     listing.add_argument("--category", help="a category key, e.g. import_error or unknown")
     listing.add_argument(
@@ -168,9 +172,9 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
     )
     listing.add_argument(
         "--sort",
-        default="size",
-        choices=("size", "last_seen", "first_seen", "runs"),
-        help="order (default size)",
+        default=ClusterSort.SIZE.value,
+        choices=[sort.value for sort in ClusterSort],
+        help=f"order (default {ClusterSort.SIZE})",
     )
     listing.add_argument(
         "--limit",
@@ -333,9 +337,8 @@ def _arg(args: argparse.Namespace, name: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
-def _service(args: argparse.Namespace, command: str):
-    from .review import ClusterReviewService
-
+def _service(args: argparse.Namespace, command: str) -> tuple[ClusterReviewService, Settings]:
+    """The review workflow of the service the settings build (the composition root)."""
     rules = _arg(args, "rules")
     if command == "promote" and rules and not os.path.exists(rules):
         rules = None  # promote creates it; until then the built-in rules apply
@@ -344,12 +347,12 @@ def _service(args: argparse.Namespace, command: str):
         db=db, state_db=_arg(args, "state_db"), rules_file=rules
     )
     check_database_files(settings)
-    return ClusterReviewService.from_settings(settings), settings
+    return ErrorAnalyticsService.from_settings(settings).review, settings
 
 
 def _phase(text: str) -> str:
     """``--phase``: the canonical name of a documented spelling; anything else is refused."""
-    from .rules.phases import normalize_phase
+    from ..rules.phases import normalize_phase
 
     phase = normalize_phase(text)
     if phase is Phase.UNKNOWN and text.strip().lower() != Phase.UNKNOWN.value.lower():
@@ -377,7 +380,7 @@ def run_review_command(args: argparse.Namespace, out: TextIO, answers: TextIO | 
     actor = _arg(args, "actor") or default_actor()
     as_json = bool(_arg(args, "json", False))
     answers = answers or sys.stdin
-    from .review import render
+    from ..review import render
 
     def emit(value: Any, lines: list[str]) -> int:
         if as_json:
@@ -400,7 +403,7 @@ def run_review_command(args: argparse.Namespace, out: TextIO, answers: TextIO | 
             render.refresh_lines(refreshed) if refreshed else ["Not refreshed (--no-refresh)."],
         )
     if command == "review":
-        from .review.walkthrough import Walkthrough
+        from ..review.walkthrough import Walkthrough
 
         return Walkthrough(service, out, answers, actor, days=days).run()
     if command == "list":
@@ -499,7 +502,7 @@ def _with_window_read(
 
 
 def _promote(args, service, settings, actor: str, out: TextIO, answers: TextIO, emit) -> int:
-    from .review import render
+    from ..review import render
 
     rules_file = _arg(args, "rules") or settings.rules_file or DEFAULT_RULES_FILE
     preview = service.preview_rule(

@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import InputError
-from .store.parsing import replace_surrogates
+from ..errors import InputError
+from ..store.parsing import replace_surrogates
 
 #: Refuse a file when more than this share of its non-blank lines is binary.
 BINARY_SHARE_REFUSED = 0.5

@@ -5,7 +5,7 @@ Safe by default: it binds 127.0.0.1. Write endpoints (review actions) need
 ``ERROR_ANALYTICS_API_TOKEN``; binding any other address without a token is refused unless
 ``--allow-remote-without-token`` says that is really meant.
 
-``cli.py`` wires it in with :func:`register_serve_command` and :func:`run_serve`.
+``cli/main.py`` wires it in with :func:`register_serve_command` and :func:`run_serve`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import argparse
 import ipaddress
 import sys
 
-from .cli_options import check_database_files, database_option
-from .config import Settings, get_settings
-from .errors import ConfigurationError
+from ..config import Settings, get_settings
+from ..errors import ConfigurationError
+from .options import check_database_files, database_option
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -146,39 +146,26 @@ def run_serve(args: argparse.Namespace) -> int:
     """Serve until interrupted. Raises :class:`ConfigurationError` for unusable options."""
     import uvicorn
 
-    from .api import create_app
-    from .api.dependencies import prime_services
-    from .service import ErrorAnalyticsService
+    from ..api import create_app
+    from ..api.dependencies import prime_services
+    from ..service import ErrorAnalyticsService
 
     settings = serve_settings(args)
-    analytics = ErrorAnalyticsService.from_settings(
-        settings
-    )  # fail now with a one-line error, not per request
-    review = None
+    # the composition root, now: a bad setting fails with one line, not per request
+    analytics = ErrorAnalyticsService.from_settings(settings)
     if not getattr(args, "no_refresh", False):
-        from .review import ClusterReviewService
-        from .store.state import open_state_engine
-
         print(
             f"Reading the last {STARTUP_REFRESH_DAYS} days' errors into clusters...",
             file=sys.stderr,
         )
-        review = ClusterReviewService(
-            analytics,
-            open_state_engine(settings.state_database_target()),
-            timezone=settings.timezone,
-            run_url_template=settings.run_url_template,
-        )
-        result = review.refresh(STARTUP_REFRESH_DAYS)
+        result = analytics.review.refresh(STARTUP_REFRESH_DAYS)
         print(
             f"Clusters: {result.new_clusters} new, {result.regressed} regressed, "
             f"{result.new_assignments} new errors assigned.",
             file=sys.stderr,
         )
     app = create_app(settings)
-    prime_services(
-        app, settings, analytics, review
-    )  # requests reuse these: no second pool, warm cache
+    prime_services(app, settings, analytics)  # requests reuse it: no second pool, warm cache
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     writes = "writes need the token" if settings.api_token else "writes need no token"
     print(

@@ -19,15 +19,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import render
-from .analysis.recommendations import DEFAULT_LIMIT, MAX_LIMIT
-from .cli_options import check_combination, check_database_files, database_option
-from .cli_review import add_review_flag, register_review_commands, run_review_command, wants_review
-from .cli_serve import register_serve_command, run_serve
-from .config import get_settings
-from .documents import View, views_document, window_views
-from .errors import ConfigurationError, ErrorAnalyticsError
+from .. import render
+from ..analysis.recommendations import DEFAULT_LIMIT, MAX_LIMIT
+from ..config import get_settings
+from ..documents import View, views_document, window_views
+from ..errors import ConfigurationError, ErrorAnalyticsError
+from .options import check_combination, check_database_files, database_option
 from .progress import terminal_progress
+from .review import add_review_flag, register_review_commands, run_review_command, wants_review
+from .serve import register_serve_command, run_serve
 
 EXIT_OK = 0
 EXIT_BUG = 1
@@ -287,7 +287,7 @@ def _write_output(location: str, text: str) -> None:
 
 
 def _views(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextIO) -> int:
-    from .service import ErrorAnalyticsService
+    from ..service import ErrorAnalyticsService
 
     settings = get_settings()
     db = _demo_database(args, parser) or args.db
@@ -372,7 +372,7 @@ def _demo_database(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         parser.error("--demo and --db exclude each other")
     path = str(database_option(None, True, args.demo_layout))
     if args.demo_add_days:
-        from .demo import add_days_of_runs
+        from ..demo import add_days_of_runs
 
         if not 1 <= args.demo_add_days <= 365:
             parser.error("--demo-add-days takes 1 to 365")

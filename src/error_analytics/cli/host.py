@@ -29,12 +29,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from . import cli, render
-from .cli_options import check_database_files, database_option
-from .cli_review import wants_review
-from .config import get_settings
-from .errors import ConfigurationError, ErrorAnalyticsError
-from .service import ErrorAnalyticsService, Snapshot
+from .. import render
+from ..config import get_settings
+from ..errors import ConfigurationError, ErrorAnalyticsError
+from ..service import ErrorAnalyticsService, Snapshot
+from .main import DEBUG_ENV, EXIT_BUG, EXIT_OK, EXIT_USAGE, build_parser
+from .main import main as analyze_errors
+from .options import check_database_files, database_option
+from .review import wants_review
 
 DEFAULT_REPORT = "error_analysis_report.md"  # the host's default
 
@@ -136,11 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``scripts/analyze_errors.py``: the host's flags through :class:`ErrorAnalysisCLI`, every
     other ``analyze-errors`` option through :func:`error_analytics.cli.main`."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = cli.build_parser().parse_args(
-        argv
-    )  # the options, help and usage errors of analyze-errors
+    args = build_parser().parse_args(argv)  # the options, help and usage errors of analyze-errors
     if not _host_flags_only(args):
-        return cli.main(argv)
+        return analyze_errors(argv)
     return _one_line_errors(lambda: _run(args))
 
 
@@ -169,28 +169,28 @@ def _run(args: argparse.Namespace) -> int:
     host_cli = ErrorAnalysisCLI(ErrorAnalyticsService.from_settings(settings))
     if args.report:
         host_cli.generate_report(output_file=args.output, days=args.days)
-        return cli.EXIT_OK
+        return EXIT_OK
     chosen = [flag for flag in FLAG_TO_METHOD if getattr(args, flag)] or ["summary"]
     for flag in chosen:
         getattr(host_cli, FLAG_TO_METHOD[flag])(days=args.days)
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
 def _one_line_errors(run: Callable[[], int]) -> int:
-    """The exit statuses and one-line messages of ``analyze-errors`` (see :mod:`.cli`)."""
+    """The exit statuses and one-line messages of ``analyze-errors`` (see :mod:`.main`)."""
     try:
         return run()
     except ErrorAnalyticsError as exc:
-        return _fail(str(exc), cli.EXIT_USAGE)
+        return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
     except Exception as exc:  # the last edge: no traceback for users
-        return _fail(f"unexpected {type(exc).__name__}: {exc} (a bug)", cli.EXIT_BUG)
+        return _fail(f"unexpected {type(exc).__name__}: {exc} (a bug)", EXIT_BUG)
 
 
 def _fail(message: str, status: int) -> int:
-    if os.environ.get(cli.DEBUG_ENV):
+    if os.environ.get(DEBUG_ENV):
         traceback.print_exc(file=sys.stderr)
     first_line = next((line for line in message.splitlines() if line.strip()), message)
     print(f"Error: {first_line.strip()}", file=sys.stderr)

@@ -15,15 +15,15 @@ import json
 import sys
 from typing import Any, TextIO
 
-from .errors import InputError
-from .models import to_jsonable
+from ..errors import InputError
+from ..models import to_jsonable
 from .parsing_input import read_messages
 
 
 def cluster_input_file(args: argparse.Namespace, out: TextIO) -> int:
-    from . import render
-    from .clustering import cluster_messages
-    from .rules import default_rules, load_rules
+    from .. import render
+    from ..clustering import cluster_messages
+    from ..rules import default_rules, load_rules
 
     rules = load_rules(args.rules) if args.rules else default_rules()
     messages, skipped = read_messages(args.input)

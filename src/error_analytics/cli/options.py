@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import Settings
-from .errors import ConfigurationError, DatabaseUnavailableError
+from ..config import Settings
+from ..errors import ConfigurationError, DatabaseUnavailableError
 
 #: The view flags of the main command, as ``argparse`` names them.
 VIEW_OPTIONS = ("summary", "phase", "patterns", "trends", "recommendations", "cluster", "report")
@@ -22,7 +22,7 @@ def database_option(db: str | None, demo: bool, layout: str | None) -> str | Non
         return db
     if db:
         raise ConfigurationError("--demo and --db exclude each other")
-    from .demo import ensure_demo_database
+    from ..demo import ensure_demo_database
 
     path = str(ensure_demo_database(layout=layout or "spec"))
     print(f"Using demo database: {path}", file=sys.stderr)
