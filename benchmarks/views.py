@@ -4,9 +4,12 @@
 
 Builds a demo database of ``--runs`` runs (spec layout) on each engine, then times every view
 of :class:`ErrorAnalyticsService` as a long-running API server sees it (the window's snapshot
-is cached until the data changes; each call still checks the data fingerprint), the first call
-after a change (a new service, nothing cached), and, beside it, the floor of the load-every-row approach: fetching all of ``workflow_history``
-into Python. PostgreSQL is measured when ``--pg-url`` or ``ERROR_ANALYTICS_TEST_PG_URL`` names
+is cached until the data changes; each call still checks the data fingerprint), and the first
+call of a new service (nothing cached in it, as after a change or in a new CLI run or worker):
+without review state (``--no-state``: the window clustered afresh) and with the review state
+the CLI and the API use by default (refreshed once before, so the call refreshes and places the
+window's errors in the persisted clusters). Beside them, the floor of the load-every-row
+approach: fetching all of ``workflow_history`` into Python. PostgreSQL is measured when ``--pg-url`` or ``ERROR_ANALYTICS_TEST_PG_URL`` names
 a server (a scratch database is created and dropped). Prints a Markdown table.
 """
 
@@ -26,10 +29,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from error_analytics.config import DatabaseTarget
+from error_analytics.config import DatabaseTarget, Settings
 from error_analytics.demo import build_demo_database
 from error_analytics.service import ErrorAnalyticsService
 from error_analytics.store.engine import open_engine
+from error_analytics.store.state import open_state_engine
 from error_analytics.store.workflow_reader import WorkflowReader
 
 VIEWS = (
@@ -53,29 +57,38 @@ def time_calls(call, repeat: int) -> tuple[float, float]:
     return statistics.median(samples), p95
 
 
-def cold_call(engine, view: str, now: datetime) -> float:
-    """One call on a new service: nothing cached, as after the data changed."""
-    service = ErrorAnalyticsService(WorkflowReader(engine), clock=lambda: now)
+def cold_call(engine, view: str, now: datetime, state=None) -> float:
+    """One call on a new service: nothing cached in it, as after the data changed."""
+    service = ErrorAnalyticsService(WorkflowReader(engine), clock=lambda: now, state_engine=state)
     started = time.perf_counter()
     getattr(service, view)(30)
     return (time.perf_counter() - started) * 1000
 
 
-def measure(url: str, repeat: int, now: datetime) -> list[tuple[str, float, float, float]]:
+Row = tuple[str, float, float, float, float]
+
+
+def measure(url: str, repeat: int, now: datetime) -> list[Row]:
     engine = open_engine(DatabaseTarget(url, "benchmark"))
-    service = ErrorAnalyticsService(WorkflowReader(engine), clock=lambda: now)
-    rows = []
+    state = open_state_engine(Settings(db=url).state_database_target())
+    service = ErrorAnalyticsService(WorkflowReader(engine), clock=lambda: now, state_engine=state)
+    service.review.refresh(30)  # the state as a server or an earlier CLI run left it
+    rows: list[Row] = []
     for view in VIEWS:
         method = getattr(service, view)
         cold = statistics.median(cold_call(engine, view, now) for _ in range(3))
-        rows.append((view, *time_calls(lambda method=method: method(30), repeat), cold))
+        cold_state = statistics.median(cold_call(engine, view, now, state) for _ in range(3))
+        warm = time_calls(lambda method=method: method(30), repeat)
+        rows.append((view, *warm, cold, cold_state))
 
     def load_everything() -> None:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT * FROM workflow_history")).all()
 
-    rows.append(("peer: SELECT * into Python", *time_calls(load_everything, repeat), float("nan")))
+    peer = time_calls(load_everything, repeat)
+    rows.append(("peer: SELECT * into Python", *peer, float("nan"), float("nan")))
     engine.dispose()
+    state.dispose()
     return rows
 
 
@@ -88,7 +101,7 @@ def main() -> int:
     parser.add_argument("--pg-url", default=os.environ.get("ERROR_ANALYTICS_TEST_PG_URL"))
     args = parser.parse_args()
     now = datetime(2026, 1, 31, 12, 0)
-    results: dict[str, list[tuple[str, float, float, float]]] = {}
+    results: dict[str, list[Row]] = {}
     with tempfile.TemporaryDirectory() as folder:
         sqlite_path = Path(folder) / "views.db"
         started = time.perf_counter()
@@ -116,13 +129,14 @@ def main() -> int:
             "PostgreSQL skipped: pass --pg-url or set ERROR_ANALYTICS_TEST_PG_URL", file=sys.stderr
         )
     print(
-        f"| view ({args.runs:,} runs, 30-day window) | engine | p50 ms | p95 ms | first call after a change, ms |"
+        f"| view ({args.runs:,} runs, 30-day window) | engine | warm p50 ms | warm p95 ms "
+        "| first call, no state, ms | first call, with review state, ms |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for engine_name, rows in results.items():
-        for view, p50, p95, cold in rows:
-            cold_text = "" if cold != cold else f"{cold:.0f}"
-            print(f"| {view} | {engine_name} | {p50:.1f} | {p95:.1f} | {cold_text} |")
+        for view, p50, p95, cold, cold_state in rows:
+            cells = ["" if value != value else f"{value:.0f}" for value in (cold, cold_state)]
+            print(f"| {view} | {engine_name} | {p50:.1f} | {p95:.1f} | {' | '.join(cells)} |")
     return 0
 
 

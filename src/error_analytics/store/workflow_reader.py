@@ -100,7 +100,10 @@ class WorkflowReader:
         self.schema = schema or probe_schema(engine)
         self._is_sqlite = engine.dialect.name == "sqlite"
         # runs without a workflow_history row, for the last window asked about (see _other_runs)
-        self._window_to_other_runs: tuple[TimeWindow, list[_OtherRun]] | None = None
+        # the last window's other runs, and the runs without any readable time (one query)
+        self._window_to_other_runs: (
+            tuple[TimeWindow, list[_OtherRun], list[_OtherRun]] | None
+        ) = None
 
     # -- SQL fragments -------------------------------------------------------------------
     def _col(self, name: str, table_alias: str = "w") -> str:
@@ -192,24 +195,33 @@ class WorkflowReader:
         ``window`` object itself: the calls that build one snapshot share it, and every new
         window (each snapshot makes its own) reads the tables again.
         """
-        if self._window_to_other_runs is not None and self._window_to_other_runs[0] is window:
-            return self._window_to_other_runs[1]
+        return self._read_other_runs(window)[0]
+
+    def _untimed_runs(self, window: TimeWindow) -> list[_OtherRun]:
+        """Runs known only from task_logs or hook_events whose rows hold no readable time:
+        they fall in no window. Read with :meth:`_other_runs`, in the same query."""
+        return self._read_other_runs(window)[1]
+
+    def _read_other_runs(self, window: TimeWindow) -> tuple[list[_OtherRun], list[_OtherRun]]:
+        cached = self._window_to_other_runs
+        if cached is not None and cached[0] is window:
+            return cached[1], cached[2]
         relation = other_runs_relation(self.schema, sqlite=self._is_sqlite)
         others: list[_OtherRun] = []
+        untimed: list[_OtherRun] = []
         if relation is not None:
             sql = (
                 f"SELECT r.adw_id, r.run_time, r.is_failed, r.origin FROM {relation} r "
-                f"WHERE {self._run_in_window()}"
+                f"WHERE r.run_time IS NULL OR ({self._run_in_window()})"
             )
             with self.engine.connect() as connection:
                 for run_id, run_time, failed, origin in connection.execute(
                     sa.text(sql), self._window_params(window)
                 ):
-                    others.append(
-                        _OtherRun(str(run_id), safe_timestamp(run_time), bool(failed), origin)
-                    )
-        self._window_to_other_runs = (window, others)
-        return others
+                    run = _OtherRun(str(run_id), safe_timestamp(run_time), bool(failed), origin)
+                    (untimed if run_time is None else others).append(run)
+        self._window_to_other_runs = (window, others, untimed)
+        return others, untimed
 
     def daily_run_counts(self, window: TimeWindow) -> list[DailyRunCount]:
         day = (
@@ -288,16 +300,11 @@ class WorkflowReader:
             "with their time from those tables"
         )
 
-    def _note_untimed_runs(self, quality: DataQualityReport) -> None:
+    def _note_untimed_runs(self, window: TimeWindow, quality: DataQualityReport) -> None:
         """Runs without a workflow_history row whose other rows hold no readable time: they
         fall in no window, so they are counted here rather than dropped unseen."""
-        relation = other_runs_relation(self.schema, sqlite=self._is_sqlite)
-        if relation is None:
-            return
-        sql = f"SELECT r.adw_id, r.origin FROM {relation} r WHERE r.run_time IS NULL"
-        with self.engine.connect() as connection:
-            for run_id, origin in connection.execute(sa.text(sql)):
-                quality.skip(str(origin), "run without a readable time", str(run_id))
+        for run in self._untimed_runs(window):
+            quality.skip(run.origin, "run without a readable time", run.run_id)
 
     def phase_reach(self, window: TimeWindow) -> dict[Phase, int] | None:
         """Runs in the window that reached each phase, from task_logs; None without them."""
@@ -334,7 +341,7 @@ class WorkflowReader:
             if count:
                 quality.rows_skipped[f"{WORKFLOW_TABLE}: {reason}"] = count
         self._note_runs_without_history(window, quality)
-        self._note_untimed_runs(quality)
+        self._note_untimed_runs(window, quality)
         runs, run_events = self._workflow_events(window, quality)
         for event in self._task_log_events(window, quality, runs):
             run_events[event.run_id].append(event)
