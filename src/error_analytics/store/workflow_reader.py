@@ -99,11 +99,10 @@ class WorkflowReader:
         self.engine = engine
         self.schema = schema or probe_schema(engine)
         self._is_sqlite = engine.dialect.name == "sqlite"
-        # runs without a workflow_history row, for the last window asked about (see _other_runs)
         # the last window's other runs, and the runs without any readable time (one query)
-        self._window_to_other_runs: (
-            tuple[TimeWindow, list[_OtherRun], list[_OtherRun]] | None
-        ) = None
+        self._window_to_other_runs: tuple[TimeWindow, list[_OtherRun], list[_OtherRun]] | None = (
+            None
+        )
 
     # -- SQL fragments -------------------------------------------------------------------
     def _col(self, name: str, table_alias: str = "w") -> str:
