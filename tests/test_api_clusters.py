@@ -350,6 +350,7 @@ SCHEMA_TO_MODEL = {
     schemas.RefreshResult: review_models.RefreshResult,
     schemas.TagShare: review_models.TagShare,
     schemas.TagBreakdown: review_models.TagBreakdown,
+    schemas.SimilarCluster: review_models.SimilarCluster,
 }
 
 

@@ -241,3 +241,35 @@ def test_a_fix_time_is_shown_only_where_there_is_one(page, live_server):
         assert item["issue"] in text
         assert ("Estimated fix time:" in text) == bool(item["estimated_fix_time"]), text
     assert page.problems == []
+
+
+def test_a_merge_suggestion_opens_the_merge_flow_preselected(page, live_server):
+    """The cluster page lists "Similar clusters — merge?"; a suggestion's button puts that
+    cluster in the merge picker, and Merge folds it into the cluster shown."""
+    from playwright.sync_api import expect
+
+    target, suggestion = next(
+        (cluster, detail["similar"][0])
+        for cluster in clusters(live_server, sort="size")
+        if cluster["status"] != "merged" and LINK_PROBE not in cluster["template"]
+        for detail in [get_json(f"{live_server}{API}/clusters/{cluster['id']}")]
+        if detail["similar"]
+    )
+    open_dashboard(page, live_server)
+    page.goto(f"{live_server}/#/clusters/{target['id']}")
+    page.wait_for_selector(f"body[data-cluster='{target['id']}']")
+    expect(page.locator("#cluster-detail h3", has_text="Similar clusters — merge?")).to_have_count(
+        1
+    )
+    item = page.locator(f"#similar-clusters li[data-cluster-id='{suggestion['id']}']")
+    expect(item).to_contain_text(f"{round(suggestion['similarity'] * 100)}% similar")
+    expect(item.locator("a")).to_have_text(suggestion["name"])
+    expect(page.locator("#action-merge")).to_be_disabled()
+    item.locator("button.suggest-merge").click()
+    expect(page.locator(f"#merge-chosen [data-cluster-id='{suggestion['id']}']")).to_have_count(1)
+    expect(page.locator("#action-merge")).to_be_enabled()
+    page.click("#action-merge")
+    page.locator("#cluster-detail .history li[data-action='merge']").wait_for()
+    merged = get_json(f"{live_server}{API}/clusters/{suggestion['id']}")
+    assert merged["cluster"]["status"] == "merged" and merged["merged_into"] == target["id"]
+    assert page.problems == []

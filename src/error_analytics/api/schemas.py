@@ -296,6 +296,18 @@ class RunLink(_Body):
     )
 
 
+class SimilarCluster(_Body):
+    """A merge suggestion: another live cluster much like this one."""
+
+    id: str
+    name: str
+    similarity: float = Field(
+        description="0-1, 2 decimals: TF-IDF cosine and rapidfuzz token similarity combined"
+    )
+    errors: int = Field(description="its errors in the window")
+    status: str = Field(description="new | reviewed | ignored | resolved | regressed")
+
+
 class ClusterDetail(_Body):
     """One cluster; figures in the window (``days``), all-time ones named ``*_all_time``."""
 
@@ -333,6 +345,9 @@ class ClusterDetail(_Body):
     split_from: str | None
     merged_ids: list[str]
     previous_ids: list[str]
+    similar: list[SimilarCluster] = Field(
+        description="merge suggestions: the most similar live clusters, most similar first"
+    )
 
 
 class RulePreview(_Body):

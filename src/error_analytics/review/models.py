@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime
 
-from ..models import AuditEntry, DiscoveredCluster
+from ..models import AuditEntry, ClusterStatus, DiscoveredCluster
 
 
 @dataclasses.dataclass(slots=True)
@@ -98,6 +98,17 @@ class RunLink:
     url: str | None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class SimilarCluster:
+    """A merge suggestion: another live cluster much like this one (:mod:`.similar`)."""
+
+    id: str
+    name: str
+    similarity: float  # 0..1, 2 decimals: TF-IDF cosine and rapidfuzz token similarity combined
+    errors: int  # its errors in the window
+    status: ClusterStatus
+
+
 @dataclasses.dataclass(slots=True)
 class ClusterDetail:
     """Everything known about one cluster: the evidence and the history.
@@ -135,6 +146,9 @@ class ClusterDetail:
     merged_ids: list[str] = dataclasses.field(default_factory=list)  # clusters folded into this one
     previous_ids: list[str] = dataclasses.field(default_factory=list)  # ids retired into this one
     runs: list[RunLink] = dataclasses.field(default_factory=list)  # run_ids with their URL
+    similar: list[SimilarCluster] = dataclasses.field(
+        default_factory=list
+    )  # merge suggestions, most similar first
 
 
 @dataclasses.dataclass(slots=True)

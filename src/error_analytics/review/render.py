@@ -127,6 +127,21 @@ def breakdown_lines(detail: ClusterDetail) -> list[str]:
     return lines
 
 
+def similar_lines(detail: ClusterDetail) -> list[str]:
+    """The merge suggestions, each with the command that folds it into this cluster."""
+    if not detail.similar:
+        return ["  similar clusters — merge?: none similar enough"]
+    lines = ["  similar clusters — merge? (similarity 0-1: TF-IDF cosine and token similarity)"]
+    for other in detail.similar:
+        lines.append(
+            f"    {other.id}  {other.similarity:.2f}  {short(other.name, 60)}  "
+            f"({other.errors} error{'s' if other.errors != 1 else ''} in {window_label(detail.days)}, "
+            f"{other.status})"
+        )
+        lines.append(f"      analyze-errors clusters merge {other.id} --into {detail.cluster.id}")
+    return lines
+
+
 def detail_lines(detail: ClusterDetail) -> list[str]:
     cluster = detail.cluster
     lines = [
@@ -139,6 +154,7 @@ def detail_lines(detail: ClusterDetail) -> list[str]:
         f"first {when(detail.first_seen_all_time)} · last {when(detail.last_seen_all_time)}"
     )
     lines += breakdown_lines(detail)
+    lines += similar_lines(detail)
     if cluster.recommendation:
         lines.append(f"  recommendation: {short(cluster.recommendation, MAX_LINE)}")
     lifecycle = {

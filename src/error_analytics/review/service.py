@@ -57,6 +57,7 @@ from .promotion import build_preview, candidate_templates, check_rule_input, rul
 from .refresh import Progress, Refresher
 from .rule_file import read_rules_text, with_rule, write_rules_text
 from .run_links import check_run_url_template, run_links
+from .similar import SimilarityIndex, live_cluster_texts, similar_clusters
 from .views import ClusterViews, cluster_detail
 from .window import place_in_clusters, state_token
 
@@ -103,6 +104,7 @@ class ClusterReviewService:
         self.run_url_template = check_run_url_template(run_url_template)
         self.store = StateStore(state_engine)
         self.templater = Templater(analytics.rules)
+        self._similarity: tuple[tuple[object, ...], SimilarityIndex] | None = None
         self.actions = ReviewActions(
             self.store,
             ReviewContext(
@@ -189,6 +191,7 @@ class ClusterReviewService:
         """One cluster with its evidence and history (a retired id leads to its successor);
         figures counted in the last ``days`` days, all-time ones labelled as such."""
         window = self.analytics.window(days)
+        token = self.state_token()
         with self.store.read() as tx:
             known = isinstance(cluster_id, str) and storable(cluster_id)
             record = tx.cluster(cluster_id) if known else None
@@ -198,8 +201,19 @@ class ClusterReviewService:
             if record is None:
                 raise NotFoundError(f"no cluster {shown(cluster_id)}")
             detail = cluster_detail(tx, record, window.end, days=days, since=window.start)
+            detail.similar = similar_clusters(
+                tx, self._similarity_index(tx, token), record, since=window.start
+            )
         detail.runs = self._run_links(detail.run_ids)
         return detail
+
+    def _similarity_index(self, tx: StateTransaction, token: tuple[object, ...]) -> SimilarityIndex:
+        """The live clusters' similarity index, fitted once per state token."""
+        cached = self._similarity
+        if cached is None or cached[0] != token:
+            cached = (token, SimilarityIndex(live_cluster_texts(tx)))
+            self._similarity = cached
+        return cached[1]
 
     def _run_links(self, run_ids: list[str]) -> list[RunLink]:
         """The runs with where to open each: ``github_url``, else the URL template, else None."""

@@ -160,7 +160,7 @@ function actionBox(title, ...rows) {
 
 function row(...children) { return el("div", { className: "row" }, ...children); }
 
-function actions(detail) {
+function actions(detail, merge) {
   const cluster = detail.cluster;
   const base = `/clusters/${encodeURIComponent(cluster.id)}`;
   const reload = (result) => { if (result) showCluster(result.cluster ? result.cluster.id : cluster.id); };
@@ -169,7 +169,6 @@ function actions(detail) {
   const categorySelect = el("select", { id: "category-select", "aria-label": "Category" },
     ...clusterCategories().map((category) => option(category.key, category.name)));
   categorySelect.value = cluster.category;
-  const merge = mergePicker(cluster);
   const untilInput = el("input", { id: "ignore-until", type: "date", "aria-label": "Ignore until" });
   const countInput = el("input", { id: "ignore-count", type: "number", min: 1, placeholder: "N more", "aria-label": "Ignore for N more occurrences" });
   const ruleKeywords = el("input", { id: "rule-keywords", placeholder: "keywords, comma separated", "aria-label": "Rule keywords" });
@@ -255,7 +254,8 @@ function mergePicker(target) {
   let timer = null;
   let asked = 0; // answers to older searches are dropped
 
-  const label = (cluster) => `${cluster.name} (${cluster.size} errors, ${cluster.runs_affected} runs)`;
+  const label = (cluster) => (cluster.runs_affected === null ? `${cluster.name} (${cluster.size} errors)`
+    : `${cluster.name} (${cluster.size} errors, ${cluster.runs_affected} runs)`);
   function drawChosen() {
     chosen.replaceChildren(...[...picked.values()].map((cluster) => el("li", {
       className: "chip", dataset: { clusterId: cluster.id } }, el("span", { text: label(cluster) }),
@@ -295,7 +295,32 @@ function mergePicker(target) {
     search, results, chosen,
     ids: () => [...picked.keys()],
     attach(button) { mergeButton = button; button.disabled = true; return button; },
+    /** Choose a suggested cluster (``ClusterDetail.similar``) and bring the merge box into view. */
+    preselect(other) {
+      picked.set(other.id, { id: other.id, name: other.name, size: other.errors, runs_affected: null });
+      drawChosen();
+      chosen.scrollIntoView({ block: "center" });
+      if (mergeButton) mergeButton.focus();
+    },
   };
+}
+
+// -- merge suggestions: the live clusters most like this one (TF-IDF cosine and token similarity)
+
+function similarPanel(detail, merge) {
+  const similar = detail.similar || [];
+  if (!similar.length) {
+    return el("p", { id: "similar-clusters", className: "muted", text: "No other cluster is similar enough to suggest a merge." });
+  }
+  return el("ul", { id: "similar-clusters", className: "similar" }, ...similar.map((other) => el("li", {
+    dataset: { clusterId: other.id } },
+  el("a", { href: `#/clusters/${encodeURIComponent(other.id)}`, text: other.name }),
+  " ", el("span", { className: "badge similarity", title: "TF-IDF cosine and token similarity combined",
+    text: `${Math.round(other.similarity * 100)}% similar` }),
+  el("span", { className: "muted", text: ` ${other.errors} errors in the last ${detail.days} days · ${other.status} ` }),
+  el("button", { type: "button", className: "secondary suggest-merge", text: "Merge into this one…",
+    "aria-label": `Merge ${other.name} into this cluster`, dataset: { clusterId: other.id },
+    on: { click: () => merge.preselect(other) } }))));
 }
 
 function history(detail) {
@@ -395,6 +420,7 @@ export async function showCluster(clusterId) {
   const cluster = detail.cluster;
   const runs = detail.runs || detail.run_ids.map((runId) => ({ run_id: runId, url: null }));
   const seriesChart = el("div", { className: "chart", id: "cluster-series" });
+  const merge = mergePicker(cluster);
   const mute = detail.ignored_until ? `until ${formatTime(detail.ignored_until)}`
     : detail.ignore_remaining !== null ? `${detail.ignore_remaining} more occurrences` : "forever";
   target.replaceChildren(
@@ -415,6 +441,7 @@ export async function showCluster(clusterId) {
       el("div", { className: "chips" }, ...detail.top_terms.map((term) => el("span", { className: "chip", text: term })))),
     ...section("Recommendation", el("p", { text: cluster.recommendation })),
     ...section("Examples", ...detail.examples.map((example) => el("pre", { className: "example", text: example }))),
+    ...section("Similar clusters — merge?", similarPanel(detail, merge)),
     ...section("Errors per day", seriesChart),
     ...section(`What is over-represented (against all ${detail.total_errors_in_window} errors of the last ${detail.days} days)`,
       breakdownPanel(detail)),
@@ -423,7 +450,7 @@ export async function showCluster(clusterId) {
         el("span", { className: "muted", text: ` ${template.occurrences} errors, ${template.runs_affected} runs${template.pinned ? ", pinned" : ""}` }))))),
     ...section(`Recent runs (${runs.length})`, el("ul", { className: "runs" },
       ...runs.map((entry) => el("li", {}, runLink(entry))))),
-    ...section("Review", actions(detail)),
+    ...section("Review", actions(detail, merge)),
     ...section("History", history(detail)),
   );
   const today = detail.daily_series.length - 1; // the series ends today, which is still going
