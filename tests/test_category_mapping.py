@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 
-from error_analytics.clustering import cluster_messages
+import pytest
+
+from error_analytics.clustering import categorize, cluster_messages
 from error_analytics.clustering.categorize import (
+    ASSUMED_UNKNOWN_SHARE,
     GENERIC_RECOMMENDATION,
+    CategoryModel,
     ClusterEvidence,
+    calibrated_threshold,
     categorize_clusters,
 )
+from error_analytics.clustering.seed import OTHER, SEED_CORPUS
 from error_analytics.models import UNKNOWN_CATEGORY
 from error_analytics.rules import classify_error, default_rules, get_category
 
@@ -38,8 +44,11 @@ def test_message_no_keyword_matches_reaches_its_category_through_its_cluster() -
     assert 0.7 <= cluster.confidence <= 1.0
 
 
+MODEL_ONLY = "package left-pad cannot be found in the registry"  # no rule, the model knows it
+
+
 def test_model_categorises_a_cluster_no_rule_matches() -> None:
-    message = "ld: library not found for -lcrypto"
+    message = MODEL_ONLY
     assert classify_error(message) == UNKNOWN_CATEGORY
     cluster = cluster_of([message, "disk quota exceeded on volume data"], message)
     assert cluster.category == "import_error"
@@ -85,9 +94,8 @@ def test_rule_majority_decides_a_mixed_cluster() -> None:
 
 
 def test_threshold_one_keeps_model_guesses_unknown() -> None:
-    evidence = ClusterEvidence(
-        [("ld: library not found for -lcrypto", "ld: library not found for -lcrypto", 1)]
-    )
+    evidence = ClusterEvidence([(MODEL_ONLY, MODEL_ONLY, 1)])
+    assert categorize_clusters([evidence], default_rules())[0].decided_by == "model"
     decision = categorize_clusters([evidence], default_rules(), threshold=1.0)[0]
     assert decision.category == UNKNOWN_CATEGORY
     assert decision.decided_by == "none"
@@ -107,3 +115,78 @@ def test_user_category_from_the_rules_file_is_used() -> None:
     result = cluster_messages(["disk quota exceeded on volume data"], rules=custom)
     assert result.clusters[0].category == "quota_error"
     assert result.clusters[0].recommendation == "Raise the quota"
+
+
+def _evidence(*messages: str, count: int = 1) -> ClusterEvidence:
+    return ClusterEvidence([(message, message, count) for message in messages])
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Claude Code CLI is not installed",  # once labelled syntax_error / import_error
+        "Claude Code CLI is not installed. Please install it: npm install -g @anthropic-ai/x",
+        "Error: Invalid API key · Please run /login",
+    ],
+)
+def test_model_abstains_below_its_calibrated_threshold(message: str) -> None:
+    # even when the caller would accept any probability, the calibrated threshold holds
+    assert classify_error(message) == UNKNOWN_CATEGORY
+    decision = categorize_clusters([_evidence(message)], default_rules(), threshold=0.0)[0]
+    assert (decision.category, decision.decided_by) == (UNKNOWN_CATEGORY, "none")
+    assert decision.confidence == 0.0
+
+
+def test_calibrated_threshold_comes_from_held_out_guesses() -> None:
+    texts = [text for _, text in SEED_CORPUS]
+    labels = [label for label, _ in SEED_CORPUS]
+    model = CategoryModel().fit(texts, labels, [1.0] * len(texts))
+    assert model.threshold_ == calibrated_threshold(texts, labels)
+    assert 0.5 < model.threshold_ <= 1.0  # the seed corpus alone does not earn a coin toss
+    # a model that cannot tell its classes apart never earns a threshold below 1
+    same = ["the step failed"] * 12
+    assert calibrated_threshold(same, ["import_error", OTHER] * 6) == 1.0
+
+
+def test_lowest_precise_threshold_walks_down_the_held_out_guesses() -> None:
+    guesses = [(0.95, 1.0, True), (0.9, 1.0, True), (0.8, 1.0, False), (0.7, 1.0, True)]
+    assert categorize._lowest_precise_threshold(guesses, 0.75) == 0.7  # 3 of 4 right
+    assert categorize._lowest_precise_threshold(guesses, 0.8) == 0.9  # 2 of 2; 2 of 3 is not
+    assert categorize._lowest_precise_threshold(guesses, 1.0) == 0.9
+    assert categorize._lowest_precise_threshold([(0.9, 1.0, False)], 0.9) == 1.0
+    # a wrong guess on an unknown message weighs more when unknowns are common
+    weighted = [(0.9, 1.0, True), (0.8, 1.0, True), (0.7, 3.0, False)]
+    assert categorize._lowest_precise_threshold(weighted, 0.6) == 0.8
+    assert 0 < ASSUMED_UNKNOWN_SHARE < 1
+
+
+def test_model_never_overrides_a_contradicting_rule() -> None:
+    # one message a rule places in connection_error; twenty the model would call import_error
+    evidence = ClusterEvidence(
+        [
+            (MODEL_ONLY, MODEL_ONLY, 20),
+            ("upstream failed: ECONNRESET", "upstream failed: ECONNRESET", 1),
+        ]
+    )
+    alone = categorize_clusters([_evidence(MODEL_ONLY, count=20)], default_rules())[0]
+    assert (alone.category, alone.decided_by) == ("import_error", "model")
+    decision = categorize_clusters([evidence], default_rules(), threshold=0.0)[0]
+    assert (decision.category, decision.decided_by) == ("connection_error", "rule")
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        ["AssertionError: TypeError not raised", "AssertionError: TypeError not raised by parse"],
+        ["Failed: DID NOT RAISE <class 'TypeError'>"],
+        ["E       Failed: DID NOT RAISE <class 'ImportError'>"],
+        ["Error: expected [Function] to throw TypeError"],
+    ],
+)
+def test_cluster_whose_rules_abstained_stays_unknown(messages: list[str]) -> None:
+    # the model reads "TypeError" and would guess back the category the rules withheld
+    decision = categorize_clusters([_evidence(*messages)], default_rules(), threshold=0.0)[0]
+    assert (decision.category, decision.decided_by) == (UNKNOWN_CATEGORY, "none")
+    for message in messages:
+        cluster = cluster_of([*messages, "connect ECONNREFUSED 10.0.0.1:80"], message)
+        assert cluster.category == UNKNOWN_CATEGORY

@@ -24,7 +24,8 @@ from error_analytics.rules import (
     load_rules,
     match_category,
 )
-from error_analytics.rules.classify import HEAD_CHARS, TAIL_CHARS
+from error_analytics.rules.categories import NON_DECIDING_CONTEXTS
+from error_analytics.rules.classify import HEAD_CHARS, TAIL_CHARS, match_in_context
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -330,6 +331,182 @@ def test_rule_match_is_frozen() -> None:
 )
 def test_priority_prefers_the_cause_over_the_symptom(message: str, expected: str) -> None:
     assert classify_error(message) == expected
+
+
+# -- assertion and expectation contexts do not decide ---------------------------------------
+
+ASSERTION_CONTEXTS = [
+    ("AssertionError: TypeError not raised", "type_error"),
+    ("AssertionError: ConnectionError not raised by fetch", "connection_error"),
+    ("Failed: DID NOT RAISE <class 'TypeError'>", "type_error"),
+    ("E       Failed: DID NOT RAISE <class 'ImportError'>", "import_error"),
+    (
+        "FAILED tests/test_api.py::test_bad_input - Failed: DID NOT RAISE <class 'TypeError'>",
+        "type_error",
+    ),
+    ("Error: expected [Function] to throw TypeError", "type_error"),
+    ("expected to throw TypeError", "type_error"),
+    ("AssertionError: expected function to throw an error including 'ImportError'", "import_error"),
+    ("E       AssertionError: expected TimeoutError, got None", "timeout_error"),
+    ("should raise ImportError when the module is missing", "import_error"),
+    ("    with pytest.raises(TypeError):\nE   Failed: DID NOT RAISE", "type_error"),
+    ("expect(received).toThrow(expected)\n\nExpected constructor: TypeError\n", "type_error"),
+    (
+        "Failure/Error: expect { parse(nil) }.to raise_error(TypeError)\n"
+        "  expected TypeError but nothing was raised",
+        "type_error",
+    ),
+    (
+        "org.opentest4j.AssertionFailedError: Expected java.net.SocketTimeoutException to be "
+        "thrown, but nothing was thrown.",
+        "timeout_error",
+    ),
+    (
+        "--- FAIL: TestParse\n    parse_test.go:21: expected error of type *json.SyntaxError",
+        "syntax_error",
+    ),
+]
+
+
+@pytest.mark.parametrize(("message", "withheld"), ASSERTION_CONTEXTS)
+def test_exception_named_in_an_assertion_does_not_decide(message: str, withheld: str) -> None:
+    assert classify_error(message) == UNKNOWN_CATEGORY
+    found = match_in_context(message)
+    assert found.decided is None
+    assert found.withheld is not None and found.withheld.key == withheld
+
+
+@pytest.mark.parametrize("context", NON_DECIDING_CONTEXTS, ids=lambda context: context.name)
+def test_every_context_takes_away_the_evidence_of_its_example(context) -> None:
+    assert re.search(context.pattern, context.example)
+    assert match_category(context.example) is None
+    assert match_in_context(context.example).withheld is not None
+    assert context.pattern[0] not in "\\([.^", context.pattern  # a literal start: fast
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        # the real error on another line of the same report still decides
+        (
+            ">       assert client.get('/').status_code == 200\n"
+            "E       requests.exceptions.ConnectionError: Connection refused",
+            "connection_error",
+        ),
+        ("AssertionError: 3 != 4\nModuleNotFoundError: No module named 'yaml'", "import_error"),
+        # words that look like an expectation but are not one
+        ("Unexpected ConnectionError while uploading artefacts", "connection_error"),
+        ("SyntaxError: expected ':'", "syntax_error"),
+        ("TypeError: expected str, bytes or os.PathLike object, not NoneType", "type_error"),
+        ("src/app.ts(14,3): error TS1005: ';' expected.", "syntax_error"),
+    ],
+)
+def test_contexts_blank_only_their_own_line(message: str, expected: str) -> None:
+    assert classify_error(message) == expected
+    assert match_in_context(message).withheld is None
+
+
+def test_contexts_apply_to_categories_of_a_rules_file() -> None:
+    rules = {"flaky": _rule("flaky", ("FlakyError",))}
+    assert classify_error("FlakyError: retry budget spent", rules) == "flaky"
+    assert classify_error("AssertionError: FlakyError not raised", rules) == UNKNOWN_CATEGORY
+
+
+# -- tool errors across ecosystems, in the tools' documented words ---------------------------
+
+TOOL_ERRORS = [
+    # linkers and headers
+    ("/usr/bin/ld: cannot find -lssl: No such file or directory", "import_error"),
+    ("/usr/bin/ld: cannot find -lpq\ncollect2: error: ld returned 1 exit status", "import_error"),
+    ("ld: library not found for -lcrypto", "import_error"),
+    ("src/net.c:4:10: fatal error: openssl/ssl.h: No such file or directory", "import_error"),
+    ("main.cpp(2): fatal error C1083: Cannot open include file: 'boost/asio.hpp'", "import_error"),
+    # C#
+    (
+        "Program.cs(3,7): error CS0246: The type or namespace name 'Newtonsoft' could not be "
+        "found (are you missing a using directive or an assembly reference?)",
+        "import_error",
+    ),
+    (
+        "Startup.cs(4,17): error CS0234: The type or namespace name 'Identity' does not exist",
+        "import_error",
+    ),
+    ("error NU1101: Unable to find package Acme.Widgets.", "import_error"),
+    ("Program.cs(10,32): error CS1002: ; expected", "syntax_error"),
+    ("Controllers/HomeController.cs(27,6): error CS1513: } expected", "syntax_error"),
+    (
+        "Program.cs(15,24): error CS0029: Cannot implicitly convert type 'string' to 'int'",
+        "type_error",
+    ),
+    (
+        "Program.cs(22,30): error CS1503: Argument 1: cannot convert from 'string' to 'int'",
+        "type_error",
+    ),
+    # C / C++
+    ("src/parser.c:88:5: error: expected ';' before 'return'", "syntax_error"),
+    ("main.cpp:12:18: error: expected ';' after expression", "syntax_error"),
+    ("util.cpp:14:17: error: invalid conversion from 'const char*' to 'int'", "type_error"),
+    ("main.cpp:9:22: error: cannot convert 'std::string' {aka 'x'} to 'int'", "type_error"),
+    # formatters in check mode
+    (
+        "would reformat src/app/models.py\nOh no! 💥 💔 💥\n1 file would be reformatted",
+        "syntax_error",
+    ),
+    (
+        "Would reformat: src/cli.py\n1 file would be reformatted, 40 files already formatted",
+        "syntax_error",
+    ),
+    (
+        "[warn] Code style issues found in 2 files. Run Prettier with --write to fix.",
+        "syntax_error",
+    ),
+    # YAML
+    ("yaml.scanner.ScannerError: mapping values are not allowed here", "syntax_error"),
+    ("yaml.parser.ParserError: while parsing a block mapping", "syntax_error"),
+    ("yaml: line 7: mapping values are not allowed in this context", "syntax_error"),
+    ("YAMLException: bad indentation of a mapping entry (5:9)", "syntax_error"),
+    ("error converting YAML to JSON: yaml: line 3: did not find expected key", "syntax_error"),
+    # TLS / x509
+    (
+        'Get "https://proxy.golang.org/": x509: certificate signed by unknown authority',
+        "connection_error",
+    ),
+    (
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate",
+        "connection_error",
+    ),
+    (
+        "curl: (60) SSL certificate problem: unable to get local issuer certificate",
+        "connection_error",
+    ),
+    ("javax.net.ssl.SSLHandshakeException: PKIX path building failed", "connection_error"),
+    ("npm ERR! code UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "connection_error"),
+    ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock.", "connection_error"),
+    (
+        "The connection to the server localhost:8080 was refused - did you specify the right host",
+        "connection_error",
+    ),
+]
+
+
+@pytest.mark.parametrize(("message", "expected"), TOOL_ERRORS)
+def test_tool_errors_across_ecosystems(message: str, expected: str) -> None:
+    assert classify_error(message) == expected
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "make: *** [Makefile:23: test] Error 2",  # only says a recipe failed
+        "make[1]: *** [CMakeFiles/Makefile2:83: all] Error 2",
+        "main.c:(.text+0x1e): undefined reference to `compute'",  # lib, object or definition?
+        "ruff format --check: 40 files already formatted",
+        "loaded config.yaml (3 mappings)",
+        "certificate renewed for api.example.com",
+    ],
+)
+def test_tool_output_that_names_no_cause_stays_unknown(message: str) -> None:
+    assert classify_error(message) == UNKNOWN_CATEGORY
 
 
 # -- input handling and bounds -------------------------------------------------------------

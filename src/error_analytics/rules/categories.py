@@ -43,6 +43,27 @@ Decisions on borderline messages:
   ``type object 'X' has no attribute`` is ``type_error``; ``timeout`` as a noun is
   ``timeout_error``. ``benchmarks/keyword_guards.py`` counts, on real corpora, what each guard
   turns down;
+* an exception named inside an assertion or an expectation does not decide: ``TypeError not
+  raised``, ``DID NOT RAISE <class 'TypeError'>``, ``expected [Function] to throw TypeError``,
+  ``AssertionError: ... ImportError ...``, ``should raise ImportError``,
+  ``pytest.raises(TypeError)`` report a test that failed, not a type error. Every line holding
+  one of :data:`NON_DECIDING_CONTEXTS` is ignored by every category (the built-in ones and those
+  of a rules file); a message whose only match sits on such a line stays ``unknown``;
+* tool errors across ecosystems, in the tools' own documented words: the linker's missing
+  library (``/usr/bin/ld: cannot find -lfoo``, ``ld: library not found for -lfoo``), a missing
+  C/C++ header, C#'s ``CS0246`` / ``CS0234`` and NuGet's ``NU1101`` are ``import_error``;
+  formatters' check mode (black and ``ruff format --check``: ``would reformat``; prettier
+  ``--check``: ``Code style issues found``), YAML parse errors (PyYAML's ``ScannerError`` /
+  ``ParserError``, ``mapping values are not allowed``, ``did not find expected key``,
+  js-yaml's ``YAMLException``), C# ``CS1002`` / ``CS1513`` / ``CS1026`` and C/C++
+  ``expected ';' before`` are ``syntax_error``; C# ``CS0029`` / ``CS0266`` / ``CS1503`` and
+  C++ ``invalid conversion from`` / ``cannot convert 'A' to 'B'`` are ``type_error``;
+  TLS and certificate failures (``x509: certificate ...``, ``CERTIFICATE_VERIFY_FAILED``,
+  ``SSL certificate problem``, ``PKIX path building failed``, Node's certificate codes) and
+  ``Cannot connect to the Docker daemon`` are ``connection_error``;
+* ``make: *** [target] Error 2`` only says that a recipe failed: it is never evidence by itself
+  (the line before it names the cause), and neither is a bare linker ``undefined reference``
+  (a missing library, object file or definition: the rules cannot tell which);
 * not covered, so ``unknown`` unless a rules file adds a category: rate limits and quotas
   (``GitHub API rate limit exceeded``, HTTP 429: a provider issue, not a network fault),
   ``404 Not Found`` outside npm (usually a wrong URL), ``module 'x' has no attribute 'y'``
@@ -102,6 +123,70 @@ GUARDED_KEYWORDS: tuple[GuardedKeyword, ...] = (
 )
 
 
+class NonDecidingContext(NamedTuple):
+    """A context that makes a line unable to decide a category: an assertion or expectation
+    about an exception names the exception without it having happened."""
+
+    name: str
+    pattern: str  # a regular expression, as in CategoryRule.patterns; the line it hits is ignored
+    example: str  # a message whose only category evidence this context takes away
+
+
+#: Lines holding an assertion or expectation about an exception do not decide a category (see
+#: the module docstring). Applied by :mod:`error_analytics.rules.classify` before any category.
+NON_DECIDING_CONTEXTS: tuple[NonDecidingContext, ...] = (
+    NonDecidingContext(
+        "unittest assertRaises", r"not raised\b", "AssertionError: TypeError not raised"
+    ),
+    NonDecidingContext(
+        "pytest.raises failure", r"DID NOT RAISE\b", "Failed: DID NOT RAISE <class 'TypeError'>"
+    ),
+    NonDecidingContext(
+        "assertion error", r"Assertion(?:Failed)?Error\b", "AssertionError: expected ImportError"
+    ),
+    NonDecidingContext(
+        "assert statement", r"assert (?=\S)", "E       assert isinstance(err, TypeError)"
+    ),
+    NonDecidingContext(
+        "expected to throw / raise", r"to (?:throw|raise)", "expected [Function] to throw TypeError"
+    ),
+    NonDecidingContext(
+        "should throw / raise", r"should (?:throw|raise)\b", "should raise ImportError"
+    ),
+    NonDecidingContext(
+        "to be thrown / raised", r"to be (?:thrown|raised)\b", "Expected TypeError to be thrown"
+    ),
+    NonDecidingContext(
+        "nothing was raised",
+        r"nothing was (?:raised|thrown)\b",
+        "expected TypeError but nothing was raised",
+    ),
+    NonDecidingContext(
+        "expected an exception",
+        r"xpected(?<![Uu]nexpected) (?:error of type |exception |an? )?[\w.:*]{0,100}(?:Error|Exception)\b",
+        "expected TimeoutError, got None",
+    ),
+    NonDecidingContext("pytest.raises call", r"pytest\.raises\b", "with pytest.raises(TypeError):"),
+    NonDecidingContext(
+        "assertRaises / assertThrows", r"assert(?:Raises|Throws)\b", "self.assertRaises(TypeError)"
+    ),
+    NonDecidingContext(
+        "Assert.Throws",
+        r"Assert\.Throws",
+        "Assert.Throws<TimeoutException>() Failure: No exception was thrown",
+    ),
+    NonDecidingContext("jest toThrow", r"toThrow", "expect(fn).toThrow(TypeError)"),
+    NonDecidingContext(
+        "jest constructor",
+        r"Expected constructor:|Received constructor:",
+        "Expected constructor: TypeError",
+    ),
+    NonDecidingContext(
+        "xunit typeof", r"Expected: typeof\(", "Expected: typeof(System.TimeoutException)"
+    ),
+)
+
+
 def _guarded(category: str) -> tuple[str, ...]:
     return tuple(
         pattern
@@ -151,10 +236,32 @@ _SYNTAX = CategoryRule(
         "TS1109",
         "TS1128",
         "TS1161",
+        # formatters in check mode: black, ruff format --check; prettier --check
+        "would reformat",
+        "would be reformatted",
+        "Code style issues found",
+        # YAML parsers: PyYAML, js-yaml, go-yaml, kubectl
+        "yaml.scanner.ScannerError",
+        "yaml.parser.ParserError",
+        "yaml.composer.ComposerError",
+        "YAMLException",
+        "mapping values are not allowed",
+        "did not find expected key",
+        "could not find expected ':'",
+        "found character that cannot start any token",
+        "error converting YAML to JSON",
+        "dockerfile parse error",
+        # C# compiler: ; expected, } expected, ) expected, invalid expression term
+        "error CS1002",
+        "error CS1003",
+        "error CS1026",
+        "error CS1513",
+        "error CS1525",
     ),
     patterns=(
         r"'[;)\]}]' expected",  # javac; tsc TS1005
         r"Failed to parse [^\s:]{1,300}:\d{1,9}:\d{1,9}:",  # ruff: file:line:col
+        r"error: expected '[;:,)\]}]' (?:before|after|at end of)\b",  # gcc, clang
     ),
     root_cause=(
         "Generated or edited code does not parse: unbalanced brackets, bad indentation, or a "
@@ -231,11 +338,24 @@ _IMPORT = CategoryRule(
         # shell
         "command not found",
         "is not recognized as an internal or external command",
+        # linkers and C/C++ headers
+        "Cannot open include file",  # MSVC C1083
+        # C# / NuGet: type or namespace not found, package not found
+        "error CS0246",
+        "error CS0234",
+        "error NU1101",
+        "error NU1102",
+        # CMake find_package, uv / pubgrub resolution
+        "Could not find a package configuration file",
+        "requirements are unsatisfiable",
     ),
     patterns=(
         r"package [\w.]{1,200} does not exist\b",  # javac
         r"is not in (?:GOROOT|std)\b",  # go
         r"sh: (?:line \d{1,9}: |\d{1,9}: )?[\w.+-]{1,100}: not found\b",
+        r"cannot find -l[\w.+-]",  # GNU ld: cannot find -lssl
+        r"library not found for -l[\w.+-]",  # Apple ld
+        r"fatal error: [^\n:]{1,200}\.h(?:h|pp|xx)?: No such file or directory",  # gcc, clang
     ),
     root_cause=(
         "A module, package or binary the code needs is not installed in the workflow's "
@@ -280,6 +400,13 @@ _TYPE = CategoryRule(
         "TS2741",
         "TS2769",
         "TS7006",
+        # C# compiler: cannot (implicitly) convert
+        "error CS0029",
+        "error CS0266",
+        "error CS1503",
+        "Cannot implicitly convert type",
+        "cannot convert from",
+        "invalid conversion from",  # g++
     ),
     patterns=(
         # "TypeError: fetch failed" / "Failed to fetch" are network errors in JS runtimes
@@ -288,6 +415,7 @@ _TYPE = CategoryRule(
         r"Object of type \w{1,100} is not JSON serializable",
         r"cannot use [^\n]{1,200}? as (?:type )?\S{1,100} (?:value )?in\b",  # Go
         r"undefined method [`'][^\n]{1,200}? for nil\b",  # Ruby
+        r"cannot convert '[^\n]{1,300}? to '",  # g++ / clang++
         *_guarded("type_error"),  # type object 'X' has no attribute 'y'
     ),
     root_cause=(
@@ -342,11 +470,31 @@ _CONNECTION = CategoryRule(
         "Bad Gateway",
         "Service Unavailable",
         "SocketError",
+        # TLS and certificates: OpenSSL, Python, curl, Go, Java, Node, .NET
+        "CERTIFICATE_VERIFY_FAILED",
+        "certificate verify failed",
+        "SSLCertVerificationError",
+        "SSL certificate problem",
+        "x509: certificate",
+        "tls: failed to verify certificate",
+        "PKIX path building failed",
+        "SSLHandshakeException",
+        "unable to get local issuer certificate",
+        "self-signed certificate in certificate chain",
+        "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+        "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+        "SELF_SIGNED_CERT_IN_CHAIN",
+        "DEPTH_ZERO_SELF_SIGNED_CERT",
+        "CERT_HAS_EXPIRED",
+        "The SSL connection could not be established",
+        # container and cluster daemons
+        "Cannot connect to the Docker daemon",
     ),
     patterns=(
         r"HTTP(?:/\d(?:\.\d)?)?[ :]{1,3}50[23]\b",  # HTTP 502, HTTP/1.1 503
         r"status(?:[ _]?code)?[ :=]{1,3}50[23]\b",  # status 503, status_code=502
         r"Status(?:[ _]?[Cc]ode)?[ :=]{1,3}50[23]\b",
+        r"connection to the server [^\n]{1,200}? was refused\b",  # kubectl
         *_guarded("connection_error"),  # Failed to connect to ...
     ),
     root_cause=(
@@ -400,6 +548,7 @@ _TIMEOUT = CategoryRule(
         "no output has been received in the last",
         "exceeded the maximum time limit",
         "exceeded the maximum execution time",
+        "HttpClient.Timeout",  # .NET: the request was canceled due to the configured ...
     ),
     patterns=(
         r"Timeout (?:of )?\d{1,9} ?m?s exceeded",  # mocha, playwright

@@ -9,6 +9,13 @@ because real messages state a symptom before its cause (``ImportError: cannot im
 category naming the cause is the one whose recommendation helps. Where text sits in a log
 is an accident of formatting; the priority is a documented decision a rules file can change.
 
+Context: a line that holds an assertion or expectation about an exception
+(:data:`~error_analytics.rules.categories.NON_DECIDING_CONTEXTS`: ``TypeError not raised``,
+``DID NOT RAISE``, ``expected ... to throw``, ``AssertionError``, ...) decides no category: it
+is blanked (replaced by spaces, so positions stay put) before any category is tried.
+:func:`match_in_context` also tells which match such a line took away, so that a caller (the
+category model) does not guess back what the rules withheld.
+
 Matching: keywords are case-insensitive and respect word boundaries (see :func:`_tokens`);
 patterns are regular expressions applied to the text as is.
 
@@ -23,10 +30,12 @@ searches. A short message costs a few microseconds.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Mapping, Sequence
 
 from error_analytics.models import UNKNOWN_CATEGORY, CategoryRule
+from error_analytics.rules.categories import NON_DECIDING_CONTEXTS
 from error_analytics.rules.loader import RuleSet, default_rules
 from error_analytics.rules.text import strip_ansi
 
@@ -45,6 +54,14 @@ class RuleMatch:
     key: str  # category key, e.g. "import_error"
     matched: str  # the text of the message that matched
     rule: str  # the keyword or pattern that matched it
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ContextualMatch:
+    """A message's deciding match, and the match that its non-deciding lines took away."""
+
+    decided: RuleMatch | None  # the category match outside assertion / expectation lines
+    withheld: RuleMatch | None  # when nothing decided: the match those lines would have given
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -99,23 +116,86 @@ def match_category(
     ``rules`` is a :class:`RuleSet`, a mapping of key to
     :class:`~error_analytics.models.CategoryRule` (tried in mapping order), or ``None`` for
     the canonical rules. Raises ``TypeError`` when ``message`` is neither text nor ``None``.
+
+    >>> match_category("AssertionError: TypeError not raised") is None
+    True
+    """
+    return match_in_context(message, rules).decided
+
+
+def match_in_context(
+    message: str | None, rules: RuleSet | Mapping[str, CategoryRule] | None = None
+) -> ContextualMatch:
+    """:func:`match_category`'s answer, with the match that assertion lines withheld.
+
+    >>> match_in_context("Failed: DID NOT RAISE <class 'TypeError'>").withheld.key
+    'type_error'
     """
     if message is None:
-        return None
+        return _NO_MATCH
     if not isinstance(message, str):
         raise TypeError(f"message must be a str or None, not {type(message).__name__}")
     text = _examined_text(message)
     if not text or text.isspace():
-        return None
-    lowered = _lower(text)
+        return _NO_MATCH
     compiled = _compiled(rules)
-    if not any(f.regex.search(lowered if f.lowered else text) for f in compiled.gate):
-        return None
+    lowered = _lower(text)
+    if not _passes_gate(compiled, text, lowered):
+        return _NO_MATCH
+    blanked = _blank_contexts(text)
+    if blanked is text:
+        return ContextualMatch(_first_match(compiled, text, lowered), None)
+    blanked_lowered = _lower(blanked)
+    decided = (
+        _first_match(compiled, blanked, blanked_lowered)
+        if _passes_gate(compiled, blanked, blanked_lowered)
+        else None
+    )
+    if decided is not None:
+        return ContextualMatch(decided, None)
+    return ContextualMatch(None, _first_match(compiled, text, lowered))
+
+
+_NO_MATCH = ContextualMatch(None, None)
+
+
+def _passes_gate(compiled: _Compiled, text: str, lowered: str) -> bool:
+    return any(f.regex.search(lowered if f.lowered else text) for f in compiled.gate)
+
+
+def _first_match(compiled: _Compiled, text: str, lowered: str) -> RuleMatch | None:
     for matcher in compiled.matchers:
         found = _search(matcher, text, lowered)
         if found is not None:
             return found
     return None
+
+
+@functools.cache
+def _context_regex() -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{context.pattern})" for context in NON_DECIDING_CONTEXTS))
+
+
+def _blank_contexts(text: str) -> str:
+    """``text`` with every line that holds a non-deciding context replaced by spaces (the
+    same object when there is none)."""
+    spans: list[tuple[int, int]] = []
+    for hit in _context_regex().finditer(text):
+        if spans and hit.start() < spans[-1][1]:
+            continue  # on a line blanked already
+        start = text.rfind("\n", 0, hit.start()) + 1
+        end = text.find("\n", hit.end())
+        spans.append((start, len(text) if end < 0 else end))
+    if not spans:
+        return text
+    parts: list[str] = []
+    position = 0
+    for start, end in spans:
+        parts.append(text[position:start])
+        parts.append(" " * (end - start))
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)
 
 
 def _examined_text(message: str) -> str:
