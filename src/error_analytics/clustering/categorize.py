@@ -23,17 +23,18 @@ For each cluster:
    wins or the confidence is below the larger of ``threshold`` and the model's calibrated
    threshold.
 
-Calibration (:func:`calibrated_threshold`): the first time a fit's model could decide a
-cluster, the same model is cross-validated (:data:`CALIBRATION_FOLDS` stratified folds) on the
-labelled texts it trains on: the seed corpus, and an even sample of the rule-labelled forms up
-to :data:`MAX_CALIBRATION_ROWS`. Each held-out text gets the model's best canonical category
+Calibration (:func:`calibrated_threshold`): the same model is cross-validated
+(:data:`CALIBRATION_FOLDS` stratified folds) on the seed corpus, once per process and set of
+categories, the first time a fit's model could decide a cluster. The threshold so depends on
+neither the input nor its order (a refit never moves it), and a fit pays nothing for it; the
+rule-labelled forms of the input are not used, which cost one more wrong answer in 227 on
+``benchmarks/categories.py`` and 0.1-0.3 s per fit. Each held-out text gets the model's best canonical category
 and its probability (a guess is made only where that category beats ``other``); held-out rows
 are weighted so that ``other`` carries :data:`ASSUMED_UNKNOWN_SHARE` of them. The calibrated
 threshold is the lowest probability at which the weighted held-out guesses at or above it are
 right at least :data:`TARGET_PRECISION` of the time; when none is, the model never decides.
-The labelled texts are easier than the messages no rule matched (the rule-labelled ones
-contain their keyword), so the calibration errs towards deciding; the weighting of ``other``
-counters part of that.
+The weighting of ``other`` keeps the threshold from being set by the easy, clearly-worded
+seed texts alone.
 """
 
 from __future__ import annotations
@@ -150,7 +151,9 @@ class CategoryModel:
     @functools.cached_property
     def threshold_(self) -> float:
         texts, labels, first_rows = self._training
-        return calibrated_threshold(texts, labels, self.words, first_rows=first_rows)
+        if first_rows is not None:  # the seed corpus: the same for every fit, calibrated once
+            return _seed_threshold(tuple(texts[:first_rows]), tuple(labels[:first_rows]))
+        return calibrated_threshold(texts, labels, self.words)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if self.classifier is None or not texts:
@@ -207,6 +210,13 @@ def calibrated_threshold(
                 weight = other_weight if labels_used[row] == OTHER else known_weight
                 guesses.append((by_class[guess], weight, guess == labels_used[row]))
     return _lowest_precise_threshold(guesses, target_precision)
+
+
+@functools.lru_cache(maxsize=8)
+def _seed_threshold(texts: tuple[str, ...], labels: tuple[str, ...]) -> float:
+    """The calibrated threshold of a seed corpus (one per rules' set of categories), computed
+    once per process: a fit's threshold does not depend on the messages it is given."""
+    return calibrated_threshold(texts, labels)
 
 
 def _calibration_rows(total: int, first_rows: int | None) -> list[int]:
