@@ -24,8 +24,8 @@ from error_analytics.rules import (
     load_rules,
     match_category,
 )
-from error_analytics.rules.categories import NON_DECIDING_CONTEXTS
 from error_analytics.rules.classify import HEAD_CHARS, TAIL_CHARS, match_in_context
+from error_analytics.rules.contexts import NON_DECIDING_CONTEXTS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,7 @@ For each cluster:
    matches inherit the category through their cluster.
 2. **Rules that abstained.** When the only matches lie on assertion or expectation lines
    (``TypeError not raised``, ``DID NOT RAISE``: see
-   :data:`~error_analytics.rules.categories.NON_DECIDING_CONTEXTS`) the rules abstained on
+   :data:`~error_analytics.rules.contexts.NON_DECIDING_CONTEXTS`) the rules abstained on
    purpose, and the cluster stays ``unknown`` (``decided_by="none"``): the model would read
    the exception's name and guess back the category the rules withheld.
 3. **Model.** Otherwise a logistic regression over TF-IDF words of the salient masked text

@@ -1,6 +1,7 @@
 """Classification and masking rules, as data, and the code that applies them.
 
 * :mod:`.categories` — the canonical error categories (:data:`ERROR_PATTERNS`),
+* :mod:`.contexts` — the assertion contexts in which a named exception decides nothing,
 * :mod:`.classify` — :func:`classify_error` / :func:`match_category`,
 * :mod:`.phases` — :func:`normalize_phase` for every spelling of a workflow phase,
 * :mod:`.masking` — :class:`MaskRule` and :data:`DEFAULT_MASKS`,

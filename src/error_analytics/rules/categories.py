@@ -47,7 +47,7 @@ Decisions on borderline messages:
   raised``, ``DID NOT RAISE <class 'TypeError'>``, ``expected [Function] to throw TypeError``,
   ``AssertionError: ... ImportError ...``, ``should raise ImportError``,
   ``pytest.raises(TypeError)`` report a test that failed, not a type error. Every line holding
-  one of :data:`NON_DECIDING_CONTEXTS` is ignored by every category (the built-in ones and those
+  one of :data:`~error_analytics.rules.contexts.NON_DECIDING_CONTEXTS` is ignored by every category (the built-in ones and those
   of a rules file); a message whose only match sits on such a line stays ``unknown``;
 * tool errors across ecosystems, in the tools' own documented words: the linker's missing
   library (``/usr/bin/ld: cannot find -lfoo``, ``ld: library not found for -lfoo``), a missing
@@ -119,70 +119,6 @@ GUARDED_KEYWORDS: tuple[GuardedKeyword, ...] = (
             rf"{word}(?<![\w.$/{{'\"`-]{word})(?<!param {word})(?<!type {word}){_NOUN_TAIL}"
             for word in ("timeout", "Timeout", "TIMEOUT")
         ),
-    ),
-)
-
-
-class NonDecidingContext(NamedTuple):
-    """A context that makes a line unable to decide a category: an assertion or expectation
-    about an exception names the exception without it having happened."""
-
-    name: str
-    pattern: str  # a regular expression, as in CategoryRule.patterns; the line it hits is ignored
-    example: str  # a message whose only category evidence this context takes away
-
-
-#: Lines holding an assertion or expectation about an exception do not decide a category (see
-#: the module docstring). Applied by :mod:`error_analytics.rules.classify` before any category.
-NON_DECIDING_CONTEXTS: tuple[NonDecidingContext, ...] = (
-    NonDecidingContext(
-        "unittest assertRaises", r"not raised\b", "AssertionError: TypeError not raised"
-    ),
-    NonDecidingContext(
-        "pytest.raises failure", r"DID NOT RAISE\b", "Failed: DID NOT RAISE <class 'TypeError'>"
-    ),
-    NonDecidingContext(
-        "assertion error", r"Assertion(?:Failed)?Error\b", "AssertionError: expected ImportError"
-    ),
-    NonDecidingContext(
-        "assert statement", r"assert (?=\S)", "E       assert isinstance(err, TypeError)"
-    ),
-    NonDecidingContext(
-        "expected to throw / raise", r"to (?:throw|raise)", "expected [Function] to throw TypeError"
-    ),
-    NonDecidingContext(
-        "should throw / raise", r"should (?:throw|raise)\b", "should raise ImportError"
-    ),
-    NonDecidingContext(
-        "to be thrown / raised", r"to be (?:thrown|raised)\b", "Expected TypeError to be thrown"
-    ),
-    NonDecidingContext(
-        "nothing was raised",
-        r"nothing was (?:raised|thrown)\b",
-        "expected TypeError but nothing was raised",
-    ),
-    NonDecidingContext(
-        "expected an exception",
-        r"xpected(?<![Uu]nexpected) (?:error of type |exception |an? )?[\w.:*]{0,100}(?:Error|Exception)\b",
-        "expected TimeoutError, got None",
-    ),
-    NonDecidingContext("pytest.raises call", r"pytest\.raises\b", "with pytest.raises(TypeError):"),
-    NonDecidingContext(
-        "assertRaises / assertThrows", r"assert(?:Raises|Throws)\b", "self.assertRaises(TypeError)"
-    ),
-    NonDecidingContext(
-        "Assert.Throws",
-        r"Assert\.Throws",
-        "Assert.Throws<TimeoutException>() Failure: No exception was thrown",
-    ),
-    NonDecidingContext("jest toThrow", r"toThrow", "expect(fn).toThrow(TypeError)"),
-    NonDecidingContext(
-        "jest constructor",
-        r"Expected constructor:|Received constructor:",
-        "Expected constructor: TypeError",
-    ),
-    NonDecidingContext(
-        "xunit typeof", r"Expected: typeof\(", "Expected: typeof(System.TimeoutException)"
     ),
 )
 

@@ -10,7 +10,7 @@ category naming the cause is the one whose recommendation helps. Where text sits
 is an accident of formatting; the priority is a documented decision a rules file can change.
 
 Context: a line that holds an assertion or expectation about an exception
-(:data:`~error_analytics.rules.categories.NON_DECIDING_CONTEXTS`: ``TypeError not raised``,
+(:data:`~error_analytics.rules.contexts.NON_DECIDING_CONTEXTS`: ``TypeError not raised``,
 ``DID NOT RAISE``, ``expected ... to throw``, ``AssertionError``, ...) decides no category: it
 is blanked (replaced by spaces, so positions stay put) before any category is tried.
 :func:`match_in_context` also tells which match such a line took away, so that a caller (the
@@ -35,7 +35,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from error_analytics.models import UNKNOWN_CATEGORY, CategoryRule
-from error_analytics.rules.categories import NON_DECIDING_CONTEXTS
+from error_analytics.rules.contexts import NON_DECIDING_CONTEXTS
 from error_analytics.rules.loader import RuleSet, default_rules
 from error_analytics.rules.text import strip_ansi
 
