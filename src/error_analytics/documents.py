@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from .analysis.recommendations import DEFAULT_LIMIT
@@ -37,6 +38,7 @@ from .models import (
     TrendData,
     to_jsonable,
 )
+from .render import markdown_report
 
 if TYPE_CHECKING:  # the service reads databases; this module only shapes its results
     from .service import ErrorAnalyticsService
@@ -127,3 +129,18 @@ def window_views(
     if View.CLUSTERS in wanted:
         results["clusters"] = analytics.cluster_errors(days, snapshot=snapshot)
     return results
+
+
+def report_markdown(days: int, views: WindowViews, generated_at: datetime) -> str:
+    """The Markdown report of one window's views (all of them: :func:`window_views` with every
+    :class:`View`), as ``--report`` writes it and ``/report.md`` answers it."""
+    return markdown_report(
+        days=days,
+        summary=views["summary"],
+        breakdown=views["by_phase"],
+        patterns=views["patterns"],
+        trend=views["trends"],
+        recommendations=views["recommendations"],
+        clusters=views["clusters"],
+        generated_at=generated_at.strftime("%Y-%m-%d %H:%M"),
+    )

@@ -19,7 +19,7 @@ from typing import TypedDict
 from fastapi import APIRouter, Response
 
 from ..analysis.recommendations import DEFAULT_LIMIT
-from ..documents import View, window_views
+from ..documents import View, report_markdown, window_views
 from ..models import (
     DebugRecommendation,
     DiscoveredCluster,
@@ -29,7 +29,6 @@ from ..models import (
     TrendData,
     to_jsonable,
 )
-from ..render import markdown_report
 from . import schemas
 from .dependencies import AnalyticsDep, Days, RecommendationLimit, ReviewDep
 from .errors import ErrorMappingRoute
@@ -96,16 +95,7 @@ def report(
     analytics: AnalyticsDep, days: Days = 30, limit: RecommendationLimit = DEFAULT_LIMIT
 ) -> Response:
     views = window_views(analytics, days, View, recommendation_limit=limit)
-    text = markdown_report(
-        days=days,
-        summary=views["summary"],
-        breakdown=views["by_phase"],
-        patterns=views["patterns"],
-        trend=views["trends"],
-        recommendations=views["recommendations"],
-        clusters=views["clusters"],
-        generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
-    )
+    text = report_markdown(days, views, datetime.now())
     return Response(
         text,
         media_type="text/markdown; charset=utf-8",

@@ -22,7 +22,7 @@ from typing import NoReturn, TextIO
 from .. import render
 from ..analysis.recommendations import DEFAULT_LIMIT, MAX_LIMIT
 from ..config import get_settings
-from ..documents import View, views_document, window_views
+from ..documents import View, report_markdown, views_document, window_views
 from ..errors import ConfigurationError, ErrorAnalyticsError
 from .options import check_combination, check_database_files, database_option
 from .progress import terminal_progress
@@ -332,18 +332,7 @@ def _views(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextI
         out.write("\n")
         return EXIT_OK
     if args.report:
-        out.write(
-            render.markdown_report(
-                days=args.days,
-                summary=results["summary"],
-                breakdown=results["by_phase"],
-                patterns=results["patterns"],
-                trend=results["trends"],
-                recommendations=results["recommendations"],
-                clusters=results["clusters"],
-                generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
-            )
-        )
+        out.write(report_markdown(args.days, results, datetime.now()))
         return EXIT_OK
 
     lines = render.header(args.days)
