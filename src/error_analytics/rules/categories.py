@@ -513,12 +513,12 @@ ERROR_PATTERNS: dict[str, CategoryRule] = {
 #: The rule of the errors no rule (and no review or model) places: they need review.
 UNKNOWN_RULE = CategoryRule(
     key=UNKNOWN_CATEGORY,
-    name="Unclassified Error",
-    category="Unknown",
+    name="Needs review",
+    category="No category yet",
     recommendation="Read the example message and the failing phase's log; if it recurs, "
     "add a rule for it (--rules) so it is classified next time.",
     severity=Severity.MEDIUM,
-    root_cause="Errors that no rule recognises",
+    root_cause="Errors that no rule, review decision or confident model places",
     estimated_fix_time="1-3 hours",
 )
 #: The rule of failed runs that recorded no error text.
