@@ -110,6 +110,9 @@ class Settings:
     api_token: str | None = None  # required for write endpoints when set
     # where a run without a github_url opens, e.g. https://ci.example.com/runs/{adw_id}
     run_url_template: str | None = None
+    # where alerts (new cluster, regressed, spike) are POSTed; None = no alerts (review/alerts.py)
+    alert_webhook_url: str | None = None
+    alert_backoff_seconds: float = 0.5  # first retry delay of a failed delivery, doubled after
     environ: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -230,8 +233,24 @@ def settings_from_environ(environ: Mapping[str, str]) -> Settings:
         timezone=environ.get("ERROR_ANALYTICS_TZ") or None,
         api_token=environ.get("ERROR_ANALYTICS_API_TOKEN") or None,
         run_url_template=environ.get("ERROR_ANALYTICS_RUN_URL_TEMPLATE") or None,
+        alert_webhook_url=environ.get("ERROR_ANALYTICS_ALERT_WEBHOOK_URL") or None,
+        alert_backoff_seconds=_seconds(environ, "ERROR_ANALYTICS_ALERT_BACKOFF", 0.5),
         environ=dict(environ),
     )
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A non-negative number of seconds from ``environ[name]``, else ``default``."""
+    text = (environ.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 60:
+        raise ConfigurationError(f"{name} must be a number of seconds from 0 to 60, not {text!r}")
+    return value
 
 
 @functools.lru_cache(maxsize=1)

@@ -279,6 +279,7 @@ class ErrorAnalyticsService:
     def _open_review(self) -> ClusterReviewService:
         if self._review is None:
             from .review import ClusterReviewService
+            from .review.alerts import WebhookPolicy
 
             with self._open_lock:
                 opener = self._state_engine
@@ -290,6 +291,14 @@ class ErrorAnalyticsService:
                         engine,
                         timezone=settings.timezone if settings else None,
                         run_url_template=settings.run_url_template if settings else None,
+                        alerts=(
+                            WebhookPolicy(
+                                settings.alert_webhook_url,
+                                backoff_seconds=settings.alert_backoff_seconds,
+                            )
+                            if settings and settings.alert_webhook_url
+                            else None
+                        ),
                     )
         if self._review is None:  # the state was dropped while waiting for the lock
             raise ConfigurationError("no review state")

@@ -42,6 +42,7 @@ from .actions import (
     shown,
     storable,
 )
+from .alerts import Alerter, WebhookPolicy
 from .identity import Templater
 from .labels import labelled_templates
 from .models import (
@@ -96,13 +97,16 @@ class ClusterReviewService:
         *,
         timezone: str | None = None,
         run_url_template: str | None = None,
+        alerts: WebhookPolicy | None = None,
     ) -> None:
         """``timezone`` is the zone of the stored (naive) times, ``Settings.timezone``: an aware
         time given to an action (``ignore(until=...)``) is converted to it.
-        ``run_url_template`` (``Settings.run_url_template``) links runs without a ``github_url``."""
+        ``run_url_template`` (``Settings.run_url_template``) links runs without a ``github_url``.
+        ``alerts``: where each refresh POSTs what it found (:mod:`.alerts`); None = no alerts."""
         self.analytics = analytics
         self.run_url_template = check_run_url_template(run_url_template)
         self.store = StateStore(state_engine)
+        self.alerter = Alerter(self.store, alerts) if alerts is not None else None
         self.templater = Templater(analytics.rules)
         self._similarity: tuple[tuple[object, ...], SimilarityIndex] | None = None
         self.actions = ReviewActions(
@@ -123,9 +127,15 @@ class ClusterReviewService:
     # -- refresh -------------------------------------------------------------------------
     def refresh(self, days: int = 30, progress: Progress | None = None) -> RefreshResult:
         """Assign the window's new errors to clusters (creating clusters only for what matches
-        nothing) and apply lifecycle changes — all in one transaction."""
-        self.analytics.window(days)  # validates days
-        return Refresher(self.analytics, self.store, self.templater).run(days, self.now(), progress)
+        nothing) and apply lifecycle changes — all in one transaction; then, once committed,
+        record and send its alerts (never raising)."""
+        window = self.analytics.window(days)  # validates days
+        result = Refresher(self.analytics, self.store, self.templater).run(
+            days, self.now(), progress
+        )
+        if self.alerter is not None:
+            self.alerter.after_refresh(result, now=window.end, since=window.start)
+        return result
 
     # -- reading -------------------------------------------------------------------------
     def list_clusters(

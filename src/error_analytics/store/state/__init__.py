@@ -15,6 +15,7 @@ from __future__ import annotations
 from .engine import open_state_engine, prepare_state_engine, read_transaction, write_transaction
 from .records import (
     REVIEW_FIELDS,
+    AlertRecord,
     AssignmentRow,
     ClusterRecord,
     OccurrenceStats,
@@ -31,6 +32,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STATE_METADATA",
     "STATE_TABLES",
+    "AlertRecord",
     "AssignmentRow",
     "ClusterRecord",
     "OccurrenceStats",

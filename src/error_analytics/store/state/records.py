@@ -113,3 +113,19 @@ def parse_state_value(name: str, value: Any) -> Any:
     if value is not None and (name.endswith("_at") or name == "ignored_until"):
         return datetime.fromisoformat(value)
     return value
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """One row of ``ea_alerts``: a webhook event and how its delivery went."""
+
+    id: int
+    event_key: str  # unique: new_cluster:<id>, regressed:<id>:<regressed_at>, spike:<id>:<day>
+    event: str  # new_cluster | regressed | spike
+    cluster_id: str | None
+    payload: dict[str, Any]
+    status: str  # pending | sent | failed
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None

@@ -21,9 +21,10 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from ...errors import ConflictError
 from ...models import AuditEntry
 from .engine import prepare_state_engine, read_transaction, write_transaction
-from .records import AssignmentRow, ClusterRecord, OccurrenceStats, TemplateRecord
+from .records import AlertRecord, AssignmentRow, ClusterRecord, OccurrenceStats, TemplateRecord
 from .schema import ensure_schema, read_component
 from .tables import (
+    alerts,
     cluster_templates,
     clusters,
     event_assignments,
@@ -511,6 +512,113 @@ class StateTransaction:
 
     def last_refresh(self) -> datetime | None:
         return self.connection.execute(sa.select(sa.func.max(refresh_runs.c.finished_at))).scalar()
+
+    # -- alerts --------------------------------------------------------------------------
+    def insert_alert(
+        self,
+        event_key: str,
+        event: str,
+        cluster_id: str | None,
+        payload: Mapping[str, Any],
+        now: datetime,
+    ) -> bool:
+        """Record a pending alert; False when ``event_key`` was recorded already (by anyone)."""
+        dialect = self.connection.dialect.name
+        insert: Any
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:  # pragma: no cover - the state runs on SQLite or PostgreSQL only
+            raise ValueError(f"alerts need SQLite or PostgreSQL, not {dialect}")
+        statement = (
+            insert(alerts)
+            .values(
+                event_key=event_key,
+                event=event,
+                cluster_id=cluster_id,
+                payload=dict(payload),
+                status="pending",
+                attempts=0,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[alerts.c.event_key])
+            .returning(alerts.c.id)
+        )
+        return self.connection.execute(statement).first() is not None
+
+    def claimable_alerts(self, now: datetime) -> list[int]:
+        """Ids of pending alerts nobody is sending (no lease, or an expired one), oldest first."""
+        query = (
+            sa.select(alerts.c.id)
+            .where(
+                alerts.c.status == "pending",
+                sa.or_(alerts.c.claimed_until.is_(None), alerts.c.claimed_until < now),
+            )
+            .order_by(alerts.c.id)
+        )
+        return list(self.connection.execute(query).scalars())
+
+    def claim_alert(self, alert_id: int, now: datetime, until: datetime) -> AlertRecord | None:
+        """Take the lease on a pending alert until ``until``; None when someone else holds it
+        or it is no longer pending."""
+        claimed = self.connection.execute(
+            alerts.update()
+            .where(
+                alerts.c.id == alert_id,
+                alerts.c.status == "pending",
+                sa.or_(alerts.c.claimed_until.is_(None), alerts.c.claimed_until < now),
+            )
+            .values(claimed_until=until)
+        )
+        if claimed.rowcount != 1:
+            return None
+        row = self.connection.execute(sa.select(alerts).where(alerts.c.id == alert_id)).mappings()
+        return _alert(row.one())
+
+    def finish_alert(
+        self,
+        alert_id: int,
+        *,
+        status: str,
+        attempts: int,
+        last_error: str | None,
+        sent_at: datetime | None,
+    ) -> None:
+        """Record a delivery pass's outcome and release the lease."""
+        self.connection.execute(
+            alerts.update()
+            .where(alerts.c.id == alert_id)
+            .values(
+                status=status,
+                attempts=attempts,
+                last_error=last_error,
+                sent_at=sent_at,
+                claimed_until=None,
+            )
+        )
+
+    def alerts(self, *, limit: int = 100) -> list[AlertRecord]:
+        """The recorded alerts, newest first."""
+        rows = self.connection.execute(
+            sa.select(alerts).order_by(alerts.c.id.desc()).limit(limit)
+        ).mappings()
+        return [_alert(row) for row in rows]
+
+
+def _alert(row: RowMapping) -> AlertRecord:
+    return AlertRecord(
+        id=row["id"],
+        event_key=row["event_key"],
+        event=row["event"],
+        cluster_id=row["cluster_id"],
+        payload=dict(row["payload"] or {}),
+        status=row["status"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        created_at=row["created_at"],
+        sent_at=row["sent_at"],
+    )
 
 
 def _cluster(row: RowMapping) -> ClusterRecord:

@@ -32,9 +32,9 @@ from .relocation import (
     move_old_tables,
     warn_kept,
 )
-from .tables import STATE_METADATA, event_assignments, schema_version, write_component
+from .tables import STATE_METADATA, alerts, event_assignments, schema_version, write_component
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA_COMPONENT = "schema"
 
 
@@ -59,8 +59,14 @@ def _add_event_tags(connection: Connection) -> None:
             )
 
 
+def _add_alerts(connection: Connection) -> None:
+    """Version 3: the ``ea_alerts`` table (webhook events and their delivery). ``create_all``
+    has created it already in the same transaction; this step states it and stays idempotent."""
+    alerts.create(connection, checkfirst=True)
+
+
 #: new version -> the step that migrates a state at ``new version - 1`` to it
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_event_tags}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_event_tags, 3: _add_alerts}
 
 
 def ensure_schema(engine: Engine, now: datetime | None = None) -> int:

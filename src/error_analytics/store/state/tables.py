@@ -15,6 +15,7 @@ table                      one row per
 ``ea_review_actions``      review action or lifecycle change (the audit log)
 ``ea_id_map``              cluster id retired by an identity-version change -> its successor
 ``ea_refresh_runs``        completed refresh (committed with the refresh's writes)
+``ea_alerts``              webhook event (unique key), with its delivery status (version 3)
 =========================  ==========================================================
 
 A cluster's occurrences, runs, phases, first/last seen and daily series are aggregated from
@@ -150,6 +151,24 @@ refresh_runs = sa.Table(
     sa.Column("identity_version", sa.String(64), nullable=False),
 )
 
+#: Alerts (schema version 3): one row per event, inserted before it is sent (the UNIQUE key is
+#: what makes it at most once); ``claimed_until`` is the lease of the process sending it.
+alerts = sa.Table(
+    "ea_alerts",
+    STATE_METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("event", sa.String(32), nullable=False),  # new_cluster | regressed | spike
+    sa.Column("cluster_id", sa.String(ID_LENGTH), index=True),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),  # pending | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("claimed_until", sa.DateTime),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("sent_at", sa.DateTime),
+)
+
 STATE_TABLES: tuple[sa.Table, ...] = (
     schema_version,
     clusters,
@@ -158,6 +177,7 @@ STATE_TABLES: tuple[sa.Table, ...] = (
     review_actions,
     id_map,
     refresh_runs,
+    alerts,
 )
 
 
