@@ -350,3 +350,35 @@ def test_the_webhook_setting_and_its_checks():
         settings_from_environ({"ERROR_ANALYTICS_ALERT_BACKOFF": "soon"})
     with pytest.raises(ConfigurationError, match="http"):
         WebhookPolicy("file:///etc/passwd")
+
+
+def test_recorded_alerts_are_listed_by_the_cli_and_the_api(sqlite_url, capsys):
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from error_analytics import cli
+    from error_analytics.api import create_app
+    from error_analytics.config import Settings
+
+    scenario(sqlite_url)
+    with receiving(codes=[400] * 100) as receiver:
+        service = alerting(sqlite_url, Clock(), receiver.url)
+        result = service.refresh(30)
+    recorded = service.alerts(limit=1000)
+    assert {alert.cluster_id for alert in recorded} == set(result.new_cluster_ids)
+    assert {alert.status for alert in recorded} == {"failed"}
+
+    settings = Settings(db=sqlite_url)
+    with TestClient(create_app(settings)) as client:
+        answer = client.get("/api/error-analytics/alerts", params={"limit": 2})
+    assert answer.status_code == 200
+    assert [alert["id"] for alert in answer.json()] == [alert.id for alert in recorded[:2]]
+    assert answer.json()[0]["last_error"].startswith("HTTP 400")
+
+    assert cli.main(["--db", sqlite_url, "clusters", "alerts", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed) == len(recorded)
+    assert cli.main(["--db", sqlite_url, "clusters", "alerts", "--limit", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "failed" in text and recorded[0].event_key[:40] in text

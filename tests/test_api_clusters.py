@@ -19,6 +19,7 @@ from error_analytics.cli.review import register_review_commands, run_review_comm
 from error_analytics.config import Settings
 from error_analytics.demo import build_demo_database
 from error_analytics.review import models as review_models
+from error_analytics.store.state import AlertRecord
 
 from .builders import NOW
 
@@ -351,6 +352,7 @@ SCHEMA_TO_MODEL = {
     schemas.TagShare: review_models.TagShare,
     schemas.TagBreakdown: review_models.TagBreakdown,
     schemas.SimilarCluster: review_models.SimilarCluster,
+    schemas.AlertRecord: AlertRecord,
 }
 
 

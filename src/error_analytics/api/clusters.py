@@ -30,6 +30,7 @@ from ..models import (
     ClusterStatus,
     Phase,
 )
+from ..store.state import AlertRecord
 from . import schemas
 from .dependencies import AnalyticsDep, Days, ReviewDep, SettingsDep, WriteAccess
 from .errors import ErrorMappingRoute
@@ -392,3 +393,16 @@ def audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEntry]:
     return review.audit_log(cluster_id=cluster_id or None, limit=limit)
+
+
+@router.get(
+    "/alerts",
+    response_model=list[schemas.AlertRecord],
+    tags=TAGS,
+    responses=PROBLEMS,
+    summary="The webhook alerts recorded, newest first, with their delivery status",
+)
+def alerts(
+    review: ReviewDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[AlertRecord]:
+    return review.alerts(limit=limit)

@@ -257,6 +257,21 @@ class AuditEntry(_Body):
     undone_by: int | None
 
 
+class AlertRecord(_Body):
+    """A webhook alert recorded in the state and how its delivery went."""
+
+    id: int
+    event_key: str = Field(description="new_cluster:<id>, regressed:<id>:<when>, spike:<id>:<day>")
+    event: str = Field(description="new_cluster | regressed | spike")
+    cluster_id: str | None
+    payload: dict[str, Jsonable] = Field(description="the JSON document POSTed")
+    status: str = Field(description="pending | sent | failed")
+    attempts: int
+    last_error: str | None
+    created_at: Timestamp
+    sent_at: Timestamp | None
+
+
 class TemplateInfo(_Body):
     fingerprint: str
     template: str

@@ -292,6 +292,15 @@ def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse
     audit.add_argument(
         "--limit", dest="page_limit", type=int, default=100, help="entries (default 100)"
     )
+    alerts = add(
+        "alerts",
+        "the webhook alerts recorded (new, regressed and spiking clusters), newest first, with "
+        "their delivery status",
+        "analyze-errors --demo clusters alerts --limit 20",
+    )
+    alerts.add_argument(
+        "--limit", dest="page_limit", type=int, default=100, help="alerts (default 100)"
+    )
     promote = add(
         "promote",
         "turn a cluster into a keyword/regex rule: preview its matches, then save it",
@@ -429,6 +438,9 @@ def run_review_command(args: argparse.Namespace, out: TextIO, answers: TextIO | 
             lambda: service.audit_log(cluster_id=args.cluster_id, limit=args.page_limit),
         )
         return emit(entries, render.audit_lines(entries))
+    if command == "alerts":
+        recorded = service.alerts(limit=args.page_limit)
+        return emit(recorded, render.alert_lines(recorded))
     if command == "undo":
         entry = service.undo(args.action_id, actor=actor)
         return emit(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ..models import AuditEntry, DiscoveredCluster
+from ..store.state import AlertRecord
 from .models import ClusterDetail, ClusterPage, RefreshResult, RulePreview, TagShare
 
 SPARK = " ▁▂▃▄▅▆▇█"
@@ -220,6 +221,19 @@ def audit_lines(entries: list[AuditEntry]) -> list[str]:
             f"{entry.cluster_id or '-'}{related}  {short(summary, 70)}{state}"
         )
     return lines or ["No review actions yet."]
+
+
+def alert_lines(alerts: list[AlertRecord]) -> list[str]:
+    lines = []
+    for alert in alerts:
+        error = f"  {short(alert.last_error, 70)}" if alert.last_error else ""
+        lines.append(
+            f"#{alert.id:<4} {when(alert.created_at)}  {alert.status:<8} {alert.attempts} tries  "
+            f"{short(alert.event_key, 60)}{error}"
+        )
+    return lines or [
+        "No alerts recorded (ERROR_ANALYTICS_ALERT_WEBHOOK_URL sets where to send them)."
+    ]
 
 
 def preview_lines(preview: RulePreview) -> list[str]:

@@ -28,7 +28,7 @@ from ..models import (
     ErrorEvent,
 )
 from ..rules import normalize_phase
-from ..store.state import StateStore, StateTransaction
+from ..store.state import AlertRecord, StateStore, StateTransaction
 from ..store.state.records import ClusterRecord, OccurrenceStats
 from .actions import (
     ReviewActions,
@@ -292,6 +292,16 @@ class ClusterReviewService:
             ):
                 raise NotFoundError(f"no cluster {shown(cluster_id)}")
             return tx.actions(cluster_id=cluster_id, limit=limit)
+
+    def alerts(self, *, limit: int = 100) -> list[AlertRecord]:
+        """The webhook alerts recorded in the state (see :mod:`.alerts`), newest first, with
+        how their delivery went; none when no webhook was ever configured."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise InputError(
+                f"limit must be a whole number from 1 to {MAX_LIMIT}, not {shown(limit)}"
+            )
+        with self.store.read() as tx:
+            return tx.alerts(limit=limit)
 
     def training_labels(self) -> list[LabelledTemplate]:
         """(template, category) pairs people decided: what new clusters' categories learn from."""
