@@ -106,3 +106,13 @@ def write_section(name: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     REPORT.write_text(text, encoding="utf-8")
+
+
+def halves(names: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Two fixed halves of ``names`` for cross-validation: alternate items, in the given
+    order (``SYSTEMS`` as listed, LogChunks repositories sorted by name)."""
+    return tuple(names[0::2]), tuple(names[1::2])
+
+
+def mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")

@@ -362,3 +362,134 @@ def test_fit_leaves_the_garbage_collector_as_it_found_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+# -- variables found from the data (issue 10) ---------------------------------------------
+
+
+def test_a_key_with_many_values_is_a_variable_and_one_with_few_is_not() -> None:
+    users = [f"pam: session opened user={name} tty=pts" for name in "root ftp www bob ann".split()]
+    states = ["ticket status=open was updated", "ticket status=closed was updated"] * 3
+    result = cluster_messages(users + states)
+    assert len(set(result.labels[: len(users)])) == 1
+    assert len(set(result.labels[len(users) :])) == 2
+    # the same few values below the threshold are not enough
+    few = cluster_messages(users[:2] + states, min_key_values=5)
+    assert len(set(few.labels[:2])) == 2
+    clusterer = ErrorClusterer().fit(users)
+    assert clusterer.predict(["pam: session opened user=zed tty=pts"]) == [clusterer.labels_[0]]
+
+
+def test_closed_vocabularies_are_not_merged_by_position() -> None:
+    messages = [
+        f"Job {job} {state} by scheduler"
+        for job in ("backup", "index", "sync", "mail")
+        for state in ("Paused", "Resumed", "Stopped")
+    ] + [f"request {method} to billing service rejected" for method in ("GET", "POST", "DELETE")]
+    labels = by_text(cluster_messages(messages), messages)
+    assert (
+        len({labels[f"Job backup {s} by scheduler"] for s in ("Paused", "Resumed", "Stopped")}) == 3
+    )
+    assert (
+        len({labels[f"Job {job} Paused by scheduler"] for job in ("backup", "index", "sync")}) == 1
+    )
+    assert len({labels[m] for m in messages if m.startswith("request")}) == 3
+
+
+def test_an_extra_placeholder_does_not_block_a_merge() -> None:
+    messages = [
+        "Retrying upload of 3 files to 10.0.0.1 after error",
+        "Retrying upload of files to 10.0.0.2 after error",
+        "Retrying upload of 12 files to 10.0.0.3 after error",
+        "Retrying download after error",
+    ]
+    labels = cluster_messages(messages).labels
+    assert labels[0] == labels[1] == labels[2] != labels[3]
+
+
+def test_decorated_and_plain_ci_failures_cluster_together() -> None:
+    messages = [
+        "── 1. Error: parses dates (@test-dates.R#12) ──────\nExpected TRUE, got FALSE\n",
+        "1. Error: parses dates (@test-dates.R#12)\nExpected TRUE, got FALSE\n",
+        "1) Failure:\ntest_parse(ParserTest) [test/parser_test.rb:12]:\nExpected 1\n",
+        "Failure:\ntest_parse(ParserTest) [test/parser_test.rb:12]:\nExpected 1\n",
+    ]
+    labels = cluster_messages(messages).labels
+    assert labels[0] == labels[1] != labels[2] == labels[3]
+
+
+# -- growth and order (issue 10) ----------------------------------------------------------
+
+
+def growth_corpus() -> list[str]:
+    rng = random.Random(7)
+    messages = []
+    for i in range(60):
+        kind = rng.randrange(6)
+        if kind == 0:
+            messages.append(f"connect ECONNREFUSED 10.0.{i}.7:5432")
+        elif kind == 1:
+            messages.append(f"pam: session opened user={rng.choice('abcdefgh')}x tty=pts")
+        elif kind == 2:
+            messages.append(f"Job j{rng.choice('abcd')}q {rng.choice(['Paused', 'Stopped'])} now")
+        elif kind == 3:
+            messages.append(f"Error: Cannot find module '{rng.choice(['vite', 'zod', 'react'])}'")
+        elif kind == 4:
+            messages.append(f"worker {rng.choice(['alpha', 'beta', 'gamma', 'delta'])} crashed")
+        else:
+            messages.append(f"── {i}. Error: parses dates (@test-dates.R#{i}) ──\nExpected TRUE\n")
+    return messages
+
+
+def test_more_data_never_splits_what_was_together() -> None:
+    messages = growth_corpus()
+    head = len(messages) * 9 // 10
+    before = cluster_messages(messages[:head]).labels
+    after = cluster_messages(messages).labels[:head]
+    before_to_after: dict[str, set[str]] = {}
+    for label, later in zip(before, after, strict=True):
+        before_to_after.setdefault(label, set()).add(later)
+    assert all(len(laters) == 1 for laters in before_to_after.values())
+
+
+def test_shuffled_input_gives_the_same_partition() -> None:
+    messages = growth_corpus()
+
+    def partition(labels: list[str]) -> set[frozenset[str]]:
+        label_to_texts: dict[str, set[str]] = {}
+        for text, label in zip(messages_in_order, labels, strict=True):
+            label_to_texts.setdefault(label, set()).add(text)
+        return {frozenset(texts) for texts in label_to_texts.values()}
+
+    messages_in_order = messages
+    expected = partition(cluster_messages(messages).labels)
+    for seed in range(3):
+        messages_in_order = messages[:]
+        random.Random(seed).shuffle(messages_in_order)
+        assert partition(cluster_messages(messages_in_order).labels) == expected
+
+
+def test_ci_log_excerpts_of_one_failure_merge_by_their_words() -> None:
+    def build_log(function: str, type_name: str) -> str:
+        return (
+            "Linking CXX shared library libnet.so for target netcore\n"
+            "cc -O2 -Wall -c src/net.c -o build/net.o\n"
+            f"src/net.c:10:5: error: implicit declaration of function {function}\n"
+            f"src/net.c:22:9: error: unknown type name {type_name} in socket helper\n"
+            "make[2]: *** [CMakeFiles/netcore.dir/net.c.o] Error 1\n"
+        )
+
+    messages = [
+        build_log("htonll", "socklen_t"),
+        build_log("ntohll", "in_port_t"),
+        "Downloading dependencies from the package registry\n"
+        "npm WARN deprecated request@2.88.2: request has been deprecated\n"
+        "npm ERR! code ETARGET\n"
+        "npm ERR! notarget No matching version found for left-pad@9.9.9\n",
+        "Running database migrations against the staging schema\n"
+        "psql: FATAL: password authentication failed for user deploy\n"
+        "migration aborted, rolling back transaction\n",
+    ]
+    labels = cluster_messages(messages).labels
+    assert labels[0] == labels[1]
+    assert len({labels[0], labels[2], labels[3]}) == 3

@@ -310,3 +310,57 @@ def test_digit_masks_see_the_lines_as_masked_so_far(masker: Masker) -> None:
     digits = Masker((MaskRule("seven", r"seven", "7 and 77"), *DEFAULT_MASKS))
     texts.append("seven of nine")
     assert digits.mask_many(texts) == [digits.mask(text) for text in texts]
+
+
+# -- typed value masks (issue 10) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("retry enabled=true for job", "retry enabled=<BOOL> for job"),
+        ("retry enabled=False for job", "retry enabled=<BOOL> for job"),
+        ("register r3 holds ffffffff", "register r3 holds <HEX>"),
+        ("digest deadbeefdeadbeef mismatch", "digest <HEX> mismatch"),
+        ("connect to node-12.cluster.example failed", "connect to <HOST> failed"),
+        ("resolve ip-10-0-0-1.compute.internal", "resolve <HOST>"),
+    ],
+)
+def test_typed_values_are_masked(masker: Masker, text: str, expected: str) -> None:
+    assert masker.mask(text) == expected
+    assert masker.mask_many([text]) == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the page was defaced",  # seven hex letters: a word
+        "state Deadbeef",  # mixed case: a name
+        "loaded x1.js and app.min.js",  # a file name, not a host
+        "class org.apache.Foo failed",  # no digit in the first label
+        "is_true_value",
+    ],
+)
+def test_typed_masks_leave_words_alone(masker: Masker, text: str) -> None:
+    assert masker.mask(text) == text
+    assert masker.mask_many([text]) == [text]
+
+
+# -- salient lines of CI logs (issue 10) --------------------------------------------------
+
+
+def test_box_drawing_and_numbering_do_not_change_the_salient_line() -> None:
+    plain = "1. Error: parses dates (@test-dates.R#12)\nExpected TRUE\n"
+    boxed = "── 1. Error: parses dates (@test-dates.R#12) ──────────\nExpected TRUE\n"
+    unnumbered = "Error: parses dates (@test-dates.R#12)\nExpected TRUE\n"
+    assert salient_text(plain) == salient_text(boxed) == salient_text(unnumbered)
+    assert salient_text(plain) == "Error: parses dates (@test-dates.R#12)"
+
+
+def test_header_only_lines_are_never_salient() -> None:
+    numbered = "1) Failure:\ntest_parse(ParserTest) [test/parser_test.rb:12]:\nExpected 1, got 2\n"
+    bare = "Failure:\ntest_parse(ParserTest) [test/parser_test.rb:12]:\nExpected 1, got 2\n"
+    assert salient_text(numbered) == salient_text(bare)
+    assert "Failure:" not in salient_text(bare)
+    shouted = "ERROR\n\nbuild step compile failed: missing header foo.h\n"
+    assert salient_text(shouted) == "build step compile failed: missing header foo.h"

@@ -10,15 +10,19 @@ Algorithm (measured in docs/benchmarks.md):
    group is decided by its exception line alone (:func:`.grouping.group_key`): where it was
    raised stays in its text and examples but does not split the group.
 3. **Positional merge** (:mod:`.grouping`): signatures of equal length that differ in one
-   position that the data shows to be variable are merged.
-4. **Document similarity for reports only**: a report is a message of three or more lines
-   without a precise error line (:func:`.normalize.prepare`); its exact template rarely
-   repeats, so groups made only of reports are merged when the TF-IDF cosine similarity of
-   their full masked text reaches ``similarity_threshold`` (connected components of the
-   similarity graph, computed blockwise on sparse vectors). Nothing else is merged by
-   similarity: on log lines it joins different events that share words (Loghub-2k GA falls
-   from 0.98 to 0.83 at 0.7 and below 0.6 at 0.3), and on workflow errors it joins
-   tracebacks of different exceptions.
+   position that the data shows to be variable are merged (never at a word of a closed
+   vocabulary: ``GET``/``POST``, ``Paused``/``Stopped``); a ``key=value`` key that takes at
+   least ``min_key_values`` distinct values is a variable; signatures whose constant tokens
+   align once placeholders are set aside are merged.
+4. **Document similarity for multi-line messages only**: a report (three or more lines
+   without a precise error line, :func:`.normalize.prepare`) or a CI log excerpt rarely
+   repeats its exact template, so groups made only of multi-line messages are merged when
+   the TF-IDF cosine similarity of their full masked text reaches ``similarity_threshold``
+   (connected components of the similarity graph, computed blockwise on sparse vectors).
+   Measured cross-validated on LogChunks (per-repository GA 0.463 -> 0.531, both halves
+   up). Nothing else is merged by similarity: on log lines it joins different events that
+   share words (Loghub-2k GA falls from 0.98 to 0.83 at 0.7 and below 0.6 at 0.3), and on
+   single-line workflow errors it joins tracebacks of different exceptions.
 5. **Frames and sentences of multi-line messages** (:mod:`.reports`): groups made only of
    multi-line messages that name the same exception types are merged when a salient line of
    each has the same *frame* — the line with every non-keyword word masked
@@ -46,21 +50,27 @@ from error_analytics.clustering.categorize import ClusterEvidence, categorize_cl
 from error_analytics.clustering.grouping import (
     SignatureIndex,
     UnionFind,
+    align_placeholders,
+    generalise_keys,
     group_key,
     positional_merge,
     signature_tokens,
+    variable_keys,
 )
 from error_analytics.clustering.naming import build_name, build_template, cluster_id
 from error_analytics.clustering.normalize import (
+    MIN_REPORT_LINES,
     Masker,
     document_text,
     document_words,
+    has_lines,
     prepare,
 )
 from error_analytics.clustering.shapes import normalise_distinct
 from error_analytics.errors import InputError
 from error_analytics.models import DiscoveredCluster
 from error_analytics.rules import RuleSet, default_rules
+from error_analytics.rules.salient import TRACEBACK_HEADER
 
 Progress = Callable[[int, int], None]
 
@@ -93,6 +103,16 @@ def _as_messages(messages: object) -> list[str]:
     ]
 
 
+def _multi_line(text: str) -> bool:
+    """Whether ``text`` is a log excerpt: :data:`.normalize.MIN_REPORT_LINES` non-empty
+    lines or more, and not a Python traceback (whose exception line decides its group)."""
+    return (
+        text.count("\n") >= MIN_REPORT_LINES - 1
+        and TRACEBACK_HEADER not in text
+        and has_lines(text, MIN_REPORT_LINES)
+    )
+
+
 def _first_raws(raws, k, raw_counts, distinct_raw, order) -> list[int]:
     """The ``k`` first of ``raws`` by ``order`` (count descending, then text): counts are
     compared in numpy, texts only among the raws tied at the k-th count."""
@@ -112,6 +132,8 @@ class ErrorClusterer:
     Parameters (keyword-only; validated in :meth:`fit`):
         rules: masks and categories (``None``: :func:`~error_analytics.rules.default_rules`).
         min_variants: distinct values a token position needs before it is a variable.
+        min_key_values: distinct values a ``key=value`` key takes across the input before
+            its value is a variable (fewer: states that name different events).
         similarity_threshold: cosine similarity that merges groups of reports (see above).
         category_threshold: model probability below which a cluster stays ``unknown``.
         max_examples: original messages kept per cluster (1-3 is typical).
@@ -127,7 +149,8 @@ class ErrorClusterer:
         *,
         rules: RuleSet | None = None,
         min_variants: int = 3,
-        similarity_threshold: float = 0.3,
+        min_key_values: int = 5,
+        similarity_threshold: float = 0.2,
         category_threshold: float = 0.5,
         max_examples: int = 3,
         n_top_terms: int = 5,
@@ -135,6 +158,7 @@ class ErrorClusterer:
     ) -> None:
         self.rules = rules
         self.min_variants = min_variants
+        self.min_key_values = min_key_values
         self.similarity_threshold = similarity_threshold
         self.category_threshold = category_threshold
         self.max_examples = max_examples
@@ -148,6 +172,7 @@ class ErrorClusterer:
             for name in (
                 "rules",
                 "min_variants",
+                "min_key_values",
                 "similarity_threshold",
                 "category_threshold",
                 "max_examples",
@@ -174,6 +199,10 @@ class ErrorClusterer:
         check(
             isinstance(self.min_variants, int) and self.min_variants >= 2,
             "min_variants must be an int >= 2",
+        )
+        check(
+            isinstance(self.min_key_values, int) and self.min_key_values >= 2,
+            "min_key_values must be an int >= 2",
         )
         check(
             isinstance(self.similarity_threshold, (int, float))
@@ -260,14 +289,24 @@ class ErrorClusterer:
         #    positional merge of those keys, 4. document similarity among groups of reports
         key_index: dict[str, int] = {}
         signature_key = [key_index.setdefault(group_key(s), len(key_index)) for s in signatures]
-        keys = list(key_index)
-        roots = positional_merge(
-            [k.split(" ") if k else [] for k in keys], min_variants=self.min_variants
+        key_tokens = [k.split(" ") if k else [] for k in key_index]
+        # the value of a key that takes many values is a variable (``user=<*>``)
+        self.variable_keys_ = variable_keys(key_tokens, min_values=self.min_key_values)
+        general_index: dict[str, int] = {}
+        key_general = [
+            general_index.setdefault(
+                " ".join(generalise_keys(tokens, self.variable_keys_)), len(general_index)
+            )
+            for tokens in key_tokens
+        ]
+        general_tokens = [g.split(" ") if g else [] for g in general_index]
+        roots = align_placeholders(
+            general_tokens, positional_merge(general_tokens, min_variants=self.min_variants)
         )
         union_find = UnionFind(len(signatures))
         key_first: dict[int, int] = {}
         for signature_id, key_id in enumerate(signature_key):
-            root = roots[key_id]
+            root = roots[key_general[key_id]]
             union_find.union(key_first.setdefault(root, signature_id), signature_id)
         self._merge_documents(
             signatures,
@@ -331,7 +370,9 @@ class ErrorClusterer:
         document_roots, document_forms = [], []
         for root, members in sorted(union_find.groups().items()):
             member_forms = [f for s in members for f in signature_forms[s]]
-            if not all(form_report[f] for f in member_forms):
+            if not all(
+                form_report[f] or _multi_line(distinct_raw[form_raws[f][0]]) for f in member_forms
+            ):
                 continue
             document_forms.append(
                 heapq.nlargest(MAX_DOCUMENT_FORMS, member_forms, key=lambda f: (form_counts[f], -f))
@@ -486,6 +527,9 @@ class ErrorClusterer:
                 head = group_key(signature)
                 if head not in known:
                     heads.setdefault(head, label)
+                general = self._general(head)
+                if general not in known:
+                    heads.setdefault(general, label)
             self._signature_index = SignatureIndex(
                 [*signatures, *heads], [*labels, *heads.values()]
             )
@@ -496,12 +540,25 @@ class ErrorClusterer:
         for text, form, (_, report) in zip(texts, masked, prepared, strict=False):
             signature = " ".join(signature_tokens(self.masker_.signature(form)))
             found = self._signature_index.lookup(signature)
-            if found is None and (head := group_key(signature)) != signature:
+            head = group_key(signature)
+            if found is None and head != signature:
                 found = self._signature_index.lookup(head)
-            if found is None and report and getattr(self, "document_vectorizer_", None) is not None:
+            if found is None and (general := self._general(head)) != head:
+                found = self._signature_index.lookup(general)
+            if (
+                found is None
+                and (report or _multi_line(text))
+                and getattr(self, "document_vectorizer_", None) is not None
+            ):
                 found = self._nearest_document(text)
             result.append(found)
         return result
+
+    def _general(self, signature: str) -> str:
+        """``signature`` with the values of the learned variable keys made ``<*>``."""
+        if not self.variable_keys_ or "=" not in signature:
+            return signature
+        return " ".join(generalise_keys(signature.split(" "), self.variable_keys_))
 
     def _nearest_document(self, text: str) -> str | None:
         assert self.document_vectorizer_ is not None  # callers check it first

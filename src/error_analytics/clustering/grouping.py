@@ -7,10 +7,18 @@ variable: at least ``min_variants`` distinct signatures share everything else, o
 them already has a placeholder there. This is how a value that no mask recognises (a user
 name, a service name, a test name) becomes ``<*>`` — decided by the data, not by a rule.
 
-Two guards keep the merge precise (both measured on Loghub-2k, see docs/benchmarks.md):
-the first token is not merged when it is a plain word, punctuation aside (it names the
-component, action or exception type: ``KeyError:``, as in Drain's tree), and ``key=value`` tokens are not merged (the value of a key is usually
-a state: ``user=root`` versus ``user=guest`` are different events).
+Guards keep the merge precise (measured on Loghub-2k and LogChunks, cross-validated, see
+docs/benchmarks.md): the first token is not merged when it is a plain word, punctuation
+aside (it names the component, action or exception type: ``KeyError:``, as in Drain's tree);
+words of a closed vocabulary (HTTP methods, log levels, lifecycle states such as
+``Paused`` / ``Resumed``, :data:`CLOSED_VOCABULARY`) name different events and are never
+merged; and ``key=value`` tokens are decided per key from the data (:func:`variable_keys`):
+a key that takes many distinct values across the input is a variable (``user=<*>``), one
+that takes a few is a state (``status=open`` / ``status=closed``).
+
+Stage 3 (:func:`align_placeholders`) aligns signatures token by token with their
+placeholders set aside, so an extra or collapsed ``<*>`` does not keep apart two messages
+whose constant words are the same, in the same order.
 """
 
 from __future__ import annotations
@@ -96,10 +104,58 @@ def group_key(signature: str) -> str:
     return signature[: match.start()] if match and match.start() > 0 else signature
 
 
+#: Closed vocabularies: words that name *which* event happened, not a value of it (HTTP
+#: methods, log levels, lifecycle states). A position where they differ is never merged.
+CLOSED_VOCABULARY = frozenset(
+    "GET HEAD POST PUT DELETE PATCH OPTIONS CONNECT TRACE "
+    "DEBUG INFO NOTICE WARN WARNING ERROR SEVERE FATAL CRITICAL ALERT EMERG "
+    "START STARTED STARTING STOP STOPPED STOPPING PAUSE PAUSED PAUSING RESUME RESUMED "
+    "RESUMING RUNNING RESTART RESTARTED RESTARTING CREATE CREATED DESTROY DESTROYED "
+    "OPEN OPENED CLOSE CLOSED ENABLE ENABLED DISABLE DISABLED CONNECTED DISCONNECTED "
+    "SUSPEND SUSPENDED SUCCEEDED FAILED PENDING CANCELLED CANCELED TERMINATED "
+    "ADDED REMOVED ACCEPTED REJECTED UP DOWN ON OFF".split()
+)
+_KEY = re.compile(r"[A-Za-z_][\w.-]{0,63}")
+
+
+def closed_word(token: str) -> bool:
+    """Whether ``token`` (punctuation aside) belongs to a :data:`CLOSED_VOCABULARY`."""
+    return token.strip(_PUNCTUATION).upper() in CLOSED_VOCABULARY
+
+
+def _key_of(token: str) -> str | None:
+    key, equals, _ = token.partition("=")
+    return key if equals and _KEY.fullmatch(key) else None
+
+
+def variable_keys(signatures: Sequence[list[str]], *, min_values: int) -> frozenset[str]:
+    """Keys of ``key=value`` tokens whose value is a variable, decided from the data: the
+    key takes at least ``min_values`` distinct values across ``signatures`` (a few values
+    are states that name different events: ``status=open`` / ``status=closed``)."""
+    key_to_values: dict[str, set[str]] = defaultdict(set)
+    for tokens in signatures:
+        for token in tokens:
+            if "=" in token and (key := _key_of(token)) is not None:
+                key_to_values[key].add(token)
+    return frozenset(key for key, values in key_to_values.items() if len(values) >= min_values)
+
+
+def generalise_keys(tokens: list[str], keys: frozenset[str]) -> list[str]:
+    """``tokens`` with the value of every key in ``keys`` made ``<*>`` (``user=<*>``)."""
+    if not keys:
+        return tokens
+    return [
+        f"{key}={WILDCARD}"
+        if "=" in token and (key := _key_of(token)) is not None and key in keys
+        else token
+        for token in tokens
+    ]
+
+
 def _mergeable(token: str, position: int) -> bool:
     if token == WILDCARD:
         return False
-    if "=" in token:
+    if "=" in token or closed_word(token):
         return False
     return not (
         position == 0 and (token.strip(_PUNCTUATION).isalpha() or _EXCEPTION_TYPE.fullmatch(token))
@@ -134,7 +190,7 @@ def positional_merge(signatures: Sequence[list[str]], *, min_variants: int = 3) 
             key = (position, node, suffix)
             if token == WILDCARD:
                 holes.append((index, key))
-            elif "=" not in token and (position or _mergeable(token, 0)):
+            elif "=" not in token and not closed_word(token) and (position or _mergeable(token, 0)):
                 key_to_members[key].append(index)
             node = prefix_node((node, token), len(prefix_trie) + 1)
     key_to_holes: dict[tuple[int, int, int], list[int]] = defaultdict(list)
@@ -155,6 +211,29 @@ def positional_merge(signatures: Sequence[list[str]], *, min_variants: int = 3) 
         for other in with_holes[1:]:
             union_find.union(with_holes[0], other)
     return union_find.roots()
+
+
+def align_placeholders(signatures: Sequence[list[str]], roots: list[int]) -> list[int]:
+    """``roots`` (a representative per signature) with signatures merged that align token
+    for token once their placeholders are set aside: the same constant tokens in the same
+    order, so an extra, missing or collapsed ``<*>`` (``took <*> ms`` / ``took <*> <*> ms``
+    after a value printed in two words) does not keep them apart. At least two constant
+    tokens must remain, one of them holding a letter."""
+    union_find = UnionFind(len(signatures))
+    for index, root in enumerate(roots):
+        union_find.union(index, root)
+    skeleton_first: dict[tuple[str, ...], int] = {}
+    for index, tokens in enumerate(signatures):
+        if len(tokens) > MAX_MERGE_TOKENS:
+            continue
+        skeleton = tuple(token for token in tokens if token != WILDCARD)
+        if len(skeleton) < 2 or not any(_ALPHA.search(token) for token in skeleton):
+            continue
+        union_find.union(skeleton_first.setdefault(skeleton, index), index)
+    return union_find.roots()
+
+
+_ALPHA = re.compile(r"[A-Za-z]")
 
 
 def _hole_key(tokens: list[str], position: int) -> str:

@@ -67,11 +67,25 @@ def clean(text: object) -> str:
     return _CONTROL.sub(" ", text)
 
 
+_LEADING_DECORATION = re.compile(salient_rules.LEADING_DECORATION)
+_TRAILING_DECORATION = re.compile(salient_rules.TRAILING_DECORATION)
+_HEADER_ONLY = re.compile(salient_rules.HEADER_ONLY_LINE)
+
+
 def _short(line: str) -> str:
+    """A salient line, stripped of spaces and decoration (box drawing, list numbering), on
+    at most :data:`MAX_LINE_CHARS` characters; ``""`` for a line that only announces errors
+    (``ERROR``, ``1) Failure:``)."""
     line = line.strip()
     if "  " in line or "\t" in line:
         line = _SPACES.sub(" ", line)
-    return line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS]
+    if len(line) > MAX_LINE_CHARS:
+        line = line[:MAX_LINE_CHARS]
+    if line and (not line[0].isalpha() or line[-1] in "-=*#" or line[-1] >= "\u2500"):
+        line = _TRAILING_DECORATION.sub("", _LEADING_DECORATION.sub("", line, count=1), count=1)
+    if len(line) <= 24 and _HEADER_ONLY.fullmatch(line):
+        return ""
+    return line
 
 
 _STRONG_HINTS = [salient_rules.STRONG_ERROR_HINTS.get(p) for p in salient_rules.STRONG_ERROR_LINES]
@@ -217,7 +231,11 @@ def _salient(text: str) -> tuple[list[str], bool]:
             found = _matching_lines(pattern, text, limit)
         if found:
             return found, precise
-    non_empty = [_short(line) for line in text.split("\n", MAX_LINES)[:MAX_LINES] if line.strip()]
+    non_empty = [
+        short
+        for line in text.split("\n", MAX_LINES)[:MAX_LINES]
+        if line.strip() and (short := _short(line))
+    ]
     if not non_empty:
         return [""], True
     return (non_empty[:1] if len(non_empty) == 1 else [non_empty[0], non_empty[-1]]), False
@@ -239,11 +257,11 @@ def prepare(text: object) -> tuple[str, bool]:
     whole text can say what it is about."""
     cleaned = clean(text).strip()
     lines, precise = _salient(cleaned)
-    report = not precise and _has_lines(cleaned, MIN_REPORT_LINES)
+    report = not precise and has_lines(cleaned, MIN_REPORT_LINES)
     return LINE_JOINER.join(lines), report
 
 
-def _has_lines(text: str, count: int) -> bool:
+def has_lines(text: str, count: int) -> bool:
     """Whether ``text`` has at least ``count`` non-empty lines."""
     seen = 0
     for line in text.split("\n", MAX_LINES):
@@ -267,6 +285,7 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
     "host_port": (":",),
     "hostname": (".",),
     "hex": _DIGITS,
+    "boolean": ("rue", "RUE", "alse", "ALSE"),
     "size": _DIGITS,
     "duration": _DIGITS,
     "quoted": ("'", '"', "`", "‘", "“"),
@@ -285,7 +304,10 @@ _PREFILTERS: dict[str, str] = {
     # IPv4 (\d\.\d{1,3}\.\d) or IPv6 groups
     "ip": r"\.(?<=\d\.)\d{1,3}\.\d|:[0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4}:",
     "host_port": r":\d",
-    "hostname": r"\.(?:" + _TLDS + r")\b",
+    # a listed top-level domain, or two lower-case labels after a dot (the unlisted ones)
+    "hostname": r"\.(?:" + _TLDS + r")\b|\.[a-z0-9-]{1,63}\.[a-z]{2,24}\b",
+    # eight hex letters in a row (written out: faster to scan than a counted class)
+    "hex_word": "[a-fA-F]" * 8,
     # a run of hex characters holding a digit and a letter has them side by side (or 0x)
     "hex": r"[a-fA-FxX](?:(?<=\d.)|(?=\d))",
     "size": r"[KMGTPkBb](?:(?<=\d.)|(?<=\d[ \t].))",  # \d[ \t]?[KMGTPkBb]

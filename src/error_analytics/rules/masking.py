@@ -89,13 +89,27 @@ DEFAULT_MASKS: tuple[MaskRule, ...] = (
     ),
     MaskRule(
         "hostname",
-        r"(?<![\w./@-])(?:[A-Za-z0-9-]{1,63}\.){1,10}(?:" + _TLDS + r")\b(?![.-]?\w)",
+        # a listed top-level domain, or any (2-24 letters) after a lower-case host label
+        # holding a digit (node-12.cluster.example, ip-10-0-0-1.compute.internal)
+        r"(?<![\w./@-])(?:[A-Za-z0-9-]{1,63}\.){1,10}(?:" + _TLDS + r")\b(?![.-]?\w)"
+        r"|[a-z0-9-](?<![\w./@-][a-z0-9-])[a-z0-9-]{0,62}(?<=\d)(?<=[a-z0-9-]{2})"
+        r"(?:\.[a-z0-9-]{1,63}){1,9}\.[a-z]{2,24}\b(?![.-]?\w)",
         "<HOST>",
     ),
     MaskRule(
         "hex",
         r"\b0[xX][0-9a-fA-F]{1,64}\b|\b(?=[0-9]{0,64}[a-fA-F])(?=[a-fA-F]{0,64}\d)"
         r"[0-9a-fA-F]{6,64}\b",
+        "<HEX>",
+    ),
+    # Two-valued variables: a flag printed as a word.
+    MaskRule("boolean", r"\b(?:[Tt]rue|TRUE|[Ff]alse|FALSE)\b", "<BOOL>"),
+    # Hex words without a digit, at the lengths of machine words and digests (ffffffff,
+    # deadbeefdeadbeef): one case throughout.
+    MaskRule(
+        "hex_word",
+        r"(?<![\w.-])(?:[a-f]{8}|[a-f]{16}|[a-f]{32}|[a-f]{40}|[a-f]{64}"
+        r"|[A-F]{8}|[A-F]{16}|[A-F]{32}|[A-F]{40}|[A-F]{64})(?![\w.-])",
         "<HEX>",
     ),
     MaskRule(

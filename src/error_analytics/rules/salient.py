@@ -102,5 +102,18 @@ WEAK_ERROR_HINTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: Decoration around a line that does not change what it says: box drawing and rules
+#: (``── 1. Error: x ──``, ``=== FAILURES ===``), bullets and list numbering (``1.``, ``1)``,
+#: ``01.``). Stripped from a salient line, so ``── 1. Error: x`` and ``1. Error: x`` agree.
+LEADING_DECORATION = r"^(?:[\u2500-\u257f=*#>•·-]{2,}[ \t]*|[•·*][ \t]+)?(?:\(?\d{1,3}[.)][ \t]+)?"
+TRAILING_DECORATION = r"[ \t]*[\u2500-\u257f=*#-]{2,}$"
+
+#: A line that only announces errors without naming one (``ERROR``, ``Failure:``,
+#: ``FAILURES``): never chosen as a salient line, once its decoration is stripped.
+HEADER_ONLY_LINE = (
+    r"(?i)(?:errors?|failures?|failed|fail|fatal|exceptions?|failing tests?|tests? failed"
+    r"|stack ?trace|traceback)[ \t]*[:!.]?"
+)
+
 #: How many salient lines to keep from one message.
 MAX_SALIENT_LINES = 2
