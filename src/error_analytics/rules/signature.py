@@ -20,6 +20,7 @@ Every pattern is linear-time and anchored; a message is scanned a bounded number
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 from .salient import EXCEPTION_LINE, TRACEBACK_HEADER
@@ -49,6 +50,10 @@ _EXCEPTION_LINE = re.compile(EXCEPTION_LINE)
 _STACK_FRAME = re.compile(r"\n[ \t]+at[ \t]+\S")
 
 
+#: Messages whose signatures are remembered (a few MiB at most: messages are cut when read).
+SIGNATURE_CACHE_SIZE = 16_384
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class FailureSignature:
     """What :func:`failure_signature` found in one message."""
@@ -58,8 +63,10 @@ class FailureSignature:
     phase_named: str | None  # the phase a wrapper names (``Build phase failed: ...``), as written
 
 
+@functools.lru_cache(maxsize=SIGNATURE_CACHE_SIZE)
 def failure_signature(message: str) -> FailureSignature:
-    """The signature of ``message`` (see the module docstring).
+    """The signature of ``message`` (see the module docstring). Remembered for the most recent
+    messages: a run states its failure in several places, and many runs state the same one.
 
     >>> failure_signature("Test phase failed: Error: ECONNREFUSED localhost:9100").key
     'econnrefused localhost:9100'
