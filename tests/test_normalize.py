@@ -269,7 +269,7 @@ def test_salient_line_search_equals_whole_text_search() -> None:
     the whole text finds."""
     import importlib
 
-    n = importlib.import_module("error_analytics.clustering.normalize")
+    n = importlib.import_module("error_analytics.clustering.salience")
     from error_analytics.rules import salient as rules
 
     limit = rules.MAX_SALIENT_LINES

@@ -6,8 +6,14 @@ Public API: :class:`ErrorClusterer` (sklearn-style), :func:`cluster_messages` an
 
 from __future__ import annotations
 
-from error_analytics.clustering.estimator import ClusteringResult, ErrorClusterer, cluster_messages
-from error_analytics.clustering.normalize import Masker, normalize, salient_text
+from error_analytics.clustering.estimator import (
+    ClusteringResult,
+    ErrorClusterer,
+    cluster_messages,
+)
+from error_analytics.clustering.masker import Masker
+from error_analytics.clustering.normalize import normalize
+from error_analytics.clustering.salience import salient_text
 
 __all__ = [
     "ClusteringResult",

@@ -15,7 +15,7 @@ Algorithm (measured in docs/benchmarks.md):
    least ``min_key_values`` distinct values is a variable; signatures whose constant tokens
    align once placeholders are set aside are merged.
 4. **Document similarity for multi-line messages only**: a report (three or more lines
-   without a precise error line, :func:`.normalize.prepare`) or a CI log excerpt rarely
+   without a precise error line, :func:`.salience.prepare`) or a CI log excerpt rarely
    repeats its exact template, so groups made only of multi-line messages are merged when
    the TF-IDF cosine similarity of their full masked text reaches ``similarity_threshold``
    (connected components of the similarity graph, computed blockwise on sparse vectors).
@@ -30,6 +30,9 @@ Algorithm (measured in docs/benchmarks.md):
    or when their salient texts differ only in names and numbers (same skeleton, same plain
    words: ``inet_SUITE:t_x failed on line <NUM>`` and ``cpu_sup_SUITE:y failed on line <NUM>``).
 
+:meth:`ErrorClusterer.predict` finds the learned cluster of new messages with the
+:class:`.matching.ClusterMatcher` the fit built.
+
 Hierarchical or density clustering over all TF-IDF vectors was rejected: it is quadratic in
 the number of distinct messages and, measured on Loghub-2k, much less precise than template
 grouping. All costs after step 1 grow with the number of distinct patterns, not messages.
@@ -38,39 +41,30 @@ grouping. All costs after step 1 grow with the number of distinct patterns, not 
 from __future__ import annotations
 
 import dataclasses
-import gc
 import heapq
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
 
 from error_analytics.clustering import reports, vectorize
 from error_analytics.clustering.categorize import ClusterEvidence, categorize_clusters
+from error_analytics.clustering.fit_state import FitState, index_messages
 from error_analytics.clustering.grouping import (
-    SignatureIndex,
-    UnionFind,
     align_placeholders,
     generalise_keys,
     group_key,
     positional_merge,
-    signature_tokens,
     variable_keys,
 )
+from error_analytics.clustering.masker import Masker
+from error_analytics.clustering.matching import ClusterMatcher, LearnedDocuments
 from error_analytics.clustering.naming import build_name, build_template, cluster_id
-from error_analytics.clustering.normalize import (
-    MIN_REPORT_LINES,
-    Masker,
-    document_text,
-    document_words,
-    has_lines,
-    prepare,
-)
-from error_analytics.clustering.shapes import normalise_distinct
+from error_analytics.clustering.normalize import document_words
+from error_analytics.clustering.salience import is_log_excerpt
 from error_analytics.errors import InputError
 from error_analytics.models import DiscoveredCluster
 from error_analytics.rules import RuleSet, default_rules
-from error_analytics.rules.salient import TRACEBACK_HEADER
 
 Progress = Callable[[int, int], None]
 
@@ -103,16 +97,6 @@ def _as_messages(messages: object) -> list[str]:
     ]
 
 
-def _multi_line(text: str) -> bool:
-    """Whether ``text`` is a log excerpt: :data:`.normalize.MIN_REPORT_LINES` non-empty
-    lines or more, and not a Python traceback (whose exception line decides its group)."""
-    return (
-        text.count("\n") >= MIN_REPORT_LINES - 1
-        and TRACEBACK_HEADER not in text
-        and has_lines(text, MIN_REPORT_LINES)
-    )
-
-
 def _first_raws(raws, k, raw_counts, distinct_raw, order) -> list[int]:
     """The ``k`` first of ``raws`` by ``order`` (count descending, then text): counts are
     compared in numpy, texts only among the raws tied at the k-th count."""
@@ -126,8 +110,20 @@ def _first_raws(raws, k, raw_counts, distinct_raw, order) -> list[int]:
     return above + heapq.nsmallest(k - len(above), tied, key=distinct_raw.__getitem__)
 
 
-class ErrorClusterer:
+@dataclasses.dataclass(slots=True)
+class _Documents:
+    """The groups of multi-line messages compared by document similarity (step 4)."""
+
+    roots: list[int]  # a signature of each group
+    vectorizer: object
+    matrix: object
+
+
+class ErrorClusterer(ClusterMixin, BaseEstimator):
     """Discover recurring error patterns; see the module docstring for the algorithm.
+
+    A scikit-learn estimator: ``get_params``/``set_params``/``clone`` work, :meth:`fit`
+    returns the estimator, :meth:`predict` changes nothing.
 
     Parameters (keyword-only; validated in :meth:`fit`):
         rules: masks and categories (``None``: :func:`~error_analytics.rules.default_rules`).
@@ -141,7 +137,10 @@ class ErrorClusterer:
         batch_size: messages normalised per batch (and per progress report).
 
     Learned attributes: ``labels_`` (a cluster id per message), ``clusters_``
-    (:class:`~error_analytics.models.DiscoveredCluster`, largest first), ``n_clusters_``.
+    (:class:`~error_analytics.models.DiscoveredCluster`, largest first), ``n_clusters_``,
+    ``masker_``, ``variable_keys_`` (``key=value`` keys whose value is a variable),
+    ``document_vectorizer_`` (``None`` when no reports were compared) and ``matcher_``
+    (:class:`~.matching.ClusterMatcher`, used by :meth:`predict`).
     """
 
     def __init__(
@@ -165,36 +164,14 @@ class ErrorClusterer:
         self.n_top_terms = n_top_terms
         self.batch_size = batch_size
 
-    # -- parameters ------------------------------------------------------------------------
-    def get_params(self, deep: bool = True) -> dict[str, object]:
-        return {
-            name: getattr(self, name)
-            for name in (
-                "rules",
-                "min_variants",
-                "min_key_values",
-                "similarity_threshold",
-                "category_threshold",
-                "max_examples",
-                "n_top_terms",
-                "batch_size",
-            )
-        }
-
-    def set_params(self, **params: object) -> ErrorClusterer:
-        for name, value in params.items():
-            if name not in self.get_params():
-                raise InputError(f"unknown parameter {name!r}")
-            setattr(self, name, value)
-        return self
-
     def _validate(self) -> RuleSet:
         def check(ok: bool, message: str) -> None:
             if not ok:
                 raise InputError(message)
 
         check(
-            self.rules is None or isinstance(self.rules, RuleSet), "rules must be a RuleSet or None"
+            self.rules is None or isinstance(self.rules, RuleSet),
+            "rules must be a RuleSet or None",
         )
         check(
             isinstance(self.min_variants, int) and self.min_variants >= 2,
@@ -228,152 +205,90 @@ class ErrorClusterer:
         return self.rules if self.rules is not None else default_rules()
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, messages: Iterable[str], *, progress: Progress | None = None) -> ErrorClusterer:
-        # Fitting allocates millions of small acyclic objects (strings, tuples, lists) and
-        # frees them by reference counting; the cyclic collector would only rescan them,
-        # again and again, for nothing (about a seventh of a 200k-message fit).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return self._fit(messages, progress)
-        finally:
-            if collecting:
-                gc.enable()
-
-    def _fit(self, messages: Iterable[str], progress: Progress | None) -> ErrorClusterer:
+    def fit(
+        self, X: Iterable[str], y: object = None, *, progress: Progress | None = None
+    ) -> ErrorClusterer:
+        """Cluster the messages ``X`` (``y`` is ignored); returns the fitted estimator."""
         rules = self._validate()
-        texts = _as_messages(messages)
+        texts = _as_messages(X)
         self.masker_ = masker = Masker(rules.masks)
-        # distinct messages in first-occurrence order, each message's number among them: one
-        # pass of dict.setdefault (position of the first occurrence), then a rank in numpy
-        first_seen: dict[str, int] = {}
-        first = np.fromiter(
-            map(first_seen.setdefault, texts, range(len(texts))), dtype=np.int64, count=len(texts)
-        )
-        distinct_raw = list(first_seen)
-        raw_ids = np.searchsorted(
-            np.fromiter(first_seen.values(), dtype=np.int64, count=len(first_seen)), first
-        )
-        del first_seen, first
-        raw_counts = np.bincount(raw_ids, minlength=len(distinct_raw))
-
-        # 1. normalise each distinct message shape once, in batches
-        raw_form, form_index, form_report, total = normalise_distinct(
-            distinct_raw, masker, batch_size=self.batch_size, progress=progress
-        )
-        forms = list(form_index)
-        form_counts = np.bincount(raw_form, weights=raw_counts, minlength=len(forms)).astype(
-            np.int64
-        )
-        # raw ids of each form, ascending: a stable sort by form, cut at the form boundaries
-        by_form = np.argsort(raw_form, kind="stable").tolist()
-        form_ends = np.cumsum(np.bincount(raw_form, minlength=len(forms))).tolist()
-        form_raws: list[list[int]] = [
-            by_form[start:end] for start, end in zip([0, *form_ends[:-1]], form_ends, strict=False)
-        ]
-
-        # 2. exact signatures
-        signature_index: dict[str, int] = {}
-        form_signature = [
-            signature_index.setdefault(
-                " ".join(signature_tokens(masker.signature(form))), len(signature_index)
-            )
-            for form in forms
-        ]
-        signatures = list(signature_index)
-        signature_forms: list[list[int]] = [[] for _ in signatures]
-        for form_id, signature_id in enumerate(form_signature):
-            signature_forms[signature_id].append(form_id)
-
+        # 1. deduplicate, normalise each distinct message once, exact signatures
+        state = index_messages(texts, masker, batch_size=self.batch_size, progress=progress)
         # 3. a traceback's exception line decides its group, not where it was raised;
         #    positional merge of those keys, 4. document similarity among groups of reports
+        self._merge_keys(state)
+        documents = self._merge_documents(state)
+        # 5. multi-line messages printed in the same tool frame (see :mod:`.reports`)
+        reports.merge_multi_line(state, masker.signature)
+        # 6. clusters
+        group_order = self._build_clusters(rules, state)
+        signature_cluster = np.empty(len(state.signatures), dtype=np.int64)
+        for cluster_number, group in enumerate(group_order):
+            signature_cluster[group] = cluster_number
+        raw_cluster = (
+            signature_cluster[np.asarray(state.form_signature, dtype=np.int64)[state.raw_form]]
+            if len(state.forms)
+            else state.raw_form
+        )
+        ids = [cluster.id for cluster in self.clusters_]
+        self.labels_ = np.array(ids, dtype=object)[raw_cluster[state.raw_ids]].tolist()
+        self.n_clusters_ = len(self.clusters_)
+        self.document_vectorizer_ = documents.vectorizer if documents is not None else None
+        self.matcher_ = ClusterMatcher(
+            masker,
+            state.signatures,
+            [ids[c] for c in signature_cluster.tolist()],
+            self.variable_keys_,
+            None
+            if documents is None
+            else LearnedDocuments(
+                vectorizer=documents.vectorizer,
+                matrix=documents.matrix,
+                cluster_ids=[ids[signature_cluster[root]] for root in documents.roots],
+                threshold=self.similarity_threshold,
+            ),
+        )
+        if progress is not None:
+            progress(state.total_work, state.total_work)
+        return self
+
+    def _merge_keys(self, state: FitState) -> None:
+        """Steps 2-3: group signatures by key, learn the variable keys, merge by position."""
         key_index: dict[str, int] = {}
-        signature_key = [key_index.setdefault(group_key(s), len(key_index)) for s in signatures]
+        signature_key = [
+            key_index.setdefault(group_key(s), len(key_index)) for s in state.signatures
+        ]
         key_tokens = [k.split(" ") if k else [] for k in key_index]
         # the value of a key that takes many values is a variable (``user=<*>``)
         self.variable_keys_ = variable_keys(key_tokens, min_values=self.min_key_values)
         general_index: dict[str, int] = {}
         key_general = [
             general_index.setdefault(
-                " ".join(generalise_keys(tokens, self.variable_keys_)), len(general_index)
+                " ".join(generalise_keys(tokens, self.variable_keys_)),
+                len(general_index),
             )
             for tokens in key_tokens
         ]
         general_tokens = [g.split(" ") if g else [] for g in general_index]
         roots = align_placeholders(
-            general_tokens, positional_merge(general_tokens, min_variants=self.min_variants)
+            general_tokens,
+            positional_merge(general_tokens, min_variants=self.min_variants),
         )
-        union_find = UnionFind(len(signatures))
         key_first: dict[int, int] = {}
         for signature_id, key_id in enumerate(signature_key):
             root = roots[key_general[key_id]]
-            union_find.union(key_first.setdefault(root, signature_id), signature_id)
-        self._merge_documents(
-            signatures,
-            signature_forms,
-            form_report,
-            form_counts,
-            form_raws,
-            distinct_raw,
-            union_find,
-        )
-        # 5. multi-line messages printed in the same tool frame (see :mod:`.reports`)
-        reports.merge_multi_line(
-            signatures,
-            signature_forms,
-            forms,
-            form_raws,
-            distinct_raw,
-            union_find,
-            masker.signature,
-        )
+            state.union_find.union(key_first.setdefault(root, signature_id), signature_id)
 
-        # 6. clusters
-        groups = list(union_find.groups().values())
-        self._build_clusters(
-            rules,
-            groups,
-            signatures,
-            signature_forms,
-            forms,
-            form_counts,
-            form_raws,
-            distinct_raw,
-            raw_counts,
-        )
-        signature_cluster = np.empty(len(signatures), dtype=np.int64)
-        for cluster_number, group in enumerate(self._group_order):
-            signature_cluster[group] = cluster_number
-        raw_cluster = (
-            signature_cluster[np.asarray(form_signature, dtype=np.int64)[raw_form]]
-            if len(forms)
-            else raw_form
-        )
-        ids = [cluster.id for cluster in self.clusters_]
-        self.labels_ = np.array(ids, dtype=object)[raw_cluster[raw_ids]].tolist()
-        self.n_clusters_ = len(self.clusters_)
-        self._build_predict_index(signatures, signature_cluster, ids)
-        if progress is not None:
-            progress(total, total)
-        return self
-
-    def _merge_documents(
-        self,
-        signatures,
-        signature_forms,
-        form_report,
-        form_counts,
-        form_raws,
-        distinct_raw,
-        union_find: UnionFind,
-    ) -> None:
+    def _merge_documents(self, state: FitState) -> _Documents | None:
+        """Step 4: merge groups of multi-line messages whose documents are similar."""
         document_roots, document_forms = [], []
-        for root, members in sorted(union_find.groups().items()):
-            member_forms = [f for s in members for f in signature_forms[s]]
+        for root, members in sorted(state.union_find.groups().items()):
+            member_forms = state.group_forms(members)
             if not all(
-                form_report[f] or _multi_line(distinct_raw[form_raws[f][0]]) for f in member_forms
+                state.form_report[f] or is_log_excerpt(state.first_raw(f)) for f in member_forms
             ):
                 continue
+            form_counts = state.form_counts
             document_forms.append(
                 heapq.nlargest(MAX_DOCUMENT_FORMS, member_forms, key=lambda f: (form_counts[f], -f))
             )
@@ -381,40 +296,32 @@ class ErrorClusterer:
         # :func:`.normalize.document_text` of each form, masked in one batch
         masked = iter(
             self.masker_.mask_many(
-                [
-                    document_words(distinct_raw[form_raws[f][0]])
-                    for top in document_forms
-                    for f in top
-                ]
+                [document_words(state.first_raw(f)) for top in document_forms for f in top]
             )
         )
         documents = [" ".join(next(masked) for _ in top) for top in document_forms]
-        self.document_vectorizer_ = None
         if len(documents) < 2:
-            return
+            return None
         vectorizer, matrix = vectorize.fit_transform(documents)
         if vectorizer is None:
-            return
+            return None
         components = vectorize.similarity_components(matrix, self.similarity_threshold)
         first_of_component: dict[int, int] = {}
         for root, component in zip(document_roots, components, strict=False):
-            union_find.union(first_of_component.setdefault(component, root), root)
-        self.document_vectorizer_ = vectorizer
-        self._document_matrix = matrix
-        self._document_roots = document_roots
+            state.union_find.union(first_of_component.setdefault(component, root), root)
+        return _Documents(document_roots, vectorizer, matrix)
 
-    def _build_clusters(
-        self,
-        rules,
-        groups,
-        signatures,
-        signature_forms,
-        forms,
-        form_counts,
-        form_raws,
-        distinct_raw,
-        raw_counts,
-    ) -> None:
+    def _build_clusters(self, rules: RuleSet, state: FitState) -> list[list[int]]:
+        """Step 6: describe each group (largest first) in ``clusters_``; returns the groups'
+        signatures in that order."""
+        groups = list(state.union_find.groups().values())
+        signatures, signature_forms, forms = (
+            state.signatures,
+            state.signature_forms,
+            state.forms,
+        )
+        form_counts, form_raws = state.form_counts, state.form_raws
+        distinct_raw, raw_counts = state.distinct_raw, state.raw_counts
         counts = raw_counts.tolist()  # Python ints: cheaper to read one by one than numpy's
 
         def order(raw: int) -> tuple[int, str]:
@@ -427,7 +334,11 @@ class ErrorClusterer:
             found = best_raws.get(form_id)
             if found is None:
                 found = best_raws[form_id] = _first_raws(
-                    form_raws[form_id], self.max_examples, raw_counts, distinct_raw, order
+                    form_raws[form_id],
+                    self.max_examples,
+                    raw_counts,
+                    distinct_raw,
+                    order,
                 )
             return found
 
@@ -444,9 +355,9 @@ class ErrorClusterer:
                 )
             )
         described.sort()
-        self._group_order = [group for _, _, group in described]
+        group_order = [group for _, _, group in described]
         cluster_forms: list[list[int]] = []
-        for group in self._group_order:
+        for group in group_order:
             member_forms = [f for s in group for f in signature_forms[s]]
             member_forms.sort(key=lambda f: (-form_counts[f], forms[f]))
             cluster_forms.append(member_forms)
@@ -466,7 +377,10 @@ class ErrorClusterer:
         vectorizer, matrix = vectorize.fit_transform(documents, words.joined)
         terms = (
             vectorize.top_terms(
-                vectorizer, matrix, [[i] for i in range(len(documents))], self.n_top_terms
+                vectorizer,
+                matrix,
+                [[i] for i in range(len(documents))],
+                self.n_top_terms,
             )
             if vectorizer is not None
             else [[] for _ in documents]
@@ -503,76 +417,26 @@ class ErrorClusterer:
                 )
             )
         self.clusters_ = clusters
+        return group_order
 
     # -- prediction ------------------------------------------------------------------------
-    def _build_predict_index(self, signatures, signature_cluster, ids) -> None:
-        # The signature index is built on the first predict(): fit alone does not pay for it.
-        self._signature_index: SignatureIndex | None = None
-        self._predict_source: tuple[Any, Any, Any] | None = (signatures, signature_cluster, ids)
-        if getattr(self, "document_vectorizer_", None) is not None:
-            self._document_ids = [ids[signature_cluster[root]] for root in self._document_roots]
+    def predict(self, X: Iterable[str]) -> list[str | None]:
+        """Cluster id of each message, or ``None`` when it belongs to no learned cluster.
 
-    def predict(self, messages: Iterable[str]) -> list[str | None]:
-        """Cluster id of each message, or ``None`` when it belongs to no learned cluster."""
-        if not hasattr(self, "clusters_"):
+        Changes nothing on the estimator: the matcher was built by :meth:`fit`."""
+        if not hasattr(self, "matcher_"):
             raise InputError("this ErrorClusterer is not fitted yet; call fit() first")
-        texts = _as_messages(messages)
-        if self._signature_index is None:
-            assert self._predict_source is not None  # set together with the index by fit()
-            signatures, signature_cluster, ids = self._predict_source
-            labels = [ids[c] for c in signature_cluster.tolist()]
-            known = set(signatures)
-            heads: dict[str, str] = {}
-            for signature, label in zip(signatures, labels, strict=False):
-                head = group_key(signature)
-                if head not in known:
-                    heads.setdefault(head, label)
-                general = self._general(head)
-                if general not in known:
-                    heads.setdefault(general, label)
-            self._signature_index = SignatureIndex(
-                [*signatures, *heads], [*labels, *heads.values()]
-            )
-            self._predict_source = None
-        prepared = [prepare(text) for text in texts]
-        masked = self.masker_.mask_many([salient for salient, _ in prepared])
-        result: list[str | None] = []
-        for text, form, (_, report) in zip(texts, masked, prepared, strict=False):
-            signature = " ".join(signature_tokens(self.masker_.signature(form)))
-            found = self._signature_index.lookup(signature)
-            head = group_key(signature)
-            if found is None and head != signature:
-                found = self._signature_index.lookup(head)
-            if found is None and (general := self._general(head)) != head:
-                found = self._signature_index.lookup(general)
-            if (
-                found is None
-                and (report or _multi_line(text))
-                and getattr(self, "document_vectorizer_", None) is not None
-            ):
-                found = self._nearest_document(text)
-            result.append(found)
-        return result
-
-    def _general(self, signature: str) -> str:
-        """``signature`` with the values of the learned variable keys made ``<*>``."""
-        if not self.variable_keys_ or "=" not in signature:
-            return signature
-        return " ".join(generalise_keys(signature.split(" "), self.variable_keys_))
-
-    def _nearest_document(self, text: str) -> str | None:
-        assert self.document_vectorizer_ is not None  # callers check it first
-        vector = self.document_vectorizer_.transform([document_text(text, self.masker_)])
-        if vector.nnz == 0:
-            return None
-        similarities = (self._document_matrix @ vector.T).toarray().ravel()
-        best = int(np.argmax(similarities))
-        return self._document_ids[best] if similarities[best] >= self.similarity_threshold else None
+        return self.matcher_.match(_as_messages(X))
 
     def fit_predict(
-        self, messages: Iterable[str], *, progress: Progress | None = None
+        self,
+        X: Iterable[str],
+        y: object = None,
+        *,
+        progress: Progress | None = None,
     ) -> list[str]:
-        return self.fit(messages, progress=progress).labels_
+        """:meth:`fit`, then the learned ``labels_``."""
+        return self.fit(X, progress=progress).labels_
 
 
 def cluster_messages(

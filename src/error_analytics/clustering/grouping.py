@@ -27,7 +27,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
-from error_analytics.clustering.normalize import WILDCARD
+from error_analytics.clustering.masker import WILDCARD
 
 #: Tokens that are an empty value: ``connection from x () at ...``.
 _EMPTY_VALUES = frozenset({"()", "[]", "{}", '""', "''", "<>"})
@@ -172,7 +172,10 @@ def positional_merge(signatures: Sequence[list[str]], *, min_variants: int = 3) 
     # (a trie node): equal ids mean equal token sequences, and no string is built per position.
     prefix_trie: dict[tuple[int, str], int] = {}
     suffix_trie: dict[tuple[int, str], int] = {}
-    key_to_members: dict[tuple[int, int, int], list[int]] = defaultdict(list)
+    # key -> its one member, or the list of its members once it has two (most keys have one
+    # member: a list for each would be garbage-collector work for nothing)
+    key_to_members: dict[tuple[int, int, int], int | list[int]] = {}
+    member_of = key_to_members.setdefault
     holes: list[tuple[int, tuple[int, int, int]]] = []
     prefix_node = prefix_trie.setdefault
     suffix_node = suffix_trie.setdefault
@@ -191,14 +194,19 @@ def positional_merge(signatures: Sequence[list[str]], *, min_variants: int = 3) 
             if token == WILDCARD:
                 holes.append((index, key))
             elif "=" not in token and not closed_word(token) and (position or _mergeable(token, 0)):
-                key_to_members[key].append(index)
+                found = member_of(key, index)
+                if isinstance(found, list):
+                    found.append(index)
+                elif found != index:  # a signature has each key once: a second member
+                    key_to_members[key] = [found, index]
             node = prefix_node((node, token), len(prefix_trie) + 1)
     key_to_holes: dict[tuple[int, int, int], list[int]] = defaultdict(list)
     for index, key in holes:
         if key in key_to_members:
             key_to_holes[key].append(index)
     union_find = UnionFind(len(signatures))
-    for key, members in key_to_members.items():
+    for key, found in key_to_members.items():
+        members = found if isinstance(found, list) else [found]
         with_holes = members + key_to_holes.get(key, [])
         if len(with_holes) < 2:
             continue
@@ -247,7 +255,9 @@ class SignatureIndex:
 
     def __init__(self, signatures: Sequence[str], cluster_ids: Sequence[str]) -> None:
         self._exact = dict(zip(signatures, cluster_ids, strict=False))
-        key_to_ids: dict[str, set[str]] = defaultdict(set)
+        # hole key -> its one cluster id (None once a second cluster has it), and its weight:
+        # no container per key for the garbage collector to scan
+        key_to_id: dict[str, str | None] = {}
         key_weight: dict[str, int] = defaultdict(int)
         for signature, identifier in zip(signatures, cluster_ids, strict=False):
             tokens = signature.split(" ")
@@ -255,12 +265,13 @@ class SignatureIndex:
                 continue
             for position, token in enumerate(tokens):
                 key = _hole_key(tokens, position)
-                key_to_ids[key].add(identifier)
+                if key_to_id.setdefault(key, identifier) != identifier:
+                    key_to_id[key] = None
                 key_weight[key] += 2 if token == WILDCARD else 1
         self._holes = {
-            key: next(iter(ids))
-            for key, ids in key_to_ids.items()
-            if len(ids) == 1 and key_weight[key] >= 2
+            key: identifier
+            for key, identifier in key_to_id.items()
+            if identifier is not None and key_weight[key] >= 2
         }
 
     def lookup(self, signature: str) -> str | None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from error_analytics.clustering.normalize import LINE_JOINER, WILDCARD
+from error_analytics.clustering.masker import WILDCARD
+from error_analytics.clustering.salience import LINE_JOINER
 
 #: Longest name (characters).
 MAX_NAME_CHARS = 72

@@ -34,10 +34,14 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from error_analytics.clustering.grouping import UnionFind
-from error_analytics.clustering.normalize import LINE_JOINER, MAX_LINES, WILDCARD, clean
+from error_analytics.clustering.masker import WILDCARD
+from error_analytics.clustering.salience import LINE_JOINER, MAX_LINES, clean
+
+if TYPE_CHECKING:
+    from error_analytics.clustering.fit_state import FitState
 
 #: Characters of keyword and punctuation a one-keyword skeleton needs to be a frame.
 MIN_FRAME_CHARS = 10
@@ -115,30 +119,20 @@ def sentence(text: str) -> tuple[str, frozenset[str]] | None:
     return (skeleton(text), words) if len(words) >= MIN_SENTENCE_WORDS else None
 
 
-def merge_multi_line(
-    signatures: Sequence[str],
-    signature_forms: Sequence[Sequence[int]],
-    forms: Sequence[str],
-    form_raws: Sequence[Sequence[int]],
-    distinct_raw: Sequence[str],
-    union_find: UnionFind,
-    generic: Callable[[str], str],
-) -> None:
+def merge_multi_line(state: FitState, generic: Callable[[str], str]) -> None:
     """Merge groups made only of multi-line messages, as the module docstring says: same
     exception types and a shared frame (:func:`frames`) or sentence (:func:`sentence`).
 
     ``generic`` turns a masked form into its generic text (placeholders made ``<*>``,
-    punctuation kept): :meth:`.normalize.Masker.signature`. Linear in the number of groups:
+    punctuation kept): :meth:`.masker.Masker.signature`. Linear in the number of groups:
     groups are bucketed by key, never compared pairwise.
     """
-    roots, types, shapes = _multi_line_groups(
-        signatures, signature_forms, forms, form_raws, distinct_raw, union_find
-    )
+    roots, types, shapes = _multi_line_groups(state)
     by_key: dict[tuple[object, frozenset[str]], list[int]] = defaultdict(list)
     for root in roots:
         found: set[object] = set()
         for form_id in shapes[root]:
-            text = generic(forms[form_id])
+            text = generic(state.forms[form_id])
             found |= frames(text)
             whole = sentence(text)
             if whole is not None:
@@ -147,33 +141,27 @@ def merge_multi_line(
             by_key[(key, types[root])].append(root)
     for members in by_key.values():
         for root in members[1:]:
-            union_find.union(members[0], root)
+            state.union_find.union(members[0], root)
 
 
 def _multi_line_groups(
-    signatures: Sequence[str],
-    signature_forms: Sequence[Sequence[int]],
-    forms: Sequence[str],
-    form_raws: Sequence[Sequence[int]],
-    distinct_raw: Sequence[str],
-    union_find: UnionFind,
+    state: FitState,
 ) -> tuple[list[int], dict[int, frozenset[str]], dict[int, list[int]]]:
     """Roots of the groups made only of multi-line messages, with the exception types each
     names and up to :data:`MAX_FRAME_FORMS` of its forms."""
-    root_members = union_find.groups()
+    root_members = state.union_find.groups()
     roots: list[int] = []
     types: dict[int, frozenset[str]] = {}
     shapes: dict[int, list[int]] = {}
     for root, members in sorted(root_members.items()):
-        member_forms = [f for s in members for f in signature_forms[s]]
         picked: list[int] = []
-        for form_id in member_forms:
-            if not _multi_line(distinct_raw[form_raws[form_id][0]]):
+        for form_id in state.group_forms(members):
+            if not _multi_line(state.first_raw(form_id)):
                 break
             if len(picked) < MAX_FRAME_FORMS:
                 picked.append(form_id)
         else:
             roots.append(root)
-            types[root] = frozenset(_EXCEPTION.findall(" ".join(forms[f] for f in picked)))
+            types[root] = frozenset(_EXCEPTION.findall(" ".join(state.forms[f] for f in picked)))
             shapes[root] = picked
     return roots, types, shapes

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from error_analytics.clustering.normalize import Masker, prepare
+from error_analytics.clustering.masker import Masker
+from error_analytics.clustering.salience import prepare
 
 #: ASCII digits 1-9 -> ``0`` on UTF-8 bytes: same key as on text, several times faster.
 _ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
@@ -30,7 +31,7 @@ def normalise_distinct(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, dict[str, int], list[bool], int]:
     """Form id of each distinct message, the forms (masked texts) with whether each is
-    a report (see :func:`.normalize.prepare`), and the work units reported to ``progress``.
+    a report (see :func:`.salience.prepare`), and the work units reported to ``progress``.
 
     Messages that differ only in their digits (same *shape*) mask alike when no mask
     depends on digit values, so one representative per shape is masked; shapes whose
