@@ -41,10 +41,10 @@ def test_default_view_is_the_summary(capsys, spec_db):
     assert lines[0] == "=" * 80 and lines[1] == "ERROR ANALYSIS - Last 30 Days"
     for expected in (
         "SUMMARY",
-        "Total workflows: 10",
-        "Failed workflows: 4",
+        "Workflow runs: 10",
+        "Failed runs: 4",
         "Failure rate: 40.0%",
-        "Most problematic phase: Test (3 failures)",
+        "Most problematic phase: Test (3 failed runs)",
         "TOP ERROR PATTERNS",
     ):
         assert expected in lines
@@ -158,7 +158,7 @@ def test_database_from_environment(capsys, spec_db, monkeypatch):
         code, out, _ = run_cli(capsys, "--summary")
     finally:
         get_settings.cache_clear()
-    assert code == 0 and "Total workflows: 10" in out
+    assert code == 0 and "Workflow runs: 10" in out
 
 
 @pytest.mark.parametrize(

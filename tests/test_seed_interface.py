@@ -154,7 +154,7 @@ def test_error_analysis_cli_prints_the_analyze_errors_views(spec_url, capsys):
     host_cli.show_summary(days=30)
     summary = capsys.readouterr().out
     assert summary.startswith(render.RULE + "\nERROR ANALYSIS - Last 30 Days\n")
-    assert "Total workflows: 10" in summary and "TOP ERROR PATTERNS" in summary
+    assert "Workflow runs: 10" in summary and "TOP ERROR PATTERNS" in summary
     assert "1. Connection Error (1 error, 1 run)" in summary
     host_cli.show_patterns(7)
     assert "ERROR ANALYSIS - Last 7 Days" in capsys.readouterr().out
@@ -192,7 +192,7 @@ def test_script_runs_the_host_flags_through_error_analysis_cli(sqlite_url, tmp_p
     result = run_script("--db", path, "--summary", "--trends", "--days", "30")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("ERROR ANALYSIS - Last 30 Days") == 2  # one banner per view
-    assert "Total workflows: 10" in result.stdout and "FAILURE TRENDS" in result.stdout
+    assert "Workflow runs: 10" in result.stdout and "FAILURE TRENDS" in result.stdout
     report = tmp_path / "weekly.md"
     result = run_script("--report", "--output", str(report), env={"ERROR_ANALYTICS_DB": path})
     assert result.returncode == 0, result.stderr

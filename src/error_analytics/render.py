@@ -46,18 +46,18 @@ def header(days: int) -> list[str]:
 
 def summary_lines(summary: ErrorSummary, patterns: list[ErrorPattern]) -> list[str]:
     lines = ["", "SUMMARY"]
-    lines.append(f"Total workflows: {summary.total_workflows}")
-    lines.append(f"Failed workflows: {summary.failed_workflows}")
+    lines.append(f"Workflow runs: {summary.total_workflows}")
+    lines.append(f"Failed runs: {summary.failed_workflows}")
     lines.append(f"Failure rate: {summary.failure_rate:.1f}%")
     if summary.most_problematic_phase:
         lines.append(
             f"Most problematic phase: {summary.most_problematic_phase} "
-            f"({summary.most_problematic_phase_failures} failures)"
+            f"({summary.most_problematic_phase_failures} failed runs)"
         )
     else:
         lines.append("Most problematic phase: none")
     if summary.failed_without_error_text:
-        lines.append(f"Failed without error text: {summary.failed_without_error_text}")
+        lines.append(f"Failed runs without error text: {summary.failed_without_error_text}")
     lines.extend(pattern_lines(patterns))
     return lines
 
@@ -229,12 +229,12 @@ def markdown_report(
     out += [
         "| | |",
         "|---|---|",
-        f"| Total workflows | {summary.total_workflows} |",
-        f"| Failed workflows | {summary.failed_workflows} |",
+        f"| Workflow runs | {summary.total_workflows} |",
+        f"| Failed runs | {summary.failed_workflows} |",
         f"| Failure rate | {summary.failure_rate:.1f}% |",
         f"| Most problematic phase | {summary.most_problematic_phase or 'none'} "
-        f"({summary.most_problematic_phase_failures} failures) |",
-        f"| Failed without error text | {summary.failed_without_error_text} |",
+        f"({summary.most_problematic_phase_failures} failed runs) |",
+        f"| Failed runs without error text | {summary.failed_without_error_text} |",
         "",
         "## Top error patterns",
         "",
