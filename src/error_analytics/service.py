@@ -54,6 +54,7 @@ from .store.workflow_reader import WorkflowReader
 
 if TYPE_CHECKING:  # loaded on first use: it brings the clustering code (scikit-learn)
     from .review import ClusterReviewService
+    from .review.alerts import WebhookPolicy
 
 logger = logging.getLogger("error_analytics.service")
 
@@ -260,10 +261,6 @@ class ErrorAnalyticsService:
         same clusters, ids and decisions the views show. Raises the state's
         :class:`~error_analytics.errors.DatabaseError` when it cannot be opened, and
         :class:`~error_analytics.errors.ConfigurationError` for a service built without one."""
-        if self._review is None and self._state_engine is None:
-            raise ConfigurationError(
-                "no review state: the clusters are not kept (drop --no-state, or give --state-db)"
-            )
         return self._open_review()
 
     def review_service(self) -> ClusterReviewService | None:
@@ -277,32 +274,28 @@ class ErrorAnalyticsService:
             return None
 
     def _open_review(self) -> ClusterReviewService:
-        if self._review is None:
-            from .review import ClusterReviewService
-            from .review.alerts import WebhookPolicy
+        if self._review is not None:
+            return self._review
+        from .review import ClusterReviewService
 
-            with self._open_lock:
+        with self._open_lock:
+            if self._review is None:
                 opener = self._state_engine
-                if self._review is None and opener is not None:
-                    engine = opener if isinstance(opener, Engine) else opener()
-                    settings = self._settings
-                    self._review = ClusterReviewService(
-                        self,
-                        engine,
-                        timezone=settings.timezone if settings else None,
-                        run_url_template=settings.run_url_template if settings else None,
-                        alerts=(
-                            WebhookPolicy(
-                                settings.alert_webhook_url,
-                                backoff_seconds=settings.alert_backoff_seconds,
-                            )
-                            if settings and settings.alert_webhook_url
-                            else None
-                        ),
+                if opener is None:
+                    raise ConfigurationError(
+                        "no review state: the clusters are not kept "
+                        "(drop --no-state, or give --state-db)"
                     )
-        if self._review is None:  # the state was dropped while waiting for the lock
-            raise ConfigurationError("no review state")
-        return self._review
+                engine = opener if isinstance(opener, Engine) else opener()
+                settings = self._settings
+                self._review = ClusterReviewService(
+                    self,
+                    engine,
+                    timezone=settings.timezone if settings else None,
+                    run_url_template=settings.run_url_template if settings else None,
+                    alerts=_webhook_policy(settings),
+                )
+            return self._review
 
     def _state_unusable(self, exc: DatabaseError) -> None:
         self.state_note = (
@@ -470,6 +463,15 @@ class ErrorAnalyticsService:
             failed_runs=snapshot.counts.failed,
             limit=limit,
         )
+
+
+def _webhook_policy(settings: Settings | None) -> WebhookPolicy | None:
+    """Where the settings send alerts; None when they name no webhook."""
+    if settings is None or not settings.alert_webhook_url:
+        return None
+    from .review.alerts import WebhookPolicy
+
+    return WebhookPolicy(settings.alert_webhook_url, backoff_seconds=settings.alert_backoff_seconds)
 
 
 def _phase_index(name: str) -> int:

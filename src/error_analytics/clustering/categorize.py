@@ -67,14 +67,12 @@ MAX_TRAINING_FORMS = 5_000
 #: Share of the model's held-out guesses that must be right at the calibrated threshold.
 TARGET_PRECISION = 0.9
 #: Share of ``other`` (truly unknown) messages the calibration assumes in real input: held-out
-#: rows are weighted so that ``other`` carries this share. Issue 10 measured 15 of 35 on real
-#: CI messages nobody tuned on; the seed corpus alone holds far fewer, which made the model
+#: rows are weighted so that ``other`` carries this share. 15 of 35 real CI messages nobody
+#: tuned on were unknown; the seed corpus alone holds far fewer, which made the model
 #: look more precise than it is.
 ASSUMED_UNKNOWN_SHARE = 0.4
 #: Stratified folds of the cross-validation that calibrates the threshold.
 CALIBRATION_FOLDS = 5
-#: Labelled texts the calibration uses at most (the seed corpus, then an even sample).
-MAX_CALIBRATION_ROWS = 1_000
 #: The model is small (thousands of rows): BLAS runs it on one thread. Several BLAS threads
 #: only wait on each other here, and on a busy two-core machine they made the fit and the
 #: prediction three times slower.
@@ -132,11 +130,11 @@ class CategoryModel:
         labels: Sequence[str],
         weights: Sequence[float],
         *,
-        calibration_rows: int | None = None,
+        seed_rows: int | None = None,
     ) -> CategoryModel:
-        """Fit on ``texts``; the first ``calibration_rows`` of them (the seed corpus) are
-        always used by the calibration, the rest sampled (``None``: all always used)."""
-        self._training = (list(texts), list(labels), calibration_rows)
+        """Fit on ``texts``; the abstention threshold is calibrated on the first ``seed_rows``
+        of them (the seed corpus), else on all of them."""
+        self._training = (list(texts), list(labels), seed_rows)
         if len(set(labels)) < 2:
             return self
         matrix = self.vectorizer.fit_transform(texts)
@@ -150,9 +148,9 @@ class CategoryModel:
 
     @functools.cached_property
     def threshold_(self) -> float:
-        texts, labels, first_rows = self._training
-        if first_rows is not None:  # the seed corpus: the same for every fit, calibrated once
-            return _seed_threshold(tuple(texts[:first_rows]), tuple(labels[:first_rows]))
+        texts, labels, seed_rows = self._training
+        if seed_rows is not None:  # the seed corpus: the same for every fit, calibrated once
+            return _seed_threshold(tuple(texts[:seed_rows]), tuple(labels[:seed_rows]))
         return calibrated_threshold(texts, labels, self.words)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -168,14 +166,12 @@ def calibrated_threshold(
     labels: Sequence[str],
     words: WordCache | None = None,
     *,
-    first_rows: int | None = None,
     folds: int = CALIBRATION_FOLDS,
     target_precision: float = TARGET_PRECISION,
 ) -> float:
     """The lowest probability at which the model's held-out guesses reach ``target_precision``
-    (1.0 when none does); see the module docstring. ``first_rows`` rows (the seed corpus) are
-    always used, the rest sampled evenly up to :data:`MAX_CALIBRATION_ROWS`."""
-    rows = _calibration_rows(len(texts), first_rows)
+    (1.0 when none does); see the module docstring."""
+    rows = list(range(len(texts)))
     counts = Counter(labels[row] for row in rows)
     n_splits = min(folds, max(counts.values(), default=0))
     rows = [row for row in rows if counts[labels[row]] >= n_splits]
@@ -219,14 +215,6 @@ def _seed_threshold(texts: tuple[str, ...], labels: tuple[str, ...]) -> float:
     return calibrated_threshold(texts, labels)
 
 
-def _calibration_rows(total: int, first_rows: int | None) -> list[int]:
-    first = min(total, first_rows if first_rows is not None else total)
-    rest = range(first, total)
-    room = max(0, MAX_CALIBRATION_ROWS - first)
-    step = max(1, -(-len(rest) // room)) if room else 0
-    return [*range(first), *(rest[::step] if step else ())]
-
-
 def _lowest_precise_threshold(guesses: Sequence[tuple[float, float, bool]], target: float) -> float:
     """The lowest probability ``t`` whose guesses at or above it are right (by weight) at
     least ``target`` of the time; 1.0 when there is none."""
@@ -266,7 +254,7 @@ def _train_model(
                 labels.append(label)
                 weights.append(1.0)
                 taken += 1
-    return CategoryModel(words).fit(texts, labels, weights, calibration_rows=seed_rows)
+    return CategoryModel(words).fit(texts, labels, weights, seed_rows=seed_rows)
 
 
 def categorize_clusters(
