@@ -493,3 +493,20 @@ def test_ci_log_excerpts_of_one_failure_merge_by_their_words() -> None:
     labels = cluster_messages(messages).labels
     assert labels[0] == labels[1]
     assert len({labels[0], labels[2], labels[3]}) == 3
+
+
+def test_a_namespace_with_many_names_is_a_variable_and_one_with_few_is_not() -> None:
+    # the name varies together with another word: no single position tells it is a variable
+    pairs = list(zip(["Mapper", "Reducer", "Shuffle", "Spill", "Merger"], "abcde", strict=True))
+    loaded = [f"loaded org.apache.hadoop.{name} for task {task}x" for name, task in pairs]
+    hosts = [f"lost worker-{name.lower()}.pool.cluster in zone {task}z" for name, task in pairs]
+    actions = [
+        f"onReceive action: android.intent.action.{state}" for state in ("SCREEN_ON", "SCREEN_OFF")
+    ] * 3
+    labels = cluster_messages(loaded + hosts + actions).labels
+    assert len(set(labels[:5])) == 1
+    assert len(set(labels[5:10])) == 1
+    assert len(set(labels[10:])) == 2
+    # fewer names than min_key_values: they may name different events
+    assert len(set(cluster_messages(loaded[:4]).labels)) == 4
+    assert "org.apache.hadoop.*" in ErrorClusterer().fit(loaded).variable_keys_

@@ -11,9 +11,10 @@ Algorithm (measured in docs/benchmarks.md):
    raised stays in its text and examples but does not split the group.
 3. **Positional merge** (:mod:`.grouping`): signatures of equal length that differ in one
    position that the data shows to be variable are merged (never at a word of a closed
-   vocabulary: ``GET``/``POST``, ``Paused``/``Stopped``); a ``key=value`` key that takes at
-   least ``min_key_values`` distinct values is a variable; signatures whose constant tokens
-   align once placeholders are set aside are merged.
+   vocabulary: ``GET``/``POST``, ``Paused``/``Stopped``); a ``key=value`` key, or the
+   namespace or domain of a dotted name (``org.apache.hadoop.*``, ``*.pool.internal``), that
+   takes at least ``min_key_values`` distinct values is a variable; signatures whose
+   constant tokens align once placeholders are set aside are merged.
 4. **Document similarity for multi-line messages only**: a report (three or more lines
    without a precise error line, :func:`.salience.prepare`) or a CI log excerpt rarely
    repeats its exact template, so groups made only of multi-line messages are merged when
@@ -32,6 +33,12 @@ Algorithm (measured in docs/benchmarks.md):
 
 :meth:`ErrorClusterer.predict` finds the learned cluster of new messages with the
 :class:`.matching.ClusterMatcher` the fit built.
+
+**Growth.** Steps 1-3 only ever merge more when more messages arrive, but steps 4-5 look at
+whole groups (their words' rarity in the input, their first forms), so a refit on more data
+can, rarely, move apart two messages it grouped before. :meth:`ErrorClusterer.partial_fit`
+is the growth path that never does: it refits on everything seen, keeps each previous
+cluster together and puts every new message the previous model places into that cluster.
 
 Hierarchical or density clustering over all TF-IDF vectors was rejected: it is quadratic in
 the number of distinct messages and, measured on Loghub-2k, much less precise than template
@@ -119,6 +126,45 @@ class _Documents:
     matrix: object
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class SeenMessages:
+    """The distinct messages a fit has seen (first-occurrence order), how often each
+    occurred and its cluster id: what :meth:`ErrorClusterer.partial_fit` grows from."""
+
+    messages: list[str]
+    counts: np.ndarray
+    labels: list[str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Anchors:
+    """The previous clusters a :meth:`ErrorClusterer.partial_fit` keeps: the cluster id of
+    each raw seen before (raws ``0..len(seen_labels)-1``), and of each new message (input
+    positions from ``new_offset`` on; ``None``: the previous model did not place it)."""
+
+    seen_labels: Sequence[str]
+    new_offset: int
+    new_labels: Sequence[str | None]
+
+
+def _keep_together(state: FitState, anchors: _Anchors | None) -> None:
+    """Union the signatures of the messages that share a previous cluster."""
+    if anchors is None:
+        return
+    raw_signature = np.asarray(state.form_signature, dtype=np.int64)[state.raw_form]
+    seen_signatures = raw_signature[: len(anchors.seen_labels)].tolist()
+    new_signatures = raw_signature[state.raw_ids[anchors.new_offset :]].tolist()
+    label_first: dict[str, int] = {}
+    union = state.union_find.union
+    for signatures, labels in (
+        (seen_signatures, anchors.seen_labels),
+        (new_signatures, anchors.new_labels),
+    ):
+        for signature, label in zip(signatures, labels, strict=True):
+            if label is not None:
+                union(label_first.setdefault(label, signature), signature)
+
+
 class ErrorClusterer(ClusterMixin, BaseEstimator):
     """Discover recurring error patterns; see the module docstring for the algorithm.
 
@@ -128,8 +174,9 @@ class ErrorClusterer(ClusterMixin, BaseEstimator):
     Parameters (keyword-only; validated in :meth:`fit`):
         rules: masks and categories (``None``: :func:`~error_analytics.rules.default_rules`).
         min_variants: distinct values a token position needs before it is a variable.
-        min_key_values: distinct values a ``key=value`` key takes across the input before
-            its value is a variable (fewer: states that name different events).
+        min_key_values: distinct values a ``key=value`` key (or a dotted name's namespace or
+            domain) takes across the input before its value is a variable (fewer: states
+            that name different events).
         similarity_threshold: cosine similarity that merges groups of reports (see above).
         category_threshold: model probability below which a cluster stays ``unknown``.
         max_examples: original messages kept per cluster (1-3 is typical).
@@ -139,9 +186,14 @@ class ErrorClusterer(ClusterMixin, BaseEstimator):
     Learned attributes: ``labels_`` (a cluster id per message), ``clusters_``
     (:class:`~error_analytics.models.DiscoveredCluster`, largest first), ``n_clusters_``,
     ``masker_``, ``variable_keys_`` (``key=value`` keys whose value is a variable),
-    ``document_vectorizer_`` (``None`` when no reports were compared) and ``matcher_``
-    (:class:`~.matching.ClusterMatcher`, used by :meth:`predict`).
+    ``document_vectorizer_`` (``None`` when no reports were compared), ``matcher_``
+    (:class:`~.matching.ClusterMatcher`, used by :meth:`predict`) and ``seen_``
+    (:class:`SeenMessages`: the distinct messages fitted so far, which
+    :meth:`partial_fit` grows from).
     """
+
+    labels_: list[str]
+    seen_: SeenMessages
 
     def __init__(
         self,
@@ -211,6 +263,50 @@ class ErrorClusterer(ClusterMixin, BaseEstimator):
         """Cluster the messages ``X`` (``y`` is ignored); returns the fitted estimator."""
         rules = self._validate()
         texts = _as_messages(X)
+        return self._fit(rules, texts, None, progress)
+
+    def partial_fit(
+        self, X: Iterable[str], y: object = None, *, progress: Progress | None = None
+    ) -> ErrorClusterer:
+        """Add the messages ``X`` to those fitted so far (``y`` is ignored): growth that never
+        splits a cluster. Returns the estimator; a first call is :meth:`fit`.
+
+        The messages seen so far (``seen_``) and ``X`` are clustered together as :meth:`fit`
+        does, with two guarantees added to its merge steps: every two messages the previous
+        fit grouped stay together, and a new message that the previous model places
+        (:meth:`predict`) joins that cluster. A refit from scratch (:meth:`fit` on everything)
+        nearly always keeps the previous groups too, but not by construction: document
+        similarity weighs words by their rarity in the whole input, so more data can move two
+        reports apart. The result may merge clusters, never split one; ``labels_`` holds the
+        clusters of ``X``.
+        """
+        if not hasattr(self, "seen_"):
+            return self.fit(X, progress=progress)
+        rules = self._validate()
+        new = _as_messages(X)
+        seen = self.seen_
+        placed = self.predict(new)  # with the previous model, before anything changes
+        previous = [
+            text
+            for text, count in zip(seen.messages, seen.counts.tolist(), strict=True)
+            for _ in range(count)
+        ]
+        # the distinct messages seen come first in ``previous``, in order: the raw number of
+        # each in the refit is its number in ``seen``
+        anchors = _Anchors(seen.labels, len(previous), placed)
+        self._fit(rules, [*previous, *new], anchors, progress)
+        self.labels_ = self.labels_[len(previous) :]
+        return self
+
+    def _fit(
+        self,
+        rules: RuleSet,
+        texts: list[str],
+        anchors: _Anchors | None,
+        progress: Progress | None,
+    ) -> ErrorClusterer:
+        """:meth:`fit` on ``texts``, keeping together the messages of each previous cluster
+        named by ``anchors`` (:meth:`partial_fit`)."""
         self.masker_ = masker = Masker(rules.masks)
         # 1. deduplicate, normalise each distinct message once, exact signatures
         state = index_messages(texts, masker, batch_size=self.batch_size, progress=progress)
@@ -220,6 +316,8 @@ class ErrorClusterer(ClusterMixin, BaseEstimator):
         documents = self._merge_documents(state)
         # 5. multi-line messages printed in the same tool frame (see :mod:`.reports`)
         reports.merge_multi_line(state, masker.signature)
+        # growth (partial_fit): what the previous fit grouped stays together
+        _keep_together(state, anchors)
         # 6. clusters
         group_order = self._build_clusters(rules, state)
         signature_cluster = np.empty(len(state.signatures), dtype=np.int64)
@@ -231,7 +329,9 @@ class ErrorClusterer(ClusterMixin, BaseEstimator):
             else state.raw_form
         )
         ids = [cluster.id for cluster in self.clusters_]
-        self.labels_ = np.array(ids, dtype=object)[raw_cluster[state.raw_ids]].tolist()
+        raw_labels = np.array(ids, dtype=object)[raw_cluster]
+        self.labels_ = raw_labels[state.raw_ids].tolist()
+        self.seen_ = SeenMessages(state.distinct_raw, state.raw_counts, raw_labels.tolist())
         self.n_clusters_ = len(self.clusters_)
         self.document_vectorizer_ = documents.vectorizer if documents is not None else None
         self.matcher_ = ClusterMatcher(

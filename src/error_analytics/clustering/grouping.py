@@ -14,7 +14,9 @@ words of a closed vocabulary (HTTP methods, log levels, lifecycle states such as
 ``Paused`` / ``Resumed``, :data:`CLOSED_VOCABULARY`) name different events and are never
 merged; and ``key=value`` tokens are decided per key from the data (:func:`variable_keys`):
 a key that takes many distinct values across the input is a variable (``user=<*>``), one
-that takes a few is a state (``status=open`` / ``status=closed``).
+that takes a few is a state (``status=open`` / ``status=closed``). Dotted names are decided
+the same way, keyed by their namespace and their domain: ``org.apache.hadoop.*`` naming many
+classes makes each of them ``<*>``, ``android.intent.action.*`` naming two states does not.
 
 Stage 3 (:func:`align_placeholders`) aligns signatures token by token with their
 placeholders set aside, so an extra or collapsed ``<*>`` does not keep apart two messages
@@ -128,28 +130,63 @@ def _key_of(token: str) -> str | None:
     return key if equals and _KEY.fullmatch(key) else None
 
 
+#: A dotted name: identifiers joined by dots (``org.apache.hadoop.Foo``, ``com.example.Job$2``,
+#: ``worker-3.pool.internal``), brackets and a trailing colon or comma aside. Numbers and
+#: versions (``1.2.3``) are not names: each part starts with a letter, ``_`` or ``$``.
+_DOTTED_NAME = re.compile(
+    r"[(\[<\"'`]?([A-Za-z_$][\w$-]{0,127}(?:\.[A-Za-z_$][\w$-]{0,127}){1,31})[)\]>\"'`]?[:,;]?"
+)
+
+
+def _name_keys(token: str) -> tuple[str, str] | None:
+    """The two *keys* of a dotted name, as a ``key=value`` token has one: its namespace
+    (every part but the last, ``org.apache.hadoop.*``) and its domain (every part but the
+    first, ``*.pool.internal``). ``None`` for any other token."""
+    if "." not in token or "=" in token:
+        return None
+    match = _DOTTED_NAME.fullmatch(token)
+    if match is None:
+        return None
+    name = match.group(1)
+    return name[: name.rindex(".") + 1] + "*", "*" + name[name.index(".") :]
+
+
 def variable_keys(signatures: Sequence[list[str]], *, min_values: int) -> frozenset[str]:
-    """Keys of ``key=value`` tokens whose value is a variable, decided from the data: the
-    key takes at least ``min_values`` distinct values across ``signatures`` (a few values
-    are states that name different events: ``status=open`` / ``status=closed``)."""
+    """Keys whose value is a variable, decided from the data: the key takes at least
+    ``min_values`` distinct values across ``signatures`` (a few values are states that name
+    different events: ``status=open`` / ``status=closed``, ``action.SCREEN_ON`` /
+    ``action.SCREEN_OFF``, ``rpc.statd`` / ``rpc.idmapd``).
+
+    Two kinds of key: the key of a ``key=value`` token (``user``), and the namespace or
+    domain of a dotted name (:func:`_name_keys`: ``org.apache.hadoop.*`` whose classes vary,
+    ``*.pool.internal`` whose hosts vary)."""
     key_to_values: dict[str, set[str]] = defaultdict(set)
     for tokens in signatures:
         for token in tokens:
-            if "=" in token and (key := _key_of(token)) is not None:
-                key_to_values[key].add(token)
+            if "=" in token:
+                if (key := _key_of(token)) is not None:
+                    key_to_values[key].add(token)
+            elif "." in token and (name_keys := _name_keys(token)) is not None:
+                for name_key in name_keys:
+                    key_to_values[name_key].add(token)
     return frozenset(key for key, values in key_to_values.items() if len(values) >= min_values)
 
 
 def generalise_keys(tokens: list[str], keys: frozenset[str]) -> list[str]:
-    """``tokens`` with the value of every key in ``keys`` made ``<*>`` (``user=<*>``)."""
+    """``tokens`` with the value of every key in ``keys`` made ``<*>`` (``user=<*>``; a
+    dotted name of a variable namespace or domain becomes ``<*>`` as a whole)."""
     if not keys:
         return tokens
-    return [
-        f"{key}={WILDCARD}"
-        if "=" in token and (key := _key_of(token)) is not None and key in keys
-        else token
-        for token in tokens
-    ]
+    general = []
+    for token in tokens:
+        if "=" in token:
+            if (key := _key_of(token)) is not None and key in keys:
+                token = f"{key}={WILDCARD}"
+        elif "." in token and (name_keys := _name_keys(token)) is not None:
+            if name_keys[0] in keys or name_keys[1] in keys:
+                token = WILDCARD
+        general.append(token)
+    return general
 
 
 def _mergeable(token: str, position: int) -> bool:

@@ -87,6 +87,18 @@ class Masker:
             "0" in re.sub(r"\{\d*,?\d*\}|0-9|0\[xX\]", "", rule.pattern) for rule in self.masks
         )
 
+    def shape_key(self, text: str) -> bytes:
+        """A key shared by texts that mask alike up to their digits (when
+        :attr:`digit_independent`): every digit made ``0``, or, when a ``0`` may matter
+        (``0x1f`` is hex, ``1x1f`` is not), the digits 1-9 made ``1`` and zeros kept. Two
+        texts with one key differ only where masks see any digit alike, so masking one and
+        renumbering tells the other's mask: the result never depends on which came first."""
+        # The two kinds of key cannot meet: only the second holds a ``0``.
+        if self._free_zeros and "0x" not in text and "0X" not in text:
+            # every digit renumbered
+            return text.encode("utf-8", "surrogatepass").translate(_DIGITS_TO_ONE)
+        return text.encode("utf-8", "surrogatepass").translate(_NONZERO_TO_ONE)  # zeros kept
+
     def mask(self, text: str) -> str:
         for pattern, replacement in self._compiled:
             text = pattern.sub(replacement, text)
@@ -154,18 +166,13 @@ class Masker:
             return self.mask_many(texts)
         groups: dict[bytes, list[int]] = {}
         for i, text in enumerate(texts):
-            raw = text.encode("utf-8", "surrogatepass")
-            if self._free_zeros and b"0x" not in raw and b"0X" not in raw:
-                key = b"*" + raw.translate(_DIGITS_TO_ONE)  # every digit renumbered
-            else:
-                key = b"0" + raw.translate(_NONZERO_TO_ONE)  # zeros kept
-            groups.setdefault(key, []).append(i)
+            groups.setdefault(self.shape_key(text), []).append(i)
         direct: list[int] = []
         probes: list[str] = []
         plans: list[tuple[list[int], list[int], int, int]] = []
         for key, members in groups.items():
             text = texts[members[0]]
-            free = _ALL_DIGITS if key[0] == 42 else _NONZERO  # 42: "*"
+            free = _NONZERO if b"0" in key else _ALL_DIGITS  # zeros kept, or none to keep
             digits = [p for p, char in enumerate(text) if char in free]
             count, numbered = 1, 9
             while numbered < len(digits):

@@ -60,8 +60,21 @@ MAX_DOCUMENT_WORDS = 2_000
 
 
 def document_words(text: object) -> str:
-    """The whole cleaned message on one line, first :data:`MAX_DOCUMENT_WORDS` words only."""
-    return " ".join(clean(text).split(maxsplit=MAX_DOCUMENT_WORDS)[:MAX_DOCUMENT_WORDS])
+    """The whole cleaned message on one line, first :data:`MAX_DOCUMENT_WORDS` words only.
+
+    Its lines are joined by :data:`LINE_JOINER`, which no mask crosses: each line masks as
+    it would alone or in another message (``... exited 5`` followed by ``ms ...`` is not a
+    duration), so the same failure line is masked the same way whatever surrounds it."""
+    words_left = MAX_DOCUMENT_WORDS
+    lines: list[str] = []
+    for line in clean(text).split("\n"):
+        words = line.split(maxsplit=words_left)[:words_left]
+        if words:
+            lines.append(" ".join(words))
+            words_left -= len(words)
+            if words_left <= 0:
+                break
+    return LINE_JOINER.join(lines)
 
 
 def document_text(text: object, masker: Masker) -> str:

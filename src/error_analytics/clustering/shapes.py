@@ -2,7 +2,8 @@
 
 Masking is the costly step of clustering (a dozen regex passes). Messages that differ only in
 their digit values — the same error with another port, line or id — have the same *shape*
-(every digit replaced by ``0``) and, when no mask depends on digit values, mask alike. So only
+(:meth:`.masker.Masker.shape_key`: every digit renumbered, zeros kept where a mask tells
+``0x1f`` from ``1x1f``) and, when no mask depends on digit values, mask alike. So only
 one representative per shape is normalised; shapes whose masked text still holds a digit
 (``en0``, ``IPv6``: digits the masks keep) are normalised message by message, which keeps the
 result identical to masking every message.
@@ -18,8 +19,6 @@ import numpy as np
 from error_analytics.clustering.masker import Masker
 from error_analytics.clustering.salience import prepare
 
-#: ASCII digits 1-9 -> ``0`` on UTF-8 bytes: same key as on text, several times faster.
-_ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
 _DIGIT = re.compile(r"\d")
 
 
@@ -38,9 +37,7 @@ def normalise_distinct(
     masked text still holds a digit (``en0``, ``IPv6``) are masked message by message.
     """
     keys: Iterable[str | bytes] = (
-        (text.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS) for text in distinct_raw)
-        if masker.digit_independent
-        else distinct_raw
+        map(masker.shape_key, distinct_raw) if masker.digit_independent else distinct_raw
     )
     shape_ids: dict[str | bytes, int] = {}
     setdefault = shape_ids.setdefault
@@ -65,9 +62,7 @@ def normalise_distinct(
         # Many messages share a salient text up to its digits (a long log whose numbers
         # differ, reduced to the same error line): mask one per salient shape.
         keys: Sequence[str | bytes] = (
-            [text.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS) for text in salient]
-            if masker.digit_independent
-            else salient
+            [masker.shape_key(text) for text in salient] if masker.digit_independent else salient
         )
         first: dict[str | bytes, int] = {}
         unique = [i for i, key in enumerate(keys) if first.setdefault(key, i) == i]
