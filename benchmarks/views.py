@@ -1,116 +1,321 @@
-"""Latency of the five analysis views at 100,000 runs, on SQLite and PostgreSQL.
+"""The views at scale, fed by incremental ingestion, beside a full re-read, on both engines.
 
-    python benchmarks/views.py [--runs 100000] [--repeat 15] [--pg-url postgresql://...]
+    python benchmarks/views.py [--runs 1000000] [--days 1095] [--repeat 30] [--pg-url URL]
 
-Builds a demo database of ``--runs`` runs (spec layout) on each engine, then times every view
-of :class:`ErrorAnalyticsService` as a long-running API server sees it (the window's snapshot
-is cached until the data changes; each call still checks the data fingerprint), and the first
-call of a new service (nothing cached in it, as after a change or in a new CLI run or worker):
-without review state (``--no-state``: the window clustered afresh) and with the review state
-the CLI and the API use by default (refreshed once before, so the call refreshes and places the
-window's errors in the persisted clusters). Beside them, the floor of the load-every-row
-approach: fetching all of ``workflow_history`` into Python. PostgreSQL is measured when ``--pg-url`` or ``ERROR_ANALYTICS_TEST_PG_URL`` names
-a server (a scratch database is created and dropped). Prints a Markdown table.
+Builds a spec-layout demo database of ``--runs`` runs over ``--days`` days (with hook events)
+on SQLite and, when ``--pg-url`` or ``ERROR_ANALYTICS_TEST_PG_URL`` names a server, on a
+scratch PostgreSQL database (dropped after). For each engine, a child process plays the server
+(``serve``: the index of errors in the review state, ingestion in the background, requests
+only read) and measures:
+
+* the initial ingestion (what ``serve`` does before listening, or ``state rebuild``);
+* warm p50 / p95 of summary, by-phase, patterns, trends, recommendations and clusters
+  (30-day window);
+* freshness: 1,000 new runs (a fifth of them failed, some with a brand-new error) are inserted
+  while a client keeps requesting every view; how long until ``/summary`` counts them and the
+  new error is in the clusters and the recommendations, and the slowest request meanwhile;
+* 10,000 new errors (10,000 failed runs) ingested by one pass;
+* the process's peak memory (resident set).
+
+Beside it, the peer: the same views without the index (``--no-state``), which re-read and
+re-parse the window from the analysed tables: the first call of a new service per view, and
+warm p95 with its snapshot cache. Prints Markdown tables.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from error_analytics.config import DatabaseTarget, Settings
-from error_analytics.demo import build_demo_database
-from error_analytics.service import ErrorAnalyticsService
-from error_analytics.store.engine import open_engine
-from error_analytics.store.state import open_state_engine
-from error_analytics.store.workflow_reader import WorkflowReader
+from error_analytics.config import DatabaseTarget, Settings  # noqa: E402
+from error_analytics.demo import build_demo_database  # noqa: E402
+from error_analytics.demo.schema import insert_rows  # noqa: E402
+from error_analytics.service import ErrorAnalyticsService  # noqa: E402
+from error_analytics.store.engine import open_engine  # noqa: E402
+from error_analytics.store.state import open_state_engine  # noqa: E402
+from error_analytics.store.workflow_reader import WorkflowReader  # noqa: E402
 
-VIEWS = (
-    "get_error_summary",
-    "analyze_by_phase",
-    "find_error_patterns",
-    "get_failure_trends",
-    "get_debugging_recommendations",
-)
-
-
-def time_calls(call, repeat: int) -> tuple[float, float]:
-    call()  # warm caches, as a long-running API server would be
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
-    return statistics.median(samples), p95
+NOW = datetime(2026, 1, 31, 12, 0)
+DAYS = 30
+VIEWS = {
+    "summary": lambda service: service.get_error_summary(DAYS),
+    "by-phase": lambda service: service.analyze_by_phase(DAYS),
+    "patterns": lambda service: service.find_error_patterns(DAYS),
+    "trends": lambda service: service.get_failure_trends(DAYS),
+    "recommendations": lambda service: service.get_debugging_recommendations(DAYS),
+    "clusters": lambda service: service.cluster_errors(DAYS),
+}
+NEW_ERROR = "QuotaExceededError: storage bucket {n} is over its quota of 50 GiB"
 
 
-def cold_call(engine, view: str, now: datetime, state=None) -> float:
-    """One call on a new service: nothing cached in it, as after the data changed."""
-    service = ErrorAnalyticsService(WorkflowReader(engine), clock=lambda: now, state_engine=state)
-    started = time.perf_counter()
-    getattr(service, view)(30)
-    return (time.perf_counter() - started) * 1000
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p95
 
 
-Row = tuple[str, float, float, float, float]
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(url: str, repeat: int, now: datetime) -> list[Row]:
-    engine = open_engine(DatabaseTarget(url, "benchmark"))
-    state = open_state_engine(Settings(db=url).state_database_target())
-    service = ErrorAnalyticsService(WorkflowReader(engine), clock=lambda: now, state_engine=state)
-    service.review.refresh(30)  # the state as a server or an earlier CLI run left it
-    rows: list[Row] = []
-    for view in VIEWS:
-        method = getattr(service, view)
-        cold = statistics.median(cold_call(engine, view, now) for _ in range(3))
-        cold_state = statistics.median(cold_call(engine, view, now, state) for _ in range(3))
-        warm = time_calls(lambda method=method: method(30), repeat)
-        rows.append((view, *warm, cold, cold_state))
+def service_for(url: str, *, with_state: bool) -> ErrorAnalyticsService:
+    state = open_state_engine(Settings(db=url).state_database_target()) if with_state else None
+    reader = WorkflowReader(open_engine(DatabaseTarget(url, "benchmark")))
+    return ErrorAnalyticsService(reader, clock=lambda: NOW, state_engine=state)
 
-    def load_everything() -> None:
-        with engine.connect() as connection:
-            connection.execute(sa.text("SELECT * FROM workflow_history")).all()
 
-    peer = time_calls(load_everything, repeat)
-    rows.append(("peer: SELECT * into Python", *peer, float("nan"), float("nan")))
-    engine.dispose()
-    state.dispose()
+def new_runs(count: int, prefix: str, failed_every: int, message: str | None) -> list[dict]:
+    rows = []
+    for index in range(count):
+        moment = NOW - timedelta(minutes=30) + timedelta(seconds=index % 1800)
+        failed = index % failed_every == 0
+        rows.append(
+            {
+                "adw_id": f"{prefix}{index:07d}",
+                "issue_number": 1,
+                "workflow_template": "adw_sdlc_complete_iso",
+                "model_used": "sonnet",
+                "status": "failed" if failed else "completed",
+                "start_time": moment,
+                "created_at": moment,
+                "updated_at": moment,
+                "current_phase": "Ship" if failed else None,
+                "failure_reason": (message or "").format(n=index % 97) if failed else None,
+            }
+        )
     return rows
+
+
+# -- the child processes ---------------------------------------------------------------------
+def child_server(url: str, repeat: int) -> dict:
+    from error_analytics.review.background import BackgroundIngestion
+
+    service = service_for(url, with_state=True)
+    review = service.review
+    started = time.perf_counter()
+    initial = review.refresh(DAYS)
+    result: dict = {
+        "initial_ingestion_s": time.perf_counter() - started,
+        "runs_indexed": initial.runs_read,
+        "errors_indexed": initial.events_seen,
+    }
+    review.ingest_on_read = False  # as serve: requests only read
+    summary = service.get_error_summary(DAYS)
+    result["window_runs"], result["window_failed"] = (
+        summary.total_workflows,
+        summary.failed_workflows,
+    )
+    warm = {}
+    for name, view in VIEWS.items():
+        view(service)
+        samples = []
+        for _ in range(repeat):
+            begun = time.perf_counter()
+            view(service)
+            samples.append((time.perf_counter() - begun) * 1000)
+        warm[name] = percentiles(samples)
+    result["warm"] = warm
+
+    # freshness: background ingestion every second, a client requesting every view meanwhile
+    background = BackgroundIngestion(review, 1.0)
+    background.start()
+    time.sleep(1.5)
+    latencies: list[tuple[float, str, float]] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        while not stop.is_set():
+            for name, view in VIEWS.items():
+                begun = time.perf_counter()
+                view(service)
+                latencies.append((begun, name, (time.perf_counter() - begun) * 1000))
+
+    thread = threading.Thread(target=client, daemon=True)
+    thread.start()
+    time.sleep(1.0)
+    before = service.get_error_summary(DAYS).total_workflows
+    writer = sa.create_engine(url)
+    inserted_at = time.perf_counter()
+    insert_rows(writer, "workflow_history", new_runs(1000, "fresh", 5, NEW_ERROR))
+    runs_seen = error_seen = None
+    while time.perf_counter() - inserted_at < 120 and (runs_seen is None or error_seen is None):
+        now = time.perf_counter() - inserted_at
+        if runs_seen is None and service.get_error_summary(DAYS).total_workflows >= before + 1000:
+            runs_seen = now
+        if error_seen is None:
+            clusters = service.cluster_errors(DAYS)
+            new = {c.id for c in clusters if "QuotaExceededError" in (c.template or "")}
+            recommended = any(
+                set(item.cluster_ids) & new
+                for item in service.get_debugging_recommendations(DAYS, limit=50)
+            )
+            if new and recommended:
+                error_seen = time.perf_counter() - inserted_at
+        time.sleep(0.05)
+    stop.set()
+    thread.join()
+    background.stop()
+    meanwhile = [
+        latency for begun, _, latency in latencies if inserted_at <= begun <= inserted_at + 10
+    ]
+    result["fresh_runs_visible_s"] = runs_seen
+    result["fresh_error_visible_s"] = error_seen
+    result["slowest_request_meanwhile_ms"] = max(meanwhile) if meanwhile else None
+    result["requests_meanwhile"] = len(meanwhile)
+
+    # 10,000 new errors in one pass
+    insert_rows(writer, "workflow_history", new_runs(10_000, "bulk", 1, "OSError: disk {n} full"))
+    writer.dispose()
+    begun = time.perf_counter()
+    bulk = review.ingest()
+    result["bulk_errors"] = bulk.new_assignments if bulk else None
+    result["bulk_ingest_s"] = time.perf_counter() - begun
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result
+
+
+def child_reread(url: str, repeat: int) -> dict:
+    """The peer: every view re-reads the window from the analysed tables (``--no-state``)."""
+    first = {}
+    for name, view in VIEWS.items():
+        samples = []
+        for _ in range(3):
+            service = service_for(url, with_state=False)
+            begun = time.perf_counter()
+            view(service)
+            samples.append((time.perf_counter() - begun) * 1000)
+        first[name] = statistics.median(samples)
+    service = service_for(url, with_state=False)
+    warm = {}
+    for name, view in VIEWS.items():
+        view(service)
+        samples = []
+        for _ in range(max(3, repeat // 3)):
+            begun = time.perf_counter()
+            view(service)
+            samples.append((time.perf_counter() - begun) * 1000)
+        warm[name] = percentiles(samples)
+    return {"first_call_ms": first, "warm": warm, "peak_rss_mb": peak_rss_mb()}
+
+
+def run_child(kind: str, url: str, repeat: int) -> dict:
+    finished = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--url", url, "--repeat", str(repeat)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if finished.returncode != 0:
+        raise SystemExit(f"{kind} child failed:\n{finished.stderr[-4000:]}")
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+# -- the parent --------------------------------------------------------------------------------
+def measure(url: str, args: argparse.Namespace, engine_name: str) -> dict:
+    started = time.perf_counter()
+    build_demo_database(url, runs=args.runs, days=args.days, now=NOW - timedelta(hours=1))
+    built = time.perf_counter() - started
+    print(f"{engine_name}: built {args.runs:,} runs in {built:.0f} s", file=sys.stderr)
+    reread = run_child("reread", url, args.repeat)
+    print(f"{engine_name}: full re-read measured", file=sys.stderr)
+    server = run_child("server", url, args.repeat)
+    print(f"{engine_name}: server measured", file=sys.stderr)
+    return {"build_s": built, "reread": reread, "server": server}
+
+
+def report(results: dict[str, dict], args: argparse.Namespace) -> None:
+    print(
+        f"\n### {args.runs:,} runs over {args.days} days (spec layout, hook events), "
+        f"{DAYS}-day window\n"
+    )
+    print(
+        "| view | engine | index: warm p50 ms | index: warm p95 ms "
+        "| full re-read: first call ms | full re-read: warm p95 ms |"
+    )
+    print("|---|---|---|---|---|---|")
+    for engine_name, result in results.items():
+        server, reread = result["server"], result["reread"]
+        for view in VIEWS:
+            p50, p95 = server["warm"][view]
+            print(
+                f"| {view} | {engine_name} | {p50:.1f} | {p95:.1f} | "
+                f"{reread['first_call_ms'][view]:.0f} | {reread['warm'][view][1]:.1f} |"
+            )
+    print("\n| measure | " + " | ".join(results) + " |")
+    print("|---|" + "---|" * len(results))
+    rows = [
+        ("runs in the window (failed)", lambda s: f"{s['window_runs']:,} ({s['window_failed']:,})"),
+        ("runs / errors indexed", lambda s: f"{s['runs_indexed']:,} / {s['errors_indexed']:,}"),
+        (
+            "initial ingestion (serve's start, state rebuild)",
+            lambda s: f"{s['initial_ingestion_s']:.0f} s",
+        ),
+        ("1,000 new runs visible in /summary after", lambda s: _seconds(s["fresh_runs_visible_s"])),
+        (
+            "their new error in clusters and recommendations after",
+            lambda s: _seconds(s["fresh_error_visible_s"]),
+        ),
+        (
+            "slowest request meanwhile (requests)",
+            lambda s: f"{s['slowest_request_meanwhile_ms']:.0f} ms ({s['requests_meanwhile']})",
+        ),
+        (
+            "10,000 new errors ingested in one pass",
+            lambda s: f"{s['bulk_ingest_s']:.1f} s ({s['bulk_errors']:,} errors)",
+        ),
+        ("server peak memory (RSS)", lambda s: f"{s['peak_rss_mb']:.0f} MB"),
+    ]
+    for label, cell in rows:
+        print(f"| {label} | " + " | ".join(cell(r["server"]) for r in results.values()) + " |")
+    print(
+        "| full re-read peak memory (RSS) | "
+        + " | ".join(f"{r['reread']['peak_rss_mb']:.0f} MB" for r in results.values())
+        + " |"
+    )
+    print(
+        "| demo database built in | "
+        + " | ".join(f"{r['build_s']:.0f} s" for r in results.values())
+        + " |"
+    )
+
+
+def _seconds(value: float | None) -> str:
+    return "not within 120 s" if value is None else f"{value:.1f} s"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=1095)
+    parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--pg-url", default=os.environ.get("ERROR_ANALYTICS_TEST_PG_URL"))
+    parser.add_argument("--child", choices=("server", "reread"), help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    now = datetime(2026, 1, 31, 12, 0)
-    results: dict[str, list[Row]] = {}
+    if args.child:
+        child = child_server if args.child == "server" else child_reread
+        print(json.dumps(child(args.url, args.repeat)))
+        return 0
+    results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as folder:
-        sqlite_path = Path(folder) / "views.db"
-        started = time.perf_counter()
-        build_demo_database(str(sqlite_path), runs=args.runs, now=now)
-        print(
-            f"built SQLite demo of {args.runs} runs in {time.perf_counter() - started:.1f}s",
-            file=sys.stderr,
-        )
-        results["sqlite"] = measure(f"sqlite:///{sqlite_path}", args.repeat, now)
+        results["SQLite"] = measure(f"sqlite:///{Path(folder) / 'views.db'}", args, "SQLite")
     if args.pg_url:
         server = sa.engine.make_url(args.pg_url)
         name = f"ea_bench_{uuid.uuid4().hex[:8]}"
@@ -119,24 +324,16 @@ def main() -> int:
             connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
         try:
             url = server.set(database=name).render_as_string(hide_password=False)
-            build_demo_database(url, runs=args.runs, now=now)
-            results["postgresql"] = measure(url, args.repeat, now)
+            results["PostgreSQL"] = measure(url, args, "PostgreSQL")
         finally:
             with admin.connect() as connection:
                 connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
     else:
         print(
             "PostgreSQL skipped: pass --pg-url or set ERROR_ANALYTICS_TEST_PG_URL", file=sys.stderr
         )
-    print(
-        f"| view ({args.runs:,} runs, 30-day window) | engine | warm p50 ms | warm p95 ms "
-        "| first call, no state, ms | first call, with review state, ms |"
-    )
-    print("|---|---|---|---|---|---|")
-    for engine_name, rows in results.items():
-        for view, p50, p95, cold, cold_state in rows:
-            cells = ["" if value != value else f"{value:.0f}" for value in (cold, cold_state)]
-            print(f"| {view} | {engine_name} | {p50:.1f} | {p95:.1f} | {' | '.join(cells)} |")
+    report(results, args)
     return 0
 
 

@@ -149,7 +149,7 @@ def test_a_status_filter_lists_quiet_clusters_with_nothing_in_the_window(databas
 def dashboard(tmp_path_factory, browser) -> Iterator[tuple[str, Any]]:
     """(base URL of ``analyze-errors serve`` on a 30-day demo database, a chromium browser)."""
     path = tmp_path_factory.mktemp("window") / "demo.db"
-    build_demo_database(path, runs=240, days=30, seed=11, now=NOW)
+    build_demo_database(path, runs=240, days=30, seed=12, now=NOW)
     with served("--db", str(path)) as base:
         yield base, browser
 

@@ -113,6 +113,11 @@ class Settings:
     # where alerts (new cluster, regressed, spike) are POSTed; None = no alerts (review/alerts.py)
     alert_webhook_url: str | None = None
     alert_backoff_seconds: float = 0.5  # first retry delay of a failed delivery, doubled after
+    # how often a server ingests new runs in the background (seconds; 0 = on each read instead)
+    ingest_interval_seconds: float = 5.0
+    # per-error rows older than this many days are dropped by ingestion (None: kept); the
+    # runs and each cluster's daily counts stay (review/retention.py)
+    retention_days: int | None = None
     environ: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -235,12 +240,19 @@ def settings_from_environ(environ: Mapping[str, str]) -> Settings:
         run_url_template=environ.get("ERROR_ANALYTICS_RUN_URL_TEMPLATE") or None,
         alert_webhook_url=environ.get("ERROR_ANALYTICS_ALERT_WEBHOOK_URL") or None,
         alert_backoff_seconds=_seconds(environ, "ERROR_ANALYTICS_ALERT_BACKOFF", 0.5),
+        ingest_interval_seconds=_number(environ, "ERROR_ANALYTICS_INGEST_INTERVAL", 5.0, 3600),
+        retention_days=_retention(environ),
         environ=dict(environ),
     )
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
     """A non-negative number of seconds from ``environ[name]``, else ``default``."""
+    return _number(environ, name, default, 60)
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, most: float) -> float:
+    """A number of seconds from 0 to ``most`` from ``environ[name]``, else ``default``."""
     text = (environ.get(name) or "").strip()
     if not text:
         return default
@@ -248,9 +260,24 @@ def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not 0 <= value <= 60:
-        raise ConfigurationError(f"{name} must be a number of seconds from 0 to 60, not {text!r}")
+    if not 0 <= value <= most:
+        raise ConfigurationError(
+            f"{name} must be a number of seconds from 0 to {most:g}, not {text!r}"
+        )
     return value
+
+
+def _retention(environ: Mapping[str, str]) -> int | None:
+    """``ERROR_ANALYTICS_RETENTION_DAYS``: a whole number of days from 1 to 36500, else None."""
+    text = (environ.get("ERROR_ANALYTICS_RETENTION_DAYS") or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 36500:
+        raise ConfigurationError(
+            f"ERROR_ANALYTICS_RETENTION_DAYS must be a whole number of days from 1 to 36500, "
+            f"not {text!r}"
+        )
+    return int(text)
 
 
 @functools.lru_cache(maxsize=1)

@@ -158,6 +158,12 @@ class DataQualityReport:
     layout: str = "unknown"
     engine: str = "unknown"
 
+    def at_run(self, run_id: str) -> None:
+        """The rows read next belong to run ``run_id`` (a report kept per run records it)."""
+
+    def at_unattributed(self, moment: datetime | None) -> None:
+        """The rows read next are hook events of no run, at ``moment`` (see :meth:`at_run`)."""
+
     def read(self, source: str, count: int = 1) -> None:
         self.rows_read[source] = self.rows_read.get(source, 0) + count
 

@@ -110,6 +110,7 @@ class ErrorAnalyticsService:
         self._state_engine = state_engine
         self._review: ClusterReviewService | None = None
         self._views_stateless = False  # the state failed once: the views go on without it
+        self._state_worked = False  # a window was read from the state once
         #: Why the review state is not used, when it could not be (None: used, or none given).
         self.state_note: str | None = None
 
@@ -189,6 +190,12 @@ class ErrorAnalyticsService:
         :data:`SNAPSHOT_MAX_AGE_SECONDS` because the window itself moves with the clock.
         """
         window = self.window(days)
+        review = self.review_service()
+        if review is not None:
+            try:
+                return self._indexed_snapshot(review, days)
+            except DatabaseError as exc:
+                self._state_unusable(exc)
         fingerprint = self.reader.data_fingerprint()
         with self._snapshot_lock:
             cached = self._days_to_snapshot.get(days)
@@ -201,6 +208,27 @@ class ErrorAnalyticsService:
         snapshot = self._read_snapshot(window, days)
         with self._snapshot_lock:
             self._days_to_snapshot[days] = (fingerprint, time.monotonic(), snapshot)
+        return snapshot
+
+    def _indexed_snapshot(self, review: ClusterReviewService, days: int) -> Snapshot:
+        """The window from the review state's index of errors (ingested first when the review
+        service ingests on read), cached while the index and the review state are unchanged."""
+        if review.ingest_on_read:
+            review.ingest()
+        token = ("index", review.state_token())
+        with self._snapshot_lock:
+            cached = self._days_to_snapshot.get(days)
+        if (
+            cached
+            and cached[0] == token
+            and time.monotonic() - cached[1] < SNAPSHOT_MAX_AGE_SECONDS
+        ):
+            return cached[2]
+        window = self.window(days)
+        snapshot = review.window_snapshot(window, days)
+        self._state_worked = True
+        with self._snapshot_lock:
+            self._days_to_snapshot[days] = (token, time.monotonic(), snapshot)
         return snapshot
 
     def _read_snapshot(self, window: TimeWindow, days: int) -> Snapshot:
@@ -244,7 +272,11 @@ class ErrorAnalyticsService:
             if review is not None:
                 try:
                     found = review.place_events(
-                        snapshot.events, snapshot.days, snapshot.window.end, progress
+                        snapshot.events,
+                        snapshot.days,
+                        snapshot.window.end,
+                        progress,
+                        fingerprints=snapshot.fingerprints,
                     )
                     token = review.state_token()
                 except DatabaseError as exc:
@@ -294,10 +326,16 @@ class ErrorAnalyticsService:
                     timezone=settings.timezone if settings else None,
                     run_url_template=settings.run_url_template if settings else None,
                     alerts=_webhook_policy(settings),
+                    retention_days=settings.retention_days if settings else None,
                 )
             return self._review
 
     def _state_unusable(self, exc: DatabaseError) -> None:
+        """The views go on without the state when it never worked (a read-only file, a
+        restricted role); once it has, a failure is an outage: raised (a 503), so the views
+        recover by themselves when the database is back."""
+        if self._state_worked:
+            raise exc
         self.state_note = (
             f"review state unavailable ({exc}); showing this run's clusters only "
             "(use --state-db to keep ids and decisions)"

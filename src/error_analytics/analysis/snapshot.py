@@ -21,6 +21,9 @@ class Snapshot:
     phase_reach: dict[Phase, int] | None
     daily: list[DailyRunCount]
     days: int = 30
+    #: message -> template fingerprint, when the events come from the index of errors (the
+    #: review state): placing them in clusters then needs no templating
+    fingerprints: dict[str, str] | None = None
     # the window's clusters, found on first use; with the review state's token they came from
     clusters: WindowClusters | None = None
     clusters_token: tuple | None = None

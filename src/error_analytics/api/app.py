@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
 from fastapi import FastAPI
 
 from .. import __version__
 from ..config import Settings, get_settings
 from .dashboard import mount_dashboard
+from .dependencies import prime_services
 from .router import API_PREFIX, router
+
+if TYPE_CHECKING:
+    from ..service import ErrorAnalyticsService
 
 DESCRIPTION = (
     "Why do our AI developer workflows fail? Summary, phases, patterns, trends, recommendations "
@@ -17,16 +25,79 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None, *, dashboard: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    dashboard: bool = True,
+    ingest_every: float | None = None,
+    analytics: ErrorAnalyticsService | None = None,
+) -> FastAPI:
     """The router at ``/api/error-analytics`` and (unless ``dashboard=False``) the page at ``/``.
 
     ``settings`` replaces :func:`~error_analytics.config.get_settings` for this app only; without
-    it the settings come from the environment.
+    it the settings come from the environment. ``ingest_every`` (seconds): while the app runs,
+    new runs are ingested in the background (:mod:`error_analytics.review.background`) and
+    requests only read; without it each request ingests what is new first. ``analytics``: the
+    service to answer with (built by the composition root when not given).
     """
-    app = FastAPI(title="Error analytics", version=__version__, description=DESCRIPTION)
+    lifespan = None
+    if ingest_every:
+        lifespan = _ingesting(settings, ingest_every, analytics)
+    elif analytics is not None:
+        lifespan = _primed(settings, analytics)
+    app = FastAPI(
+        title="Error analytics", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
     app.include_router(router)
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
     if dashboard:
         mount_dashboard(app, path="/", api_base=API_PREFIX)
     return app
+
+
+def _primed(settings: Settings | None, analytics: ErrorAnalyticsService):  # noqa: ANN202
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        prime_services(app, settings or get_settings(), analytics)
+        yield
+
+    return lifespan
+
+
+def _ingesting(settings: Settings | None, interval: float, analytics: ErrorAnalyticsService | None):  # noqa: ANN202
+    """A lifespan that builds the service (unless given) and ingests in the background."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from ..errors import DatabaseError
+        from ..service import ErrorAnalyticsService
+
+        chosen = settings or get_settings()
+        service = analytics or ErrorAnalyticsService.from_settings(chosen)
+        prime_services(app, chosen, service)
+        background = None
+        try:
+            review = service.review
+        except DatabaseError:
+            review = None  # no usable state: requests read the analysed tables
+        if review is not None:
+            from ..review.background import BackgroundIngestion
+
+            background = BackgroundIngestion(review, interval)
+            background.start()
+            app.state.error_analytics_ingestion = background
+        try:
+            yield
+        finally:
+            if background is not None:
+                background.stop()
+
+    return lifespan
+
+
+def served_app() -> FastAPI:
+    """The app ``serve --workers N`` starts in each worker process: the settings from the
+    environment (``serve`` exports its options there), ingesting in the background."""
+    settings = get_settings()
+    return create_app(settings, ingest_every=settings.ingest_interval_seconds or None)

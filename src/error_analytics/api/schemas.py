@@ -397,6 +397,8 @@ class RefreshResult(_Body):
     remapped_ids: dict[str, str]
     identity_version: str
     finished_at: Timestamp | None
+    runs_read: int
+    runs_forgotten: int
 
 
 class CategoryInfo(_Body):

@@ -28,6 +28,7 @@ from .options import check_combination, check_database_files, database_option
 from .progress import terminal_progress
 from .review import add_review_flag, register_review_commands, run_review_command, wants_review
 from .serve import register_serve_command, run_serve
+from .state import register_state_command, run_state_command
 
 EXIT_OK = 0
 EXIT_BUG = 1
@@ -183,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     register_review_commands(subparsers)
     register_serve_command(subparsers)
+    register_state_command(subparsers)
     return parser
 
 
@@ -258,6 +260,8 @@ def _run(argv: list[str], out: TextIO) -> int:
         _demo_database(args, parser)  # grow it first, whichever command then reads it
     if getattr(args, "command", None) == "serve":
         return run_serve(args)
+    if getattr(args, "command", None) == "state":
+        return run_state_command(args, out)
     if wants_review(args):
         return run_review_command(args, out)
     if args.report and not args.output:

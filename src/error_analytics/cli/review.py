@@ -44,7 +44,7 @@ Examples (the ids are those of the demo database, --demo):
   analyze-errors --demo clusters merge c97e7248e38 --into c0bd4e0f126
   analyze-errors --demo clusters split ccb8b996552 --template a0e91ffe47f3
   analyze-errors --demo clusters ignore c546d2e70de --until 2030-01-01
-  analyze-errors --demo clusters resolve c1266e43c1e
+  analyze-errors --demo clusters resolve c8c37af54a2
   analyze-errors --demo clusters audit --cluster c7e340af8e3
   analyze-errors --demo clusters undo 6           undo action 6 of the audit log (the resolve)
   analyze-errors --demo clusters promote c7e340af8e3 --keyword "Executable doesn't exist" --category import_error
@@ -88,7 +88,7 @@ def _state_options(group: Any, default: Any) -> None:
     )
 
 
-def _shared_options() -> argparse.ArgumentParser:
+def shared_options() -> argparse.ArgumentParser:
     """Options every ``clusters`` action takes; "not given" unless given after the action."""
     shared = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     group = shared.add_argument_group("data and output")
@@ -124,7 +124,7 @@ def _shared_options() -> argparse.ArgumentParser:
 
 def register_review_commands(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``clusters ACTION ...`` to the main parser's subparsers; returns the ``clusters`` parser."""
-    shared = _shared_options()
+    shared = shared_options()
     formatter = argparse.RawDescriptionHelpFormatter
     clusters = subparsers.add_parser(
         "clusters",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import sys
 
 from ..config import Settings, get_settings
@@ -91,8 +92,22 @@ def register_serve_command(subparsers: argparse._SubParsersAction) -> argparse.A
     data.add_argument(
         "--no-refresh",
         action="store_true",
-        help="do not read the last 30 days' new errors into "
-        "the clusters before serving (the dashboard's 'Re-run clustering' does it later)",
+        help="do not ingest new runs before serving (the background ingestion does it "
+        "once the server runs)",
+    )
+    server.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (default 1); they share the state database, one ingests at a "
+        "time and all of them answer",
+    )
+    server.add_argument(
+        "--ingest-interval",
+        type=float,
+        metavar="SECONDS",
+        help="how often new runs are ingested in the background (default: "
+        "$ERROR_ANALYTICS_INGEST_INTERVAL, else 5; 0: each request ingests first)",
     )
     server.add_argument(
         "--log-level",
@@ -120,6 +135,11 @@ def serve_settings(args: argparse.Namespace, base: Settings | None = None) -> Se
     base = base or get_settings()
     if not 0 < args.port < 65536:
         raise ConfigurationError(f"--port must be 1-65535, not {args.port}")
+    if not 1 <= getattr(args, "workers", 1) <= 64:
+        raise ConfigurationError(f"--workers must be 1-64, not {args.workers}")
+    interval = getattr(args, "ingest_interval", None)
+    if interval is not None and not 0 <= interval <= 3600:
+        raise ConfigurationError(f"--ingest-interval must be 0-3600 seconds, not {interval:g}")
     db = database_option(
         getattr(args, "db", None), getattr(args, "demo", False), getattr(args, "demo_layout", None)
     )
@@ -128,6 +148,7 @@ def serve_settings(args: argparse.Namespace, base: Settings | None = None) -> Se
         state_db=getattr(args, "state_db", None),
         rules_file=getattr(args, "rules", None),
         api_token=args.token,
+        ingest_interval_seconds=interval,
     )
     check_database_files(settings)
     if (
@@ -147,30 +168,52 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ..api import create_app
-    from ..api.dependencies import prime_services
     from ..service import ErrorAnalyticsService
 
     settings = serve_settings(args)
     # the composition root, now: a bad setting fails with one line, not per request
     analytics = ErrorAnalyticsService.from_settings(settings)
     if not getattr(args, "no_refresh", False):
-        print(
-            f"Reading the last {STARTUP_REFRESH_DAYS} days' errors into clusters...",
-            file=sys.stderr,
-        )
+        print("Ingesting new runs into the index of errors...", file=sys.stderr)
         result = analytics.review.refresh(STARTUP_REFRESH_DAYS)
         print(
-            f"Clusters: {result.new_clusters} new, {result.regressed} regressed, "
-            f"{result.new_assignments} new errors assigned.",
+            f"Runs read: {result.runs_read}; clusters: {result.new_clusters} new, "
+            f"{result.regressed} regressed; {result.new_assignments} new errors.",
             file=sys.stderr,
         )
-    app = create_app(settings)
-    prime_services(app, settings, analytics)  # requests reuse it: no second pool, warm cache
+    interval = settings.ingest_interval_seconds or None
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     writes = "writes need the token" if settings.api_token else "writes need no token"
+    ingesting = f"ingesting every {interval:g}s" if interval else "ingesting on each request"
     print(
-        f"Dashboard: http://{shown_host}:{args.port}/  API: /api/error-analytics/  ({writes}; Ctrl+C stops)",
+        f"Dashboard: http://{shown_host}:{args.port}/  API: /api/error-analytics/  "
+        f"({writes}; {ingesting}; {args.workers} worker(s); Ctrl+C stops)",
         file=sys.stderr,
     )
+    if args.workers > 1:
+        # each worker builds its own service from the environment (error_analytics.api.app)
+        os.environ.update(_environment(settings))
+        uvicorn.run(
+            "error_analytics.api.app:served_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+        )
+        return 0
+    app = create_app(settings, ingest_every=interval, analytics=analytics)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
+
+
+def _environment(settings: Settings) -> dict[str, str]:
+    """The settings as the variables :func:`~error_analytics.config.get_settings` reads."""
+    values = {
+        "ERROR_ANALYTICS_DB": settings.database_target().url,
+        "ERROR_ANALYTICS_STATE_DB": settings.state_db,
+        "ERROR_ANALYTICS_RULES": settings.rules_file,
+        TOKEN_ENV: settings.api_token,
+        "ERROR_ANALYTICS_INGEST_INTERVAL": str(settings.ingest_interval_seconds),
+    }
+    return {name: value for name, value in values.items() if value}

@@ -33,6 +33,8 @@ class RefreshResult:
     )  # after an identity change
     identity_version: str = ""
     finished_at: datetime | None = None
+    runs_read: int = 0  # runs (re-)read from the analysed database
+    runs_forgotten: int = 0  # runs that left the index (their rows were deleted)
 
 
 @dataclasses.dataclass(slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from ..analysis.snapshot import Snapshot
 from ..errors import InputError
 from ..models import NO_TEXT_CATEGORY, UNKNOWN_CATEGORY, CategoryRule, Severity
 from ..rules import match_category
@@ -137,11 +138,11 @@ def build_preview(
     key: str,
     keywords: list[str],
     pattern: str | None,
-    days: int,
+    snapshot: Snapshot,
     rules_file: str | None,
 ) -> RulePreview:
+    """``snapshot``: the window's data, read before ``tx`` began (reading it may ingest)."""
     rule, fields, _ = rule_for(key, record, analytics, keywords, pattern)
-    snapshot = analytics.snapshot(days)
     messages = [event.message for event in snapshot.events if event.message]
     message_counts = Counter(messages)
     distinct = list(message_counts)
@@ -178,6 +179,6 @@ def build_preview(
         examples=[message[:500] for message in matched[:MAX_PREVIEW_EXAMPLES]],
         missed_examples=[message[:500] for message in own if message not in matched_set][:3],
         toml=category_snippet(key, snippet_fields),
-        days=days,
+        days=snapshot.days,
         rules_file=rules_file,
     )

@@ -1,10 +1,9 @@
-"""A refresh: read the window's errors and bring the state up to date, in one transaction.
+"""Placing new errors in clusters: what each ingestion step (:mod:`.ingest`) does with the
+messages of the runs it read, inside its write transaction.
 
-1. Template every distinct message of the window (:class:`~.identity.Templater`) and key
-   every event (:func:`~.identity.event_key`).
-2. Open one write transaction (refreshes are serialised); re-key templates if the identity
-   version changed (:mod:`.remap`).
-3. Events already recorded are skipped. Templates already known go to their cluster.
+1. Template every distinct message (:class:`~.identity.Templater`).
+2. (The ingester re-keys templates first if the identity version changed: :mod:`.remap`.)
+3. Templates already known go to their cluster.
 4. Only the messages of *unknown* templates are clustered (``ErrorClusterer``). Each template
    of a new group looks for its nearest known template (:mod:`.matching`): a group whose
    matches all point at one cluster joins it; in a group whose matches disagree, each matched
@@ -13,11 +12,9 @@
    out of a cluster keeps attracting its own kind to where it was put.
 5. New clusters whose category no keyword rule decided take the category that people gave
    the most similar reviewed templates (``decided_by="review"``).
-6. Record the new events (with their run's workflow template and model; events recorded by
-   an older version get theirs when they are read again), end mutes, flag regressions, record the run — and commit.
 
-Anything raised before the commit (including by the ``progress`` callback) rolls the whole
-refresh back: the state is as before the run or fully after it, never in between.
+The ingester records the errors, ends mutes, flags regressions and commits. Anything raised
+before the commit (including by the ``progress`` callback) rolls the step back.
 """
 
 from __future__ import annotations
@@ -29,22 +26,17 @@ from datetime import datetime
 
 from ..clustering import ErrorClusterer
 from ..clustering.naming import build_name, build_template
-from ..models import ClusterStatus, DecidedBy, DiscoveredCluster, ErrorEvent
-from ..store.state import AssignmentRow, ClusterRecord, StateStore, StateTransaction, TemplateRecord
+from ..models import ClusterStatus, DecidedBy, DiscoveredCluster
+from ..store.state import ClusterRecord, StateStore, StateTransaction, TemplateRecord
 from .identity import (
     MAX_EXAMPLE_CHARS,
     Templater,
-    event_key,
     fingerprint_of,
-    message_hash,
     new_cluster_id,
 )
 from .labels import labelled_templates
-from .lifecycle import end_mutes, mark_regressions
 from .matching import TemplateIndex
-from .models import RefreshResult
 from .ports import AnalysedDatabase
-from .remap import remap_identity
 
 Progress = Callable[[int, int], None]
 
@@ -67,114 +59,41 @@ class Refresher:
         self.store = store
         self.templater = templater
 
-    def run(self, days: int, now: datetime, progress: Progress | None = None) -> RefreshResult:
-        snapshot = self.analytics.snapshot(days)
-        # (event, its message): the events with text, the message narrowed to ``str``
-        events = [(event, event.message) for event in snapshot.events if event.message]
-        distinct = list(dict.fromkeys(message for _, message in events))
+    def place_messages(
+        self,
+        tx: StateTransaction,
+        messages: list[str],
+        now: datetime,
+        progress: Progress | None = None,
+    ) -> tuple[dict[str, str], _Placement]:
+        """Give every message (one per error, in time order) a template fingerprint, and
+        every fingerprint the state does not know a cluster (steps 3-5 of the module
+        docstring); returns message -> fingerprint and what was placed (written already)."""
+        distinct = list(dict.fromkeys(messages))
         message_to_fp: dict[str, str] = {}
         fp_to_template: dict[str, str] = {}
         for message, template in zip(distinct, self.templater.templates(distinct), strict=False):
             fingerprint = fingerprint_of(template)
             message_to_fp[message] = fingerprint
             fp_to_template.setdefault(fingerprint, template)
-        key_to_event: dict[str, tuple[ErrorEvent, str]] = {}
-        key_to_message: dict[str, str] = {}  # the message of the event key_to_event keeps
-        for event, message in events:
-            hashed = message_hash(message)
-            key = event_key(event, hashed)
-            if key not in key_to_event:
-                key_to_event[key] = (event, hashed)
-                key_to_message[key] = message
-
+        known = tx.templates()
+        unknown_messages = [message for message in messages if message_to_fp[message] not in known]
+        unknown_distinct = len(set(unknown_messages))
         report = progress or (lambda done, total: None)
-        with self.store.write(lock="refresh") as tx:
-            remapped = remap_identity(tx, self.templater, now)
-            known = tx.templates()
-            key_to_known_fp = tx.known_events(list(key_to_event))
-            moved = {
-                key: message_to_fp[key_to_message[key]]
-                for key, fingerprint in key_to_known_fp.items()
-                if message_to_fp[key_to_message[key]] != fingerprint
-            }
-            tx.set_event_fingerprints(moved)
-            tx.tag_events(
-                {
-                    key: (
-                        _tag(key_to_event[key][0].workflow_template),
-                        _tag(key_to_event[key][0].model),
-                    )
-                    for key in tx.untagged_events(list(key_to_known_fp))
-                    if key_to_event[key][0].workflow_template or key_to_event[key][0].model
-                }
-            )
-            unknown_messages = [
-                message for _, message in events if message_to_fp[message] not in known
-            ]
-            unknown_distinct = len(set(unknown_messages))
-            total = unknown_distinct + 2
-            report(0, total)
-
-            groups = self._group(
-                unknown_messages,
-                message_to_fp,
-                lambda done, _: report(min(done, unknown_distinct), total),
-            )
-            placed = _Placement(
-                tx, known, now, self.templater.identity_version, self._recommendation
-            )
-            fp_to_example = _examples(unknown_messages, message_to_fp)
-            for group in groups:
-                placed.place(group, fp_to_template, fp_to_example)
-            placed.write()
-
-            rows = [
-                AssignmentRow(
-                    event_key=key,
-                    fingerprint=message_to_fp[key_to_message[key]],
-                    run_id=event.run_id,
-                    source=event.source.value,
-                    phase=event.phase.value,
-                    message_hash=hashed,
-                    occurred_at=event.timestamp,
-                    seen_at=now,
-                    day=(event.timestamp or now).date(),
-                    workflow_template=_tag(event.workflow_template),
-                    model=_tag(event.model),
-                )
-                for key, (event, hashed) in key_to_event.items()
-                if key not in key_to_known_fp
-            ]
-            tx.insert_assignments(rows)
-            report(unknown_distinct + 1, total)
-
-            unmuted = end_mutes(tx, now)
-            regressed = mark_regressions(tx, now)
-            tx.record_refresh(
-                at=now,
-                days=days,
-                events_seen=len(events),
-                new_assignments=len(rows),
-                new_clusters=len(placed.new_ids),
-                identity_version=self.templater.identity_version,
-            )
-            report(total, total)  # everything is written; only the commit is left
-        return RefreshResult(
-            days=days,
-            events_seen=len(events),
-            new_assignments=len(rows),
-            new_templates=len(placed.new_templates),
-            attached_templates=placed.attached,
-            new_clusters=len(placed.new_ids),
-            regressed=len(regressed),
-            unmuted=len(unmuted),
-            new_cluster_ids=placed.new_ids,
-            regressed_ids=regressed,
-            unmuted_ids=unmuted,
-            remapped_ids=remapped,
-            identity_version=self.templater.identity_version,
-            finished_at=now,
+        total = unknown_distinct + 1
+        report(0, total)
+        groups = self._group(
+            unknown_messages,
+            message_to_fp,
+            lambda done, _: report(min(done, unknown_distinct), total),
         )
+        placed = _Placement(tx, known, now, self.templater.identity_version, self._recommendation)
+        fp_to_example = _examples(unknown_messages, message_to_fp)
+        for group in groups:
+            placed.place(group, fp_to_template, fp_to_example)
+        placed.write()
+        report(total, total)
+        return message_to_fp, placed
 
     def _recommendation(self, category: str) -> str:
         return self.analytics.category_rule(category).recommendation

@@ -45,7 +45,8 @@ def flags(cluster: DiscoveredCluster) -> str:
 
 def refresh_lines(result: RefreshResult) -> list[str]:
     lines = [
-        f"Refreshed {result.days} days: {result.events_seen} errors, {result.new_assignments} new; "
+        f"Read {result.runs_read} new or changed runs: {result.events_seen} errors, "
+        f"{result.new_assignments} new; "
         f"{result.new_templates} new templates ({result.attached_templates} joined existing clusters), "
         f"{result.new_clusters} new clusters, {result.regressed} regressed, {result.unmuted} unmuted."
     ]

@@ -18,6 +18,7 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 
 from ..analysis.clusters import WindowClusters
+from ..analysis.snapshot import Snapshot
 from ..errors import ConflictError, InputError, NotFoundError
 from ..models import (
     AuditEntry,
@@ -26,9 +27,11 @@ from ..models import (
     DecidedBy,
     DiscoveredCluster,
     ErrorEvent,
+    TimeWindow,
 )
 from ..rules import normalize_phase
 from ..store.state import AlertRecord, StateStore, StateTransaction
+from ..store.state.engine import WriterBusy
 from ..store.state.records import ClusterRecord, OccurrenceStats
 from .actions import (
     ReviewActions,
@@ -44,6 +47,7 @@ from .actions import (
 )
 from .alerts import Alerter, WebhookPolicy
 from .identity import Templater
+from .ingest import Ingester
 from .labels import labelled_templates
 from .models import (
     ClusterDetail,
@@ -55,12 +59,12 @@ from .models import (
 )
 from .ports import AnalysedDatabase
 from .promotion import build_preview, candidate_templates, check_rule_input, rule_for
-from .refresh import Progress, Refresher
+from .refresh import Progress
 from .rule_file import read_rules_text, with_rule, write_rules_text
 from .run_links import check_run_url_template, run_links
 from .similar import SimilarityIndex, live_cluster_texts, similar_clusters
 from .views import ClusterViews, cluster_detail
-from .window import place_in_clusters, state_token
+from .window import indexed_snapshot, place_in_clusters, state_token
 
 #: How each sort orders (record, its window figures) pairs: largest or latest first.
 SORTS: dict[ClusterSort, Callable[[tuple[ClusterRecord, OccurrenceStats]], tuple]] = {
@@ -98,16 +102,24 @@ class ClusterReviewService:
         timezone: str | None = None,
         run_url_template: str | None = None,
         alerts: WebhookPolicy | None = None,
+        retention_days: int | None = None,
     ) -> None:
         """``timezone`` is the zone of the stored (naive) times, ``Settings.timezone``: an aware
         time given to an action (``ignore(until=...)``) is converted to it.
         ``run_url_template`` (``Settings.run_url_template``) links runs without a ``github_url``.
-        ``alerts``: where each refresh POSTs what it found (:mod:`.alerts`); None = no alerts."""
+        ``alerts``: where each refresh POSTs what it found (:mod:`.alerts`); None = no alerts.
+        ``retention_days``: per-error rows older than this are folded into daily counts."""
         self.analytics = analytics
         self.run_url_template = check_run_url_template(run_url_template)
         self.store = StateStore(state_engine)
         self.alerter = Alerter(self.store, alerts) if alerts is not None else None
         self.templater = Templater(analytics.rules)
+        self.ingester = Ingester(
+            analytics, self.store, self.templater, retention_days=retention_days
+        )
+        #: ingest before answering a read (the CLI, tests); a server ingests in the
+        #: background instead (:mod:`error_analytics.api.ingestion`) and sets it False
+        self.ingest_on_read = True
         self._similarity: tuple[tuple[object, ...], SimilarityIndex] | None = None
         self.actions = ReviewActions(
             self.store,
@@ -125,17 +137,55 @@ class ClusterReviewService:
         return self.analytics.window(1).end
 
     # -- refresh -------------------------------------------------------------------------
-    def refresh(self, days: int = 30, progress: Progress | None = None) -> RefreshResult:
-        """Assign the window's new errors to clusters (creating clusters only for what matches
-        nothing) and apply lifecycle changes — all in one transaction; then, once committed,
-        record and send its alerts (never raising)."""
+    def refresh(
+        self,
+        days: int = 30,
+        progress: Progress | None = None,
+        *,
+        rebuild: bool = False,
+        record: bool = True,
+        wait: bool = True,
+    ) -> RefreshResult:
+        """Ingest what is new in the analysed database (:mod:`.ingest`): changed runs are read
+        again, their new errors assigned to clusters (creating clusters only for what matches
+        nothing), lifecycle changes applied — step by step, each step one transaction; then
+        record and send the alerts (never raising). ``rebuild`` reads everything again from
+        an empty index (``state rebuild``); ``days`` is the window the alerts look at."""
         window = self.analytics.window(days)  # validates days
-        result = Refresher(self.analytics, self.store, self.templater).run(
-            days, self.now(), progress
+        self.ingester.templater = self.templater  # the templater in force (it may be replaced)
+        result = self.ingester.run(
+            self.now(), days=days, progress=progress, rebuild=rebuild, record=record, wait=wait
         )
         if self.alerter is not None:
             self.alerter.after_refresh(result, now=window.end, since=window.start)
         return result
+
+    def ingest(self, *, wait: bool = True) -> RefreshResult | None:
+        """One ingestion pass as a read or the background runs it (recorded if it changed
+        something). ``wait=False``: None at once when another process is ingesting."""
+        try:
+            return self.refresh(record=False, wait=wait)
+        except WriterBusy:
+            if wait:
+                raise
+            return None
+
+    def snapshot(self, days: int = 30) -> Snapshot:
+        """The window's data from the index of errors (ingested first when
+        :attr:`ingest_on_read`)."""
+        window = self.analytics.window(days)
+        if self.ingest_on_read:
+            self.ingest()
+        return self.window_snapshot(window, days)
+
+    def window_snapshot(self, window: TimeWindow, days: int) -> Snapshot:
+        """``window``'s data as the index holds it now (no ingestion)."""
+        return indexed_snapshot(self.store, self.analytics.reader, window, days)
+
+    def generation(self) -> int:
+        """Grows with every ingestion step that changed the index."""
+        with self.store.read() as tx:
+            return tx.generation()
 
     # -- reading -------------------------------------------------------------------------
     def list_clusters(
@@ -244,9 +294,14 @@ class ClusterReviewService:
     def window_clusters(
         self, days: int = 30, progress: Progress | None = None
     ) -> list[DiscoveredCluster]:
-        """Refresh, then the clusters with errors in the window, figures counted in the window,
-        largest first — the persisted counterpart of ``ErrorAnalyticsService.cluster_errors``."""
-        self.refresh(days, progress)
+        """Ingest (when :attr:`ingest_on_read`), then the clusters with errors in the window,
+        figures counted in the window, largest first — the persisted counterpart of
+        ``ErrorAnalyticsService.cluster_errors``."""
+        if self.ingest_on_read:
+            self.refresh(days, progress, record=False)
+        return self._persisted_window(days)
+
+    def _persisted_window(self, days: int) -> list[DiscoveredCluster]:
         window = self.analytics.window(days)
         with self.store.read() as tx:
             views = ClusterViews(tx, window.end, since=window.start)
@@ -265,18 +320,20 @@ class ClusterReviewService:
         days: int,
         now: datetime,
         progress: Progress | None = None,
+        fingerprints: dict[str, str] | None = None,
     ) -> WindowClusters:
-        """Refresh the last ``days``, then ``events`` in their persisted clusters (stable ids,
-        review decisions), figures counted over ``events`` as of ``now``: what the views
-        aggregate."""
+        """``events`` (a window's, read after ingestion) in their persisted clusters (stable
+        ids, review decisions), figures counted over ``events`` as of ``now``: what the views
+        aggregate. ``fingerprints``: message -> fingerprint, when the index gave them."""
         return place_in_clusters(
             events,
-            self.window_clusters(days, progress=progress),
+            self._persisted_window(days),
             store=self.store,
             templater=self.templater,
             rules=self.analytics.rules,
             cluster_by_id=self.cluster,  # a cluster with no errors in its own window
             now=now,
+            fingerprints=fingerprints,
         )
 
     def audit_log(self, *, cluster_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
@@ -419,7 +476,7 @@ class ClusterReviewService:
         rules_file: str | None = None,
     ) -> RulePreview:
         """What a rule would match among the window's errors, and the TOML that saves it."""
-        self.analytics.window(days)
+        snapshot = self.analytics.snapshot(days)  # before the read: it may ingest (write)
         with self.store.read() as tx:
             record = live_cluster(tx, cluster_id)
             key, keywords, pattern = check_rule_input(
@@ -438,7 +495,7 @@ class ClusterReviewService:
                 key=key,
                 keywords=keywords,
                 pattern=pattern,
-                days=days,
+                snapshot=snapshot,
                 rules_file=rules_file,
             )
 

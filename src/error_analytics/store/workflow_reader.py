@@ -42,6 +42,7 @@ from .row_values import (
     phase_at,
     safe_timestamp,
 )
+from .run_batch import IN_PROGRESS_STATUSES, IndexedRun, QualityByRun, RunBatch
 from .run_sources import (
     FAILED_STATUSES,
     ORIGIN_HOOKS,
@@ -50,12 +51,21 @@ from .run_sources import (
     is_failed,
     other_runs_relation,
     runs_relation,
+    task_log_time,
     workflow_time,
 )
 from .same_failure import merge_same_failures
 from .schema_probe import HOOK_TABLE, TASK_LOG_TABLE, WORKFLOW_TABLE, WorkflowSchema, probe_schema
 
-__all__ = ["FAILED_STATUSES", "DailyRunCount", "RunCounts", "WorkflowReader"]
+__all__ = [
+    "FAILED_STATUSES",
+    "UNATTRIBUTED",
+    "DailyRunCount",
+    "RunBatch",
+    "RunCounts",
+    "RunScope",
+    "WorkflowReader",
+]
 _HOOK_ERROR_HINTS = ("is_error", '"error"', "exit_code", "exitCode", "stderr", '"success"')
 
 
@@ -70,6 +80,20 @@ class DailyRunCount:
     day: date
     runs: int
     failed: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunScope:
+    """The rows a read covers: the runs of a time window, or the runs named by id (an
+    ingestion pass re-reads the runs it found changed; :data:`UNATTRIBUTED` names the hook
+    events that name no run)."""
+
+    window: TimeWindow | None = None
+    run_ids: tuple[str, ...] = ()
+
+
+#: The run id of hook events that name no run (``workflow_id`` and ``source_app`` name none).
+UNATTRIBUTED = "unknown"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -132,6 +156,60 @@ class WorkflowReader:
 
     def _run_in_window(self, alias: str = "r") -> str:
         return f"{alias}.run_time >= :start AND {alias}.run_time <= :end"
+
+    # -- scopes: a window, or runs by id ---------------------------------------------------
+    def _scope_params(self, scope: RunScope) -> dict[str, object]:
+        if scope.window is not None:
+            return self._window_params(scope.window)
+        ids = list(scope.run_ids) or [""]
+        return {
+            "run_ids": ids,
+            "hook_workflow_ids": [f"wf-{run_id}" for run_id in ids],
+            "hook_apps": [f"adw_wf-{run_id}" for run_id in ids],
+        }
+
+    @staticmethod
+    def _scoped(sql: str, scope: RunScope) -> sa.TextClause:
+        query = sa.text(sql)
+        if scope.window is None:
+            names = [
+                name for name in ("run_ids", "hook_workflow_ids", "hook_apps") if f":{name}" in sql
+            ]
+            query = query.bindparams(*(sa.bindparam(name, expanding=True) for name in names))
+        return query
+
+    def _history_in_scope(self, scope: RunScope, alias: str = "w") -> str:
+        return self._in_window(alias) if scope.window is not None else f"{alias}.adw_id IN :run_ids"
+
+    def _run_in_scope(self, scope: RunScope, alias: str = "r") -> str:
+        if scope.window is not None:
+            return self._run_in_window(alias)
+        return f"{alias}.adw_id IN :run_ids"
+
+    def _hooks_in_scope(self, scope: RunScope, event_time: str) -> list[str]:
+        """Conditions on ``hook_events h`` whose rows, together, are the scope's hook events
+        (one query each: an ``OR`` of them would keep SQLite from using the workflow_id index).
+        Rows a ``source_app`` names belong to that run only where ``workflow_id`` names none."""
+        if scope.window is not None:
+            return [f"{event_time} >= :start AND {event_time} <= :end"]
+        columns = self.schema.columns(HOOK_TABLE)
+        names_no_run = "(h.workflow_id IS NULL OR SUBSTR(h.workflow_id, 1, 3) <> 'wf-')"
+        conditions = []
+        if "workflow_id" in columns:
+            conditions.append("h.workflow_id IN :hook_workflow_ids")
+        if "source_app" in columns:
+            conditions.append(
+                "h.source_app IN :hook_apps"
+                + (f" AND {names_no_run}" if "workflow_id" in columns else "")
+            )
+        if UNATTRIBUTED in scope.run_ids:
+            unnamed = []
+            if "workflow_id" in columns:
+                unnamed.append(names_no_run)
+            if "source_app" in columns:
+                unnamed.append("(h.source_app IS NULL OR SUBSTR(h.source_app, 1, 7) <> 'adw_wf-')")
+            conditions.append(" AND ".join(unnamed or ["1 = 1"]))
+        return conditions
 
     def run_urls(self, run_ids: Iterable[str]) -> dict[str, str]:
         """``github_url`` of each of ``run_ids`` that has one (a host-layout column of
@@ -285,19 +363,9 @@ class WorkflowReader:
         return dict(Counter(run.origin for run in self._other_runs(window)))
 
     def _note_runs_without_history(self, window: TimeWindow, quality: DataQualityReport) -> None:
-        origin_to_runs = self.runs_without_history(window)
-        total = sum(origin_to_runs.values())
-        if not total:
-            return
-        sources = ", ".join(
-            f"{origin_to_runs[origin]} only in {origin}"
-            for origin in (ORIGIN_TASK_LOGS, ORIGIN_HOOKS)
-            if origin_to_runs.get(origin)
-        )
-        quality.missing.append(
-            f"{WORKFLOW_TABLE} rows of {total} run(s) ({sources}): counted as runs, "
-            "with their time from those tables"
-        )
+        note = runs_without_history_note(self.runs_without_history(window))
+        if note:
+            quality.missing.append(note)
 
     def _note_untimed_runs(self, window: TimeWindow, quality: DataQualityReport) -> None:
         """Runs without a workflow_history row whose other rows hold no readable time: they
@@ -330,6 +398,143 @@ class WorkflowReader:
             return None
         return {phase: len(runs) for phase, runs in phase_to_runs.items()}
 
+    # -- runs by id (ingestion) ------------------------------------------------------------
+    def read_runs(self, run_ids: Iterable[str]) -> RunBatch:
+        """The runs named by ``run_ids`` as they are now, and their errors (one per failure).
+
+        An id of no run is absent from the answer (its rows were deleted); :data:`UNATTRIBUTED`
+        reads the hook events that name no run. Values that cannot be used are counted in each
+        run's report, as a window's read counts them."""
+        wanted = sorted({str(run_id) for run_id in run_ids if run_id is not None})
+        scope = RunScope(run_ids=tuple(wanted))
+        quality = QualityByRun()
+        runs = self._indexed_runs(scope, quality)
+        events = [
+            event
+            for event in self._events_in_scope(scope, quality)
+            if event.run_id in runs or event.run_id == UNATTRIBUTED
+        ]
+        for run_id, phases in self._phases_reached(scope).items():
+            if run_id in runs:
+                runs[run_id].reached = frozenset(phases)
+        for run in runs.values():
+            run.quality = quality.of_run(run.run_id)
+        if UNATTRIBUTED in wanted:
+            runs.update(quality.unattributed_days())
+        return RunBatch(runs, events)
+
+    def _indexed_runs(self, scope: RunScope, quality: QualityByRun) -> dict[str, IndexedRun]:
+        runs: dict[str, IndexedRun] = {}
+        raw = [
+            name for name in ("created_at", "start_time") if self.schema.has(WORKFLOW_TABLE, name)
+        ]
+        any_raw = " OR ".join(f"w.{name} IS NOT NULL" for name in raw) or "1 = 0"
+        odd_update = (
+            "w.updated_at IS NOT NULL AND datetime(w.updated_at) IS NULL"
+            if self._is_sqlite and self.schema.has(WORKFLOW_TABLE, "updated_at")
+            else "1 = 0"
+        )
+        status = "LOWER(w.status)" if self.schema.has(WORKFLOW_TABLE, "status") else "NULL"
+        sql = (
+            f"SELECT w.adw_id, {self._run_time()}, CASE WHEN {self._is_failed()} THEN 1 ELSE 0 END, "
+            f"{status}, CASE WHEN {any_raw} THEN 1 ELSE 0 END, "
+            f"CASE WHEN {odd_update} THEN 1 ELSE 0 END "
+            f"FROM {WORKFLOW_TABLE} w WHERE {self._history_in_scope(scope)}"
+        )
+        with self.engine.connect() as connection:
+            for run_id, run_time, failed, state, has_raw, bad_update in connection.execute(
+                self._scoped(sql, scope), self._scope_params(scope)
+            ):
+                run_id = str(run_id)
+                timestamp = safe_timestamp(run_time)
+                problem = None
+                if timestamp is None:
+                    problem = "unparsable date" if has_raw else "no date"
+                elif bad_update:
+                    problem = "updated_at is not a date"
+                runs[run_id] = IndexedRun(
+                    run_id,
+                    WORKFLOW_TABLE,
+                    timestamp,
+                    bool(failed),
+                    state in IN_PROGRESS_STATUSES,
+                    time_problem=problem,
+                )
+            for run in self._other_runs_by_id(connection, scope, set(runs)):
+                runs[run.run_id] = run
+        return runs
+
+    def _other_runs_by_id(
+        self, connection: sa.Connection, scope: RunScope, known: set[str]
+    ) -> Iterable[IndexedRun]:
+        """The runs of ``scope`` without a workflow_history row (:mod:`.run_sources`' rules:
+        task_logs first, then hook events; failed only by a failed phase)."""
+        rest = set(scope.run_ids) - known - {UNATTRIBUTED}
+        task_time = task_log_time(self.schema, "t", sqlite=self._is_sqlite)
+        if rest and task_time is not None and self.schema.has(TASK_LOG_TABLE, "adw_id"):
+            failed = (
+                "MAX(CASE WHEN LOWER(t.phase_status) = 'failed' THEN 1 ELSE 0 END)"
+                if self.schema.has(TASK_LOG_TABLE, "phase_status")
+                else "0"
+            )
+            sql = (
+                f"SELECT t.adw_id, MIN({task_time}), {failed} FROM {TASK_LOG_TABLE} t "
+                "WHERE t.adw_id IN :run_ids GROUP BY t.adw_id"
+            )
+            ids = RunScope(run_ids=tuple(sorted(rest)))
+            for run_id, run_time, is_failed in connection.execute(
+                self._scoped(sql, ids), self._scope_params(ids)
+            ):
+                run_id = str(run_id)
+                rest.discard(run_id)
+                yield _other_run(run_id, ORIGIN_TASK_LOGS, run_time, bool(is_failed))
+        event_time = hook_time(self.schema, "h", sqlite=self._is_sqlite)
+        if rest and event_time is not None:
+            ids = RunScope(run_ids=tuple(sorted(rest)))
+            columns = self.schema.columns(HOOK_TABLE)
+            workflow_id = "h.workflow_id" if "workflow_id" in columns else "NULL"
+            source_app = "h.source_app" if "source_app" in columns else "NULL"
+            rows: list[sa.Row] = []
+            for condition in self._hooks_in_scope(ids, event_time):
+                sql = (
+                    f"SELECT {workflow_id}, {source_app}, MIN({event_time}) FROM {HOOK_TABLE} h "
+                    f"WHERE {condition} GROUP BY 1, 2"
+                )
+                rows += connection.execute(self._scoped(sql, ids), self._scope_params(ids)).all()
+            run_to_times: dict[str, list[datetime]] = defaultdict(list)
+            for workflow, app, run_time in rows:
+                run_id = hook_run_id(workflow, app)
+                moment = safe_timestamp(run_time)
+                if run_id in rest:
+                    run_to_times[run_id].extend([moment] if moment is not None else [])
+            for run_id in rest & {hook_run_id(workflow, app) for workflow, app, _ in rows}:
+                times = run_to_times.get(run_id or "", [])
+                yield _other_run(run_id or "", ORIGIN_HOOKS, min(times) if times else None, False)
+
+    def _phases_reached(self, scope: RunScope) -> dict[str, set[Phase]]:
+        """run id -> the phases task_logs say it reached (not skipped)."""
+        if not (
+            self.schema.has(TASK_LOG_TABLE, "phase_name")
+            and self.schema.has(TASK_LOG_TABLE, "adw_id")
+        ):
+            return {}
+        status_filter = (
+            "AND (t.phase_status IS NULL OR LOWER(t.phase_status) <> 'skipped')"
+            if self.schema.has(TASK_LOG_TABLE, "phase_status")
+            else ""
+        )
+        sql = (
+            f"SELECT DISTINCT t.adw_id, t.phase_name FROM {TASK_LOG_TABLE} t "
+            f"WHERE t.adw_id IN :run_ids {status_filter}"
+        )
+        run_to_phases: dict[str, set[Phase]] = defaultdict(set)
+        with self.engine.connect() as connection:
+            for run_id, phase_name in connection.execute(
+                self._scoped(sql, scope), self._scope_params(scope)
+            ):
+                run_to_phases[str(run_id)].add(normalize_phase(phase_name))
+        return run_to_phases
+
     # -- error events --------------------------------------------------------------------
     def error_events(self, window: TimeWindow, quality: DataQualityReport) -> list[ErrorEvent]:
         """Every error event of the runs in ``window``; what cannot be read is counted in ``quality``."""
@@ -341,10 +546,18 @@ class WorkflowReader:
                 quality.rows_skipped[f"{WORKFLOW_TABLE}: {reason}"] = count
         self._note_runs_without_history(window, quality)
         self._note_untimed_runs(window, quality)
-        runs, run_events = self._workflow_events(window, quality)
-        for event in self._task_log_events(window, quality, runs):
+        events = self._events_in_scope(RunScope(window=window), quality)
+        events.sort(
+            key=lambda event: (event.timestamp or datetime.min, event.run_id, event.source.value)
+        )
+        return events
+
+    def _events_in_scope(self, scope: RunScope, quality: DataQualityReport) -> list[ErrorEvent]:
+        """The error events of the runs in ``scope``, one per failure (unsorted)."""
+        runs, run_events = self._workflow_events(scope, quality)
+        for event in self._task_log_events(scope, quality, runs):
             run_events[event.run_id].append(event)
-        hook_events = list(self._hook_events(window, quality, runs))
+        hook_events = list(self._hook_events(scope, quality, runs))
         for event in self._with_phases_from_task_logs(hook_events, quality):
             run_events[event.run_id].append(event)
         events: list[ErrorEvent] = []
@@ -365,13 +578,10 @@ class WorkflowReader:
                         (Source.NO_ERROR_TEXT,),
                     )
                 )
-        events.sort(
-            key=lambda event: (event.timestamp or datetime.min, event.run_id, event.source.value)
-        )
         return events
 
     def _workflow_events(
-        self, window: TimeWindow, quality: DataQualityReport
+        self, scope: RunScope, quality: DataQualityReport
     ) -> tuple[dict[str, _RunInfo], dict[str, list[ErrorEvent]]]:
         text_column = self.schema.text_column
         json_columns = self.schema.phase_json_columns
@@ -390,17 +600,18 @@ class WorkflowReader:
         ]
         sql = (
             f"SELECT {', '.join(selected)} FROM {WORKFLOW_TABLE} w "
-            f"WHERE {self._in_window()} AND ({' OR '.join(interesting)})"
+            f"WHERE {self._history_in_scope(scope)} AND ({' OR '.join(interesting)})"
         )
         runs: dict[str, _RunInfo] = {}
         run_events: dict[str, list[ErrorEvent]] = defaultdict(list)
         with self.engine.connect() as connection:
-            for row in connection.execute(sa.text(sql), self._window_params(window)):
+            for row in connection.execute(self._scoped(sql, scope), self._scope_params(scope)):
                 run_id, is_failed, current_phase, template, model, run_time, text, *json_values = (
                     row
                 )
-                quality.read(WORKFLOW_TABLE)
                 run_id = str(run_id)
+                quality.at_run(run_id)
+                quality.read(WORKFLOW_TABLE)
                 try:
                     timestamp = parse_timestamp(run_time)
                 except BadValue as problem:
@@ -454,7 +665,7 @@ class WorkflowReader:
         return runs, run_events
 
     def _task_log_events(
-        self, window: TimeWindow, quality: DataQualityReport, runs: dict[str, _RunInfo]
+        self, scope: RunScope, quality: DataQualityReport, runs: dict[str, _RunInfo]
     ) -> Iterable[ErrorEvent]:
         columns = self.schema.columns(TASK_LOG_TABLE)
         if not {"adw_id", "phase_name"} <= columns:
@@ -482,10 +693,10 @@ class WorkflowReader:
             f"{self._col('model_used')}, r.run_time "
             f"FROM {TASK_LOG_TABLE} t JOIN {self._runs(with_hooks=False)} r ON r.adw_id = t.adw_id "
             f"LEFT JOIN {WORKFLOW_TABLE} w ON w.adw_id = t.adw_id "
-            f"WHERE {self._run_in_window()} AND ({' OR '.join(conditions)})"
+            f"WHERE {self._run_in_scope(scope)} AND ({' OR '.join(conditions)})"
         )
         with self.engine.connect() as connection:
-            rows = connection.execute(sa.text(sql), self._window_params(window)).all()
+            rows = connection.execute(self._scoped(sql, scope), self._scope_params(scope)).all()
         for (
             run_id,
             phase_name,
@@ -497,8 +708,9 @@ class WorkflowReader:
             model,
             run_time,
         ) in rows:
-            quality.read(TASK_LOG_TABLE)
             run_id = str(run_id)
+            quality.at_run(run_id)
+            quality.read(TASK_LOG_TABLE)
             run = runs.get(run_id)
             timestamp = run.timestamp if run else safe_timestamp(run_time)
             template, model = label(template), label(model)
@@ -561,6 +773,7 @@ class WorkflowReader:
                     {"run_ids": chunk},
                 )
                 for run_id, phase_name, started_at in rows:
+                    quality.at_run(str(run_id))
                     started = counted_timestamp(
                         started_at, f"{TASK_LOG_TABLE}.started_at", quality, str(run_id)
                     )
@@ -578,7 +791,7 @@ class WorkflowReader:
         return placed
 
     def _hook_events(
-        self, window: TimeWindow, quality: DataQualityReport, runs: dict[str, _RunInfo]
+        self, scope: RunScope, quality: DataQualityReport, runs: dict[str, _RunInfo]
     ) -> Iterable[ErrorEvent]:
         columns = self.schema.columns(HOOK_TABLE)
         if "payload" not in columns:
@@ -594,16 +807,27 @@ class WorkflowReader:
         def hook_col(name: str) -> str:
             return f"h.{name}" if name in columns else "NULL"
 
-        sql = (
-            f"SELECT {hook_col('event_type')}, h.payload, {hook_col('workflow_id')}, {hook_col('source_app')}, "
-            f"{event_time} FROM {HOOK_TABLE} h "
-            f"WHERE {event_time} >= :start AND {event_time} <= :end AND ({hints})"
-        )
+        rows: list[sa.Row] = []
         with self.engine.connect() as connection:
-            rows = connection.execute(sa.text(sql), self._window_params(window)).all()
+            for condition in self._hooks_in_scope(scope, event_time):
+                sql = (
+                    f"SELECT {hook_col('event_type')}, h.payload, {hook_col('workflow_id')}, "
+                    f"{hook_col('source_app')}, {event_time} FROM {HOOK_TABLE} h "
+                    f"WHERE {condition} AND ({hints})"
+                )
+                rows += connection.execute(
+                    self._scoped(sql, scope), self._scope_params(scope)
+                ).all()
+        wanted = set(scope.run_ids) if scope.window is None else None
         for event_type, payload, workflow_id, source_app, hook_time_value in rows:
-            quality.read(HOOK_TABLE)
             run_id = hook_run_id(workflow_id, source_app)
+            if wanted is not None and (run_id or UNATTRIBUTED) not in wanted:
+                continue  # names a run by workflow_id other than the one its source_app names
+            if run_id:
+                quality.at_run(run_id)
+            else:  # hook events of no run: their reads are kept per day of the event
+                quality.at_unattributed(safe_timestamp(hook_time_value))
+            quality.read(HOOK_TABLE)
             changes: list[str] = []
             try:
                 # parsed once; hook_error_message takes it as is
@@ -629,3 +853,31 @@ class WorkflowReader:
                 run.template if run else None,
                 run.model if run else None,
             )
+
+
+def _other_run(run_id: str, origin: str, run_time: object, failed: bool) -> IndexedRun:
+    timestamp = safe_timestamp(run_time)
+    return IndexedRun(
+        run_id,
+        origin,
+        timestamp,
+        failed,
+        False,
+        time_problem=None if timestamp is not None else "run without a readable time",
+    )
+
+
+def runs_without_history_note(origin_to_runs: dict[str, int]) -> str | None:
+    """The data-quality note on a window's runs that have no workflow_history row."""
+    total = sum(origin_to_runs.values())
+    if not total:
+        return None
+    sources = ", ".join(
+        f"{origin_to_runs[origin]} only in {origin}"
+        for origin in (ORIGIN_TASK_LOGS, ORIGIN_HOOKS)
+        if origin_to_runs.get(origin)
+    )
+    return (
+        f"{WORKFLOW_TABLE} rows of {total} run(s) ({sources}): counted as runs, "
+        "with their time from those tables"
+    )

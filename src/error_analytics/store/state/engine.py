@@ -47,11 +47,24 @@ _ENGINE_TO_TARGET: weakref.WeakKeyDictionary[Engine, StateTarget] = weakref.Weak
 def open_state_engine(target: DatabaseTarget) -> Engine:
     """A writable engine on ``target`` configured for the transactions described above."""
     engine = prepare_state_engine(open_engine(target, read_only=False))
+    if isinstance(target, StateTarget) and _own_sqlite_file(target):
+        event.listen(engine, "connect", _sqlite_wal)
+        engine.dispose()
     if isinstance(target, StateTarget):
         if target.schema and engine.dialect.name == "postgresql":
             engine = engine.execution_options(schema_translate_map={None: target.schema})
         _ENGINE_TO_TARGET[engine] = target
     return engine
+
+
+def _own_sqlite_file(target: StateTarget) -> bool:
+    """A SQLite state file that is not the analysed database (journal mode is ours to set)."""
+    url = sa.engine.make_url(target.url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return False
+    # the default place, beside the analysed file; an explicit --state-db may be anyone's
+    moved_from = sa.engine.make_url(target.moved_from) if target.moved_from else None
+    return moved_from is not None and moved_from.database != url.database
 
 
 def state_target(engine: Engine) -> StateTarget | None:
@@ -80,6 +93,17 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_wal(dbapi_connection, _record) -> None:
+    """Write-ahead logging on a state file of our own: readers never wait for the ingester."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode = WAL")
+    except Exception:  # noqa: BLE001 - a file that cannot switch keeps its journal
+        pass
+    finally:
+        cursor.close()
+
+
 def _sqlite_on_begin(connection: Connection) -> None:
     mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
     connection.exec_driver_sql(f"BEGIN {mode}")
@@ -91,18 +115,49 @@ def _lock_key(name: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+class WriterBusy(ConflictError):
+    """Another writer holds the lock asked for without waiting (``wait=False``)."""
+
+
 @contextlib.contextmanager
-def write_transaction(engine: Engine, *, lock: str | None = None) -> Iterator[Connection]:
-    """One write transaction; ``lock`` names a writer class that must not run twice at once."""
+def write_transaction(
+    engine: Engine, *, lock: str | None = None, wait: bool = True
+) -> Iterator[Connection]:
+    """One write transaction; ``lock`` names a writer class that must not run twice at once.
+    ``wait=False``: raise :class:`WriterBusy` at once when another writer holds it (on SQLite,
+    any writer: the file has one write lock)."""
     with _translated(engine), engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
             connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
-        with connection.begin():
-            if lock is not None and engine.dialect.name == "postgresql":
-                connection.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(lock)}
-                )
-            yield connection
+            if not wait:
+                _busy_timeout(connection, 0)
+        try:
+            with connection.begin():
+                if sqlite and not wait:
+                    _busy_timeout(connection, BUSY_TIMEOUT_MS)
+                if lock is not None and engine.dialect.name == "postgresql":
+                    function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+                    taken = connection.execute(
+                        sa.text(f"SELECT {function}(:key)"), {"key": _lock_key(lock)}
+                    ).scalar()
+                    if taken is False:
+                        raise WriterBusy(f"another process holds the {lock} lock")
+                yield connection
+        except sa.exc.OperationalError as exc:
+            if sqlite and not wait and "locked" in str(exc).lower():
+                raise WriterBusy("another process is writing the state file") from exc
+            raise
+        finally:
+            if sqlite and not wait and not connection.closed:
+                _busy_timeout(connection, BUSY_TIMEOUT_MS)
+
+
+def _busy_timeout(connection: Connection, milliseconds: int) -> None:
+    """Set SQLite's busy timeout on the driver's connection (outside any transaction)."""
+    driver = connection.connection.driver_connection
+    assert driver is not None  # a live connection
+    driver.execute(f"PRAGMA busy_timeout = {milliseconds}")
 
 
 @contextlib.contextmanager

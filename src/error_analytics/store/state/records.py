@@ -88,6 +88,38 @@ class AssignmentRow:
     day: date
     workflow_template: str | None = None
     model: str | None = None
+    sources: str | None = None  # every source that stated it, comma-separated
+
+
+@dataclasses.dataclass(slots=True)
+class RunRow:
+    """One ``ea_runs`` row: a run as ingestion last read it."""
+
+    run_id: str
+    origin: str
+    run_time: datetime | None
+    day: date | None
+    failed: bool
+    in_progress: bool
+    reached: int
+    time_problem: str | None
+    quality: dict[str, Any] | None
+    ingested_at: datetime
+
+
+@dataclasses.dataclass(slots=True)
+class IndexedError:
+    """One error of the index as a window reads it (``message`` None: no error text)."""
+
+    run_id: str
+    phase: str
+    source: str
+    message: str | None
+    occurred_at: datetime | None
+    workflow_template: str | None
+    model: str | None
+    sources: str | None
+    fingerprint: str
 
 
 @dataclasses.dataclass(slots=True)

@@ -21,12 +21,14 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from ...errors import ConflictError
 from ...models import AuditEntry
 from .engine import prepare_state_engine, read_transaction, write_transaction
+from .error_index import ErrorIndexQueries
 from .records import AlertRecord, AssignmentRow, ClusterRecord, OccurrenceStats, TemplateRecord
 from .schema import ensure_schema, read_component
 from .tables import (
     alerts,
     cluster_templates,
     clusters,
+    error_days,
     event_assignments,
     id_map,
     refresh_runs,
@@ -59,10 +61,11 @@ class StateStore:
             yield StateTransaction(connection)
 
     @contextlib.contextmanager
-    def write(self, *, lock: str | None = None) -> Iterator[StateTransaction]:
-        """A write transaction; ``lock="refresh"`` serialises refreshes across processes."""
+    def write(self, *, lock: str | None = None, wait: bool = True) -> Iterator[StateTransaction]:
+        """A write transaction; ``lock="refresh"`` serialises refreshes across processes;
+        ``wait=False`` raises :class:`~.engine.WriterBusy` instead of waiting for it."""
         self.ensure_schema()
-        with write_transaction(self.engine, lock=lock) as connection:
+        with write_transaction(self.engine, lock=lock, wait=wait) as connection:
             yield StateTransaction(connection)
 
 
@@ -81,10 +84,14 @@ def _since(query: sa.Select, since: datetime | None) -> sa.Select:
 _joined = event_assignments.join(
     cluster_templates, cluster_templates.c.fingerprint == event_assignments.c.fingerprint
 )
+_folded = error_days.join(
+    cluster_templates, cluster_templates.c.fingerprint == error_days.c.fingerprint
+)
 
 
-class StateTransaction:
-    """Reads and writes of the state tables on one connection, in one transaction."""
+class StateTransaction(ErrorIndexQueries):
+    """Reads and writes of the state tables on one connection, in one transaction (the index
+    of errors' own queries are :class:`~.error_index.ErrorIndexQueries`)."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -298,10 +305,29 @@ class StateTransaction:
             query = query.where(extra)
         if ids is not None:
             query = query.where(cluster_templates.c.cluster_id.in_(sorted(set(ids))))
-        return {
+        found = {
             row[0]: OccurrenceStats(int(row[1]), int(row[2]), int(row[3]), row[4], row[5])
             for row in self.connection.execute(query)
         }
+        # errors folded into daily counts by the retention count as occurrences too
+        folded = (
+            sa.select(key, sa.func.sum(error_days.c.errors), sa.func.min(error_days.c.day))
+            .select_from(_folded)
+            .group_by(key)
+        )
+        if since is not None:
+            folded = folded.where(error_days.c.day >= since.date())
+        if extra is not None:
+            folded = folded.where(extra)
+        if ids is not None:
+            folded = folded.where(cluster_templates.c.cluster_id.in_(sorted(set(ids))))
+        for name, errors, first_day in self.connection.execute(folded):
+            stats = found.setdefault(name, OccurrenceStats())
+            stats.occurrences += int(errors or 0)
+            first = datetime.combine(first_day, datetime.min.time())
+            stats.first_seen = min(stats.first_seen, first) if stats.first_seen else first
+            stats.last_seen = stats.last_seen or first
+        return found
 
     def fingerprint_counts(self) -> dict[str, int]:
         """fingerprint -> events recorded for it."""
@@ -363,6 +389,19 @@ class StateTransaction:
         cluster_to_days: dict[str, dict[date, int]] = defaultdict(dict)
         for cluster_id, day, count in self.connection.execute(query):
             cluster_to_days[cluster_id][day] = int(count)
+        folded = (
+            sa.select(
+                cluster_templates.c.cluster_id, error_days.c.day, sa.func.sum(error_days.c.errors)
+            )
+            .select_from(_folded)
+            .where(error_days.c.day >= since)
+            .group_by(cluster_templates.c.cluster_id, error_days.c.day)
+        )
+        if cluster_ids is not None:
+            folded = folded.where(cluster_templates.c.cluster_id.in_(sorted(set(cluster_ids))))
+        for cluster_id, day, count in self.connection.execute(folded):
+            days = cluster_to_days[cluster_id]
+            days[day] = days.get(day, 0) + int(count or 0)
         return dict(cluster_to_days)
 
     def recent_run_ids(

@@ -32,9 +32,17 @@ from .relocation import (
     move_old_tables,
     warn_kept,
 )
-from .tables import STATE_METADATA, alerts, event_assignments, schema_version, write_component
+from .tables import (
+    STATE_METADATA,
+    alerts,
+    event_assignments,
+    ingest_marks,
+    ingested_runs,
+    schema_version,
+    write_component,
+)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA_COMPONENT = "schema"
 
 
@@ -42,16 +50,24 @@ def _add_event_tags(connection: Connection) -> None:
     """Version 2: each recorded error event keeps its run's workflow template and model (what a
     cluster's breakdown compares). Rows recorded before get NULL until a refresh re-reads them.
     Idempotent: tables moved from an old place were created at this version already."""
+    _add_columns(
+        connection,
+        event_assignments,
+        [event_assignments.c.workflow_template, event_assignments.c.model],
+    )
+
+
+def _add_columns(connection: Connection, target: sa.Table, columns: list[sa.Column]) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` for each of ``columns`` that ``target`` lacks."""
     schema = (connection.get_execution_options().get("schema_translate_map") or {}).get(None)
     existing = {
-        column["name"]
-        for column in sa.inspect(connection).get_columns(event_assignments.name, schema=schema)
+        column["name"] for column in sa.inspect(connection).get_columns(target.name, schema=schema)
     }
     preparer = connection.dialect.identifier_preparer
-    table = preparer.quote(event_assignments.name)
+    table = preparer.quote(target.name)
     if schema is not None:
         table = f"{preparer.quote_schema(schema)}.{table}"
-    for column in (event_assignments.c.workflow_template, event_assignments.c.model):
+    for column in columns:
         if column.name not in existing:
             kind = column.type.compile(dialect=connection.dialect)
             connection.execute(
@@ -65,8 +81,25 @@ def _add_alerts(connection: Connection) -> None:
     alerts.create(connection, checkfirst=True)
 
 
+def _add_error_index(connection: Connection) -> None:
+    """Version 4: the index of errors. ``ea_runs``, ``ea_messages`` and ``ea_ingest_marks`` are
+    new (``create_all`` made them); ``ea_event_assignments`` gains ``sources`` and the indexes
+    ingestion reads by. With no watermark recorded, the next pass reads every run again and
+    replaces each run's rows (keeping when each error was first seen)."""
+    _add_columns(connection, event_assignments, [event_assignments.c.sources])
+    for index in event_assignments.indexes:
+        index.create(connection, checkfirst=True)
+    # read every run again (a state migrated from before keeps rows without what is new)
+    connection.execute(ingest_marks.delete())
+    connection.execute(ingested_runs.delete())
+
+
 #: new version -> the step that migrates a state at ``new version - 1`` to it
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_event_tags, 3: _add_alerts}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    2: _add_event_tags,
+    3: _add_alerts,
+    4: _add_error_index,
+}
 
 
 def ensure_schema(engine: Engine, now: datetime | None = None) -> int:

@@ -16,7 +16,18 @@ table                      one row per
 ``ea_id_map``              cluster id retired by an identity-version change -> its successor
 ``ea_refresh_runs``        completed refresh (committed with the refresh's writes)
 ``ea_alerts``              webhook event (unique key), with its delivery status (version 3)
+``ea_runs``                run of the analysed database, as ingestion last read it: time,
+                           failed / in progress, phases reached, unreadable values (version 4)
+``ea_messages``            distinct error message text, by hash (version 4)
+``ea_ingest_marks``        ingestion watermark, row count or generation -> value (version 4)
+``ea_error_days``          errors older than the retention, per fingerprint, day and phase
+                           (version 4)
 =========================  ==========================================================
+
+Since version 4, ``ea_event_assignments`` is the index of errors: ingestion
+(:mod:`error_analytics.review.ingest`) keeps one row per error of every run it has read
+(failed runs without error text too, with an empty fingerprint), replaced whenever its run
+changes, and the views of a window aggregate these rows and ``ea_runs``.
 
 A cluster's occurrences, runs, phases, first/last seen and daily series are aggregated from
 ``ea_event_assignments`` joined to ``ea_cluster_templates``, so merges and splits (which move
@@ -109,7 +120,11 @@ event_assignments = sa.Table(
     # until a refresh that reads their run again fills them in)
     sa.Column("workflow_template", sa.String(200)),
     sa.Column("model", sa.String(200)),
+    # every source that stated the error, comma-separated (version 4)
+    sa.Column("sources", sa.String(120)),
     sa.Index("ix_ea_event_assignments_fingerprint_day", "fingerprint", "day"),
+    sa.Index("ix_ea_event_assignments_run_id", "run_id"),
+    sa.Index("ix_ea_event_assignments_occurred_at", "occurred_at"),
 )
 
 review_actions = sa.Table(
@@ -169,6 +184,49 @@ alerts = sa.Table(
     sa.Column("sent_at", sa.DateTime),
 )
 
+#: The runs ingestion has read (schema version 4); ``reached`` has bit ``i`` set when the run
+#: reached phase ``i`` of ``Phase.ordered()`` (task_logs).
+ingested_runs = sa.Table(
+    "ea_runs",
+    STATE_METADATA,
+    sa.Column("run_id", sa.String(128), primary_key=True),
+    sa.Column("origin", sa.String(32), nullable=False),
+    sa.Column("run_time", sa.DateTime, index=True),
+    sa.Column("day", sa.Date),
+    sa.Column("failed", sa.Boolean, nullable=False),
+    sa.Column("in_progress", sa.Boolean, nullable=False),
+    sa.Column("reached", sa.Integer, nullable=False, default=0),
+    sa.Column("time_problem", sa.String(64)),
+    sa.Column("quality", sa.JSON),  # what of the run's rows was read, changed or skipped
+    sa.Column("ingested_at", sa.DateTime, nullable=False),
+)
+
+messages = sa.Table(
+    "ea_messages",
+    STATE_METADATA,
+    sa.Column("message_hash", sa.String(FINGERPRINT_LENGTH), primary_key=True),
+    sa.Column("message", sa.Text, nullable=False),
+)
+
+ingest_marks = sa.Table(
+    "ea_ingest_marks",
+    STATE_METADATA,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+#: Errors older than the retention (``Settings.retention_days``), per fingerprint, day and phase:
+#: what is left of the per-error rows ingestion dropped (schema version 4).
+error_days = sa.Table(
+    "ea_error_days",
+    STATE_METADATA,
+    sa.Column("fingerprint", sa.String(FINGERPRINT_LENGTH), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("phase", sa.String(32), primary_key=True),
+    sa.Column("errors", sa.Integer, nullable=False),
+)
+
 STATE_TABLES: tuple[sa.Table, ...] = (
     schema_version,
     clusters,
@@ -178,6 +236,10 @@ STATE_TABLES: tuple[sa.Table, ...] = (
     id_map,
     refresh_runs,
     alerts,
+    ingested_runs,
+    messages,
+    ingest_marks,
+    error_days,
 )
 
 

@@ -1,0 +1,386 @@
+"""Incremental ingestion: the toolkit's own index of errors, kept up to date step by step.
+
+A pass (:meth:`Ingester.run`) repeats steps until the analysed tables hold nothing new:
+
+1. In one write transaction of the state (one ingester at a time: an advisory lock on
+   PostgreSQL, the file's write lock on SQLite), read the watermarks (``ea_ingest_marks``).
+2. Ask the :class:`~error_analytics.store.changes.ChangeFeed` for the runs named by rows past
+   the watermarks (at most ``step_rows`` rows per table), plus, on a pass's first step, the runs
+   that were still in progress when last read and started within ``reread_days`` (their
+   status may have changed without any column saying so).
+3. Re-read those runs whole (:meth:`~error_analytics.store.workflow_reader.WorkflowReader.read_runs`)
+   and replace their rows: ``ea_runs`` and their errors in ``ea_event_assignments`` (one row
+   per error, failed runs without error text included; an error keeps when it was first seen).
+   New messages get templates and clusters (:class:`~.refresh.Refresher`). A run that no longer
+   exists leaves the index.
+4. Record the watermarks, the tables' row counts and a new *generation*, and commit.
+
+Corrections come from re-reading: a run that changed status is read again (by ``updated_at``
+where the column exists, else while it is in progress) and its rows replaced. Deletions are
+reconciled: when a table holds fewer rows than recorded, the run ids still present are read
+and the runs that are gone leave the index. A pass killed half-way loses at most its current
+step (nothing of it is committed); the next pass starts from the last committed watermarks.
+
+:meth:`Ingester.run` with ``rebuild=True`` empties the index first (clusters, templates and
+review decisions stay) and reads everything again: ``analyze-errors state rebuild``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..models import DataQualityReport, ErrorEvent, Phase, Source
+from ..store.changes import ChangeFeed
+from ..store.run_batch import (
+    UNATTRIBUTED_ORIGIN,
+    UNATTRIBUTED_PREFIX,
+    IndexedRun,
+    RunBatch,
+)
+from ..store.schema_probe import WORKFLOW_TABLE
+from ..store.state import AssignmentRow, StateStore, StateTransaction
+from ..store.state.records import RunRow
+from ..store.workflow_reader import UNATTRIBUTED
+from .identity import Templater, event_key, message_hash
+from .lifecycle import end_mutes, mark_regressions
+from .models import RefreshResult
+from .ports import AnalysedDatabase
+from .refresh import Progress, Refresher
+from .remap import remap_identity
+
+#: Rows per table a step takes at most (a step is one transaction).
+STEP_ROWS = 20_000
+#: How far back runs still in progress are read again on each pass.
+REREAD_DAYS = 2
+_PHASE_BITS = {phase: 1 << index for index, phase in enumerate(Phase.ordered())}
+
+
+@dataclasses.dataclass(slots=True)
+class _Tally:
+    """What a pass did, over its steps."""
+
+    runs_read: int = 0
+    errors: int = 0
+    new_errors: int = 0
+    new_templates: int = 0
+    attached: int = 0
+    new_cluster_ids: list[str] = dataclasses.field(default_factory=list)
+    forgotten_runs: int = 0
+    changed: bool = False
+
+
+class Ingester:
+    """Brings the index of errors up to date (see the module docstring)."""
+
+    def __init__(
+        self,
+        analytics: AnalysedDatabase,
+        store: StateStore,
+        templater: Templater,
+        *,
+        step_rows: int = STEP_ROWS,
+        reread_days: int = REREAD_DAYS,
+        retention_days: int | None = None,
+    ) -> None:
+        self.analytics = analytics
+        self.store = store
+        self.templater = templater
+        self.step_rows = step_rows
+        self.reread_days = reread_days
+        #: per-error rows older than this many days are folded into daily counts (None: kept)
+        self.retention_days = retention_days
+        self._feed: ChangeFeed | None = None
+
+    @property
+    def feed(self) -> ChangeFeed:
+        if self._feed is None:
+            reader = self.analytics.reader
+            self._feed = ChangeFeed(reader.engine, reader.schema)
+        return self._feed
+
+    def run(
+        self,
+        now: datetime,
+        *,
+        days: int = 30,
+        progress: Progress | None = None,
+        rebuild: bool = False,
+        record: bool = True,
+        wait: bool = True,
+    ) -> RefreshResult:
+        """One pass: every step until nothing is new; what it did as a
+        :class:`~.models.RefreshResult` (``days`` is recorded with it). ``record=False``
+        (ingestion before a read, or in the background) records the pass in
+        ``ea_refresh_runs`` only when it changed something. ``wait=False``: raise
+        :class:`~error_analytics.store.state.engine.WriterBusy` at once when another process
+        is ingesting (it will ingest what this pass would have)."""
+        tally = _Tally()
+        remapped: dict[str, str] = {}
+        first = True
+        step = 0
+        report = progress or (lambda done, total: None)
+        while True:
+            with self.store.write(lock="refresh", wait=wait or not first) as tx:
+                if first:
+                    if rebuild:
+                        tx.forget_index()
+                    remapped = remap_identity(tx, self.templater, now)
+                complete = self._step(tx, now, tally, reread=first)
+                step += 1
+                report(step, step if complete else step + 1)
+                if complete:
+                    if self.retention_days and tx.prune_errors_before(self._horizon(now)):
+                        tx.set_marks({"generation": str(tx.generation() + 1)}, now)
+                        tally.changed = True
+                    unmuted = end_mutes(tx, now)
+                    regressed = mark_regressions(tx, now)
+                    if record or tally.changed or unmuted or regressed:
+                        tx.record_refresh(
+                            at=now,
+                            days=days,
+                            events_seen=tally.errors,
+                            new_assignments=tally.new_errors,
+                            new_clusters=len(tally.new_cluster_ids),
+                            identity_version=self.templater.identity_version,
+                        )
+                    break
+            first = False
+        return RefreshResult(
+            days=days,
+            events_seen=tally.errors,
+            new_assignments=tally.new_errors,
+            new_templates=tally.new_templates,
+            attached_templates=tally.attached,
+            new_clusters=len(tally.new_cluster_ids),
+            regressed=len(regressed),
+            unmuted=len(unmuted),
+            new_cluster_ids=tally.new_cluster_ids,
+            regressed_ids=regressed,
+            unmuted_ids=unmuted,
+            remapped_ids=remapped,
+            identity_version=self.templater.identity_version,
+            finished_at=now,
+            runs_read=tally.runs_read,
+            runs_forgotten=tally.forgotten_runs,
+        )
+
+    def _horizon(self, now: datetime) -> datetime:
+        """The start of the first day whose errors are kept one by one."""
+        days = self.retention_days or 0
+        return datetime.combine((now - timedelta(days=days)).date(), datetime.min.time())
+
+    def _step(self, tx: StateTransaction, now: datetime, tally: _Tally, *, reread: bool) -> bool:
+        marks = tx.marks()
+        deleted = self.feed.deletions(marks)
+        changes = self.feed.next_changes(marks, self.step_rows)
+        run_ids = set(changes.run_ids)
+        if reread:
+            run_ids |= tx.runs_to_reread(now - timedelta(days=self.reread_days))
+        changed = False
+        if deleted:
+            present = self.feed.all_run_ids()
+            gone = {
+                run_id for run_id in tx.indexed_run_ids() - present if not _unattributed(run_id)
+            }
+            tx.forget_runs(gone)
+            # runs still named elsewhere whose workflow_history row went: read them again
+            run_ids |= tx.indexed_run_ids(WORKFLOW_TABLE) - self.feed.run_ids_of(WORKFLOW_TABLE)
+            tally.forgotten_runs += len(gone) + tx.forget_orphan_errors(present)
+            tally.changed = changed = True
+        if run_ids:
+            batch = self.analytics.reader.read_runs(run_ids)
+            changed = self._replace(tx, run_ids, batch, now, tally) or changed
+        new_marks = dict(changes.marks)
+        new_marks.update(self.feed.counts_through(changes.marks))
+        if changed:
+            new_marks["generation"] = str(tx.generation() + 1)
+        tx.set_marks(new_marks, now)
+        return changes.complete
+
+    def _replace(
+        self, tx: StateTransaction, run_ids: set[str], batch: RunBatch, now: datetime, tally: _Tally
+    ) -> bool:
+        """Replace the rows of the runs of ``run_ids`` that are not as recorded by what
+        ``batch`` read of them; False (nothing written) when all are as recorded."""
+        if UNATTRIBUTED in run_ids:  # its days (their data quality) are replaced with it
+            run_ids = run_ids | tx.indexed_run_ids(UNATTRIBUTED_ORIGIN)
+            run_ids |= {key for key in batch.runs if key.startswith(UNATTRIBUTED_PREFIX)}
+        before = tx.run_assignments(run_ids)
+        recorded = tx.runs(run_ids)
+        run_to_row = {run.run_id: _run_row(run, now) for run in batch.runs.values()}
+        run_to_events: dict[str, list[ErrorEvent]] = {}
+        for event in sorted(
+            batch.events,
+            key=lambda event: (event.timestamp or datetime.min, event.run_id, event.source.value),
+        ):
+            run_to_events.setdefault(event.run_id, []).append(event)
+        run_to_keyed = {run_id: _keyed(events) for run_id, events in run_to_events.items()}
+        changed = {
+            run_id
+            for run_id in run_ids
+            if not _same_row(run_to_row.get(run_id), recorded.get(run_id))
+            or {key for key, _, _ in run_to_keyed.get(run_id, [])} != before.get(run_id, {}).keys()
+        }
+        if not changed:
+            return False
+        tx.forget_runs(changed)
+        tally.forgotten_runs += len(changed - batch.runs.keys() - {UNATTRIBUTED})
+        tx.insert_runs([run_to_row[run_id] for run_id in sorted(changed) if run_id in run_to_row])
+        keyed = [item for run_id in sorted(changed) for item in run_to_keyed.get(run_id, [])]
+        if self.retention_days:  # an error already folded into the daily counts stays there
+            horizon = self._horizon(now)
+            keyed = [
+                (key, event, hashed)
+                for key, event, hashed in keyed
+                if event.timestamp is None
+                or event.timestamp >= horizon
+                or event.run_id not in recorded
+                or key in before.get(event.run_id, {})
+            ]
+        keyed.sort(key=lambda item: (item[1].timestamp or datetime.min, item[1].run_id))
+        messages = [event.message for _, event, _ in keyed if event.message]
+        message_to_fp: dict[str, str] = {}
+        if messages:
+            refresher = Refresher(self.analytics, self.store, self.templater)
+            message_to_fp, placed = refresher.place_messages(tx, messages, now)
+            tally.new_templates += len(placed.new_templates)
+            tally.attached += placed.attached
+            tally.new_cluster_ids.extend(placed.new_ids)
+        rows: list[AssignmentRow] = []
+        hash_to_message: dict[str, str] = {}
+        for key, event, hashed in keyed:
+            if event.message:
+                hash_to_message[hashed] = event.message
+            first_seen = before.get(event.run_id, {}).get(key)
+            if first_seen is None:
+                tally.new_errors += 1
+                first_seen = now
+            rows.append(
+                AssignmentRow(
+                    event_key=key,
+                    fingerprint=message_to_fp.get(event.message, "") if event.message else "",
+                    run_id=event.run_id,
+                    source=event.source.value,
+                    phase=event.phase.value,
+                    message_hash=hashed,
+                    occurred_at=event.timestamp,
+                    seen_at=first_seen,
+                    day=(event.timestamp or first_seen).date(),
+                    workflow_template=_tag(event.workflow_template),
+                    model=_tag(event.model),
+                    sources=",".join(source.value for source in event.sources) or None,
+                )
+            )
+        tx.add_messages(hash_to_message)
+        tx.insert_index_rows(rows)
+        tally.runs_read += len(
+            {run_id for run_id in changed & batch.runs.keys() if not _unattributed(run_id)}
+        )
+        tally.errors += len(rows)
+        tally.changed = True
+        return True
+
+
+def _unattributed(run_id: str) -> bool:
+    return run_id.startswith(UNATTRIBUTED_PREFIX)
+
+
+def _keyed(events: list[ErrorEvent]) -> list[tuple[str, ErrorEvent, str]]:
+    """(event key, event, message hash) for one run's errors; keys unique within the run."""
+    taken: set[str] = set()
+    keyed = []
+    for event in events:
+        hashed = message_hash(event.message) if event.message else ""
+        keyed.append((_unique_key(event_key(event, hashed), taken), event, hashed))
+    return keyed
+
+
+def _same_row(new: RunRow | None, old: RunRow | None) -> bool:
+    if new is None or old is None:
+        return new is old
+    return dataclasses.replace(old, ingested_at=new.ingested_at) == new
+
+
+def _unique_key(key: str, taken: set[str]) -> str:
+    """``key``, or for the n-th error of a run with the same key, a key derived from it."""
+    candidate, ordinal = key, 1
+    while candidate in taken:
+        candidate = hashlib.sha1(f"{key}:{ordinal}".encode()).hexdigest()
+        ordinal += 1
+    taken.add(candidate)
+    return candidate
+
+
+def _tag(value: str | None) -> str | None:
+    return value[:200] if value else None
+
+
+def _run_row(run: IndexedRun, now: datetime) -> RunRow:
+    reached = 0
+    for phase in run.reached:
+        reached |= _PHASE_BITS.get(phase, 0)
+    return RunRow(
+        run_id=run.run_id,
+        origin=run.origin,
+        run_time=run.run_time,
+        day=run.run_time.date() if run.run_time else None,
+        failed=run.failed,
+        in_progress=run.in_progress,
+        reached=reached,
+        time_problem=run.time_problem,
+        quality=quality_json(run.quality),
+        ingested_at=now,
+    )
+
+
+def quality_json(report: DataQualityReport) -> dict[str, Any] | None:
+    """What a run's rows gave: rows read, skipped and changed (None: nothing read)."""
+    document = {
+        "read": report.rows_read,
+        "skipped": report.rows_skipped,
+        "examples": report.skipped_examples,
+        "adjusted": report.rows_adjusted,
+    }
+    document = {key: value for key, value in document.items() if value}
+    return document or None
+
+
+def add_quality(report: DataQualityReport, document: dict[str, Any]) -> None:
+    """Add one run's :func:`quality_json` to ``report``."""
+    for source, count in dict(document.get("read") or {}).items():
+        report.read(source, int(count))
+    examples: dict[str, Any] = dict(document.get("examples") or {})
+    for key, count in dict(document.get("skipped") or {}).items():
+        report.rows_skipped[key] = report.rows_skipped.get(key, 0) + int(count)
+        kept = report.skipped_examples.setdefault(key, [])
+        for example in examples.get(key) or []:
+            if len(kept) < 3:
+                kept.append(str(example))
+    for key, count in dict(document.get("adjusted") or {}).items():
+        report.rows_adjusted[key] = report.rows_adjusted.get(key, 0) + int(count)
+
+
+def indexed_event(
+    run_id: str,
+    phase: str,
+    source: str,
+    message: str | None,
+    occurred_at: datetime | None,
+    template: str | None,
+    model: str | None,
+    sources: str | None,
+) -> ErrorEvent:
+    """An error of the index as the views take it."""
+    return ErrorEvent(
+        run_id,
+        Phase(phase),
+        Source(source),
+        message,
+        occurred_at,
+        template,
+        model,
+        tuple(Source(name) for name in sources.split(",")) if sources else (),
+    )
