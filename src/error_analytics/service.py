@@ -1,11 +1,8 @@
 """The one entry point that the CLI, the HTTP API and the dashboard call.
 
 :class:`ErrorAnalyticsService` answers the five analyses (summary, by phase, patterns, trends,
-recommendations) and the clustering view for a window of ``days``. With a review state the
-window is aggregated from the state's index of errors, which ingestion keeps up to date
-(:mod:`error_analytics.review.ingest`); without one (``--no-state``) run counts and daily series
-are aggregated in the analysed database and its error events read once per window. Either way
-the window is one :class:`Snapshot`, shared by the views.
+recommendations) and the clustering view for a window of ``days``. Run counts and daily series
+are aggregated in the database; error events are read once per window (the snapshot).
 
 Every view is built from the window's clusters (:meth:`ErrorAnalyticsService.window_clusters`):
 each error event with text is in one cluster, and its category is the cluster's. The clusters
@@ -186,13 +183,11 @@ class ErrorAnalyticsService:
         return TimeWindow(start=end - timedelta(days=days), end=end)
 
     def snapshot(self, days: int = 30) -> Snapshot:
-        """The window's data, served from cache while it has not changed.
+        """The window's data, served from cache while the database has not changed.
 
-        With a review state, from its index of errors (:mod:`error_analytics.review.ingest`),
-        keyed by the index's generation and the review state; without one, read from the
-        analysed tables, keyed by :meth:`WorkflowReader.data_fingerprint` (new or updated rows
-        change it). Entries also expire after :data:`SNAPSHOT_MAX_AGE_SECONDS` because the
-        window itself moves with the clock.
+        The cache key is :meth:`WorkflowReader.data_fingerprint` (new or updated rows change it),
+        so answers stay true as failures arrive; entries also expire after
+        :data:`SNAPSHOT_MAX_AGE_SECONDS` because the window itself moves with the clock.
         """
         window = self.window(days)
         review = self.review_service()
@@ -202,22 +197,25 @@ class ErrorAnalyticsService:
             except DatabaseError as exc:
                 self._state_unusable(exc)
         fingerprint = self.reader.data_fingerprint()
-        return self._cached(days, fingerprint, lambda: self._read_snapshot(window, days))
+        with self._snapshot_lock:
+            cached = self._days_to_snapshot.get(days)
+        if (
+            cached
+            and cached[0] == fingerprint
+            and time.monotonic() - cached[1] < SNAPSHOT_MAX_AGE_SECONDS
+        ):
+            return cached[2]
+        snapshot = self._read_snapshot(window, days)
+        with self._snapshot_lock:
+            self._days_to_snapshot[days] = (fingerprint, time.monotonic(), snapshot)
+        return snapshot
 
     def _indexed_snapshot(self, review: ClusterReviewService, days: int) -> Snapshot:
         """The window from the review state's index of errors (ingested first when the review
         service ingests on read), cached while the index and the review state are unchanged."""
-        review.ready(days)
+        if review.ingest_on_read:
+            review.ingest()
         token = ("index", review.state_token())
-        snapshot = self._cached(
-            days, token, lambda: review.window_snapshot(self.window(days), days)
-        )
-        self._state_worked = True
-        return snapshot
-
-    def _cached(self, days: int, token: tuple, read: Callable[[], Snapshot]) -> Snapshot:
-        """The cached snapshot of ``days`` while ``token`` is unchanged and it is younger than
-        :data:`SNAPSHOT_MAX_AGE_SECONDS` (the window moves with the clock), else ``read()``."""
         with self._snapshot_lock:
             cached = self._days_to_snapshot.get(days)
         if (
@@ -226,7 +224,9 @@ class ErrorAnalyticsService:
             and time.monotonic() - cached[1] < SNAPSHOT_MAX_AGE_SECONDS
         ):
             return cached[2]
-        snapshot = read()
+        window = self.window(days)
+        snapshot = review.window_snapshot(window, days)
+        self._state_worked = True
         with self._snapshot_lock:
             self._days_to_snapshot[days] = (token, time.monotonic(), snapshot)
         return snapshot

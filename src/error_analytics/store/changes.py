@@ -29,7 +29,6 @@ from .schema_probe import HOOK_TABLE, TASK_LOG_TABLE, WORKFLOW_TABLE, WorkflowSc
 from .workflow_reader import UNATTRIBUTED
 
 COUNT_MARK = "count:"
-COUNTED_TO_MARK = "counted_to:"
 #: what follows each table's changes, most specific first
 _TIME_COLUMNS = {
     WORKFLOW_TABLE: ("created_at", "start_time"),
@@ -195,43 +194,23 @@ class ChangeFeed:
                 chosen.setdefault(cursor.table, cursor)
         return list(chosen.values())
 
-    def current_marks(self) -> dict[str, str]:
-        """Every watermark at the table's latest row now (a fresh index starts there: the
-        rows below are read by time range instead, :meth:`WorkflowReader.runs_between`)."""
-        marks: dict[str, str] = {}
-        with self.engine.connect() as connection:
-            counts = self.row_counts(connection)
-            for cursor in self.cursors:
-                if cursor.column is None:
-                    marks[cursor.name] = str(counts.get(cursor.table, 0))
-                    continue
-                key = self._order_key(cursor)
-                latest = connection.execute(
-                    sa.text(f"SELECT MAX({key}) FROM {cursor.table} t")
-                ).scalar()
-                if latest is not None:
-                    marks[cursor.name] = str(latest)
-        return marks
-
     def counts_through(self, marks: dict[str, str]) -> dict[str, str]:
-        """``count:<table>`` -> rows at or below the table's watermark in ``marks``, and
-        ``counted_to:<table>`` -> that watermark."""
+        """``count:<table>`` -> rows at or below the table's watermark in ``marks``."""
         counted: dict[str, str] = {}
         with self.engine.connect() as connection:
             for cursor in self._counting():
                 mark = marks.get(cursor.name)
                 if mark is not None:
-                    rows = self._rows_through(connection, cursor, mark)
-                    counted[COUNT_MARK + cursor.table] = str(rows)
-                    counted[COUNTED_TO_MARK + cursor.table] = mark
+                    counted[COUNT_MARK + cursor.table] = str(
+                        self._rows_through(connection, cursor, mark)
+                    )
         return counted
 
     def deletions(self, marks: dict[str, str]) -> bool:
         """Whether rows at or below a watermark were deleted since ``marks`` were recorded."""
         with self.engine.connect() as connection:
             for cursor in self._counting():
-                mark = marks.get(COUNTED_TO_MARK + cursor.table, marks.get(cursor.name))
-                recorded = marks.get(COUNT_MARK + cursor.table)
+                mark, recorded = marks.get(cursor.name), marks.get(COUNT_MARK + cursor.table)
                 if mark is None or recorded is None:
                     continue
                 if self._rows_through(connection, cursor, mark) < int(recorded):
