@@ -34,7 +34,7 @@ HOSTILE = f'<script>window.__pwned=1</script><img src=x onerror="window.__pwned=
 def demo_db(tmp_path_factory) -> Path:
     """A small demo database plus a few runs whose error text is hostile HTML."""
     path = tmp_path_factory.mktemp("browser") / "demo.db"
-    build_demo_database(path, runs=240, days=30, seed=11, now=NOW)
+    build_demo_database(path, runs=240, days=30, seed=12, now=NOW)
     engine = sa.create_engine(f"sqlite:///{path}")
     hostile = [
         run(f"x{index:07d}", "failed", 0.5 + index, current_phase="Ship", failure_reason=HOSTILE)

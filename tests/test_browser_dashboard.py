@@ -40,7 +40,7 @@ PHONE = {"width": 390, "height": 844}
 def linked_db(tmp_path_factory) -> Path:
     """The small demo database, the host's ``github_url`` column, and three runs failing alike."""
     path = tmp_path_factory.mktemp("dashboard") / "demo.db"
-    build_demo_database(path, runs=240, days=30, seed=11, now=NOW)
+    build_demo_database(path, runs=240, days=30, seed=12, now=NOW)
     engine = sa.create_engine(f"sqlite:///{path}")
     with engine.begin() as connection:
         connection.execute(sa.text("ALTER TABLE workflow_history ADD COLUMN github_url TEXT"))
