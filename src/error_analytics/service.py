@@ -197,18 +197,7 @@ class ErrorAnalyticsService:
             except DatabaseError as exc:
                 self._state_unusable(exc)
         fingerprint = self.reader.data_fingerprint()
-        with self._snapshot_lock:
-            cached = self._days_to_snapshot.get(days)
-        if (
-            cached
-            and cached[0] == fingerprint
-            and time.monotonic() - cached[1] < SNAPSHOT_MAX_AGE_SECONDS
-        ):
-            return cached[2]
-        snapshot = self._read_snapshot(window, days)
-        with self._snapshot_lock:
-            self._days_to_snapshot[days] = (fingerprint, time.monotonic(), snapshot)
-        return snapshot
+        return self._cached(days, fingerprint, lambda: self._read_snapshot(window, days))
 
     def _indexed_snapshot(self, review: ClusterReviewService, days: int) -> Snapshot:
         """The window from the review state's index of errors (ingested first when the review
@@ -216,6 +205,15 @@ class ErrorAnalyticsService:
         if review.ingest_on_read:
             review.ingest()
         token = ("index", review.state_token())
+        snapshot = self._cached(
+            days, token, lambda: review.window_snapshot(self.window(days), days)
+        )
+        self._state_worked = True
+        return snapshot
+
+    def _cached(self, days: int, token: tuple, read: Callable[[], Snapshot]) -> Snapshot:
+        """The cached snapshot of ``days`` while ``token`` is unchanged and it is younger than
+        :data:`SNAPSHOT_MAX_AGE_SECONDS` (the window moves with the clock), else ``read()``."""
         with self._snapshot_lock:
             cached = self._days_to_snapshot.get(days)
         if (
@@ -224,9 +222,7 @@ class ErrorAnalyticsService:
             and time.monotonic() - cached[1] < SNAPSHOT_MAX_AGE_SECONDS
         ):
             return cached[2]
-        window = self.window(days)
-        snapshot = review.window_snapshot(window, days)
-        self._state_worked = True
+        snapshot = read()
         with self._snapshot_lock:
             self._days_to_snapshot[days] = (token, time.monotonic(), snapshot)
         return snapshot
