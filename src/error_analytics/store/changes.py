@@ -55,7 +55,6 @@ class Changes:
 
     run_ids: set[str]
     marks: dict[str, str]
-    rows_added: dict[str, int]  # table -> rows that are new (not updated) in this step
     complete: bool  # False: some table had more rows than the step's limit
 
 
@@ -115,7 +114,6 @@ class ChangeFeed:
         """The runs of up to ``limit`` rows per table past ``marks``, and the marks after them."""
         run_ids: set[str] = set()
         new_marks = dict(marks)
-        rows_added: dict[str, int] = {}
         complete = True
         with self.engine.connect() as connection:
             counted = any(cursor.column is None for cursor in self.cursors)
@@ -127,20 +125,18 @@ class ChangeFeed:
                         run_ids |= self._table_run_ids(connection, cursor.table)
                         new_marks[cursor.name] = count
                     continue
-                found, last, taken, more = self._rows_after(
+                found, last, more = self._rows_after(
                     connection, cursor, marks.get(cursor.name), limit
                 )
                 run_ids |= found
                 complete = complete and not more
                 if last is not None:
                     new_marks[cursor.name] = last
-                if cursor.column != "updated_at":
-                    rows_added[cursor.table] = rows_added.get(cursor.table, 0) + taken
-        return Changes(run_ids, new_marks, rows_added, complete)
+        return Changes(run_ids, new_marks, complete)
 
     def _rows_after(
         self, connection: Connection, cursor: Cursor, mark: str | None, limit: int
-    ) -> tuple[set[str], str | None, int, bool]:
+    ) -> tuple[set[str], str | None, bool]:
         key = self._order_key(cursor)
         where = f"{key} IS NOT NULL"
         params: dict[str, object] = {"limit": limit}
@@ -153,7 +149,7 @@ class ChangeFeed:
         )
         rows = list(connection.execute(sa.text(sql), params).all())
         if not rows:
-            return set(), None, 0, False
+            return set(), None, False
         last = rows[-1][0]
         more = len(rows) == limit
         if more:  # take the rest of the group that shares the last value
@@ -166,7 +162,7 @@ class ChangeFeed:
             ).all()
         found = {self._run_id(cursor.table, first, second) for _, first, second in rows}
         run_ids = {run_id for run_id in found if run_id is not None}
-        return run_ids, str(last), len(rows), more
+        return run_ids, str(last), more
 
     @staticmethod
     def _run_id(table: str, first: object, second: object) -> str | None:
