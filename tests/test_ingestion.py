@@ -294,7 +294,7 @@ def test_retention_folds_old_errors_into_daily_counts_once(demo_url):
     kept = ErrorAnalyticsService.from_settings(Settings(db=demo_url, retention_days=keep_days))
     full = stateless(demo_url)
     horizon = datetime.combine((NOW - timedelta(days=keep_days)).date(), time())
-    kept.review.ingest()
+    kept.review.ingest(365)  # the index reads the year, and keeps 10 days of it one by one
     with kept.review.store.read() as tx:
         rows = tx.connection.execute(sa.select(tables.event_assignments.c.occurred_at)).scalars()
         assert all(moment is None or moment >= horizon for moment in rows)
@@ -331,3 +331,28 @@ def test_retention_folds_old_errors_into_daily_counts_once(demo_url):
 
 def _all_time(service: ErrorAnalyticsService) -> list:
     return service.review.list_clusters(limit=1000, days=3650).items
+
+
+def test_a_fresh_index_reads_the_window_first_and_older_history_when_asked(demo_url):
+    service = stateful(demo_url)
+    week = figures(service, 7)
+    read_first = indexed_runs(demo_url)
+    assert 0 < read_first < 240  # the week (and the runs no window holds), not the history
+    assert week == figures(stateless(demo_url), 7)
+    # a longer window reads the history it reaches, then answers as the direct read does
+    assert figures(service, DAYS) == figures(stateless(demo_url), DAYS)
+    assert read_first < indexed_runs(demo_url) < 240
+
+
+def test_older_history_is_read_step_by_step_until_all_of_it_is(demo_url):
+    service = stateful(demo_url)
+    review = service.review
+    review.ingester.step_rows = review.ingester.backfill_rows = 25
+    review.ingest(1)
+    counts = [indexed_runs(demo_url)]
+    while not review.covers(3650):
+        review.ingest(1, backfill=1)  # what the background does on each pass
+        counts.append(indexed_runs(demo_url))
+        assert len(counts) < 30
+    assert counts == sorted(counts) and counts[-1] == 240 and len(counts) > 3
+    assert figures(service, 365) == figures(stateless(demo_url), 365)

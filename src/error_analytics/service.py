@@ -1,8 +1,11 @@
 """The one entry point that the CLI, the HTTP API and the dashboard call.
 
 :class:`ErrorAnalyticsService` answers the five analyses (summary, by phase, patterns, trends,
-recommendations) and the clustering view for a window of ``days``. Run counts and daily series
-are aggregated in the database; error events are read once per window (the snapshot).
+recommendations) and the clustering view for a window of ``days``. With a review state the
+window is aggregated from the state's index of errors, which ingestion keeps up to date
+(:mod:`error_analytics.review.ingest`); without one (``--no-state``) run counts and daily series
+are aggregated in the analysed database and its error events read once per window. Either way
+the window is one :class:`Snapshot`, shared by the views.
 
 Every view is built from the window's clusters (:meth:`ErrorAnalyticsService.window_clusters`):
 each error event with text is in one cluster, and its category is the cluster's. The clusters
@@ -183,11 +186,13 @@ class ErrorAnalyticsService:
         return TimeWindow(start=end - timedelta(days=days), end=end)
 
     def snapshot(self, days: int = 30) -> Snapshot:
-        """The window's data, served from cache while the database has not changed.
+        """The window's data, served from cache while it has not changed.
 
-        The cache key is :meth:`WorkflowReader.data_fingerprint` (new or updated rows change it),
-        so answers stay true as failures arrive; entries also expire after
-        :data:`SNAPSHOT_MAX_AGE_SECONDS` because the window itself moves with the clock.
+        With a review state, from its index of errors (:mod:`error_analytics.review.ingest`),
+        keyed by the index's generation and the review state; without one, read from the
+        analysed tables, keyed by :meth:`WorkflowReader.data_fingerprint` (new or updated rows
+        change it). Entries also expire after :data:`SNAPSHOT_MAX_AGE_SECONDS` because the
+        window itself moves with the clock.
         """
         window = self.window(days)
         review = self.review_service()
@@ -202,8 +207,7 @@ class ErrorAnalyticsService:
     def _indexed_snapshot(self, review: ClusterReviewService, days: int) -> Snapshot:
         """The window from the review state's index of errors (ingested first when the review
         service ingests on read), cached while the index and the review state are unchanged."""
-        if review.ingest_on_read:
-            review.ingest()
+        review.ready(days)
         token = ("index", review.state_token())
         snapshot = self._cached(
             days, token, lambda: review.window_snapshot(self.window(days), days)

@@ -31,20 +31,22 @@ def create_app(
     dashboard: bool = True,
     ingest_every: float | None = None,
     analytics: ErrorAnalyticsService | None = None,
+    reads_ingest: bool = True,
 ) -> FastAPI:
     """The router at ``/api/error-analytics`` and (unless ``dashboard=False``) the page at ``/``.
 
     ``settings`` replaces :func:`~error_analytics.config.get_settings` for this app only; without
     it the settings come from the environment. ``ingest_every`` (seconds): while the app runs,
     new runs are ingested in the background (:mod:`error_analytics.review.background`) and
-    requests only read; without it each request ingests what is new first. ``analytics``: the
-    service to answer with (built by the composition root when not given).
+    requests only read; without it each request ingests what is new first, unless
+    ``reads_ingest=False`` says another process ingests (``serve`` runs one). ``analytics``:
+    the service to answer with (built by the composition root when not given).
     """
     lifespan = None
     if ingest_every:
         lifespan = _ingesting(settings, ingest_every, analytics)
-    elif analytics is not None:
-        lifespan = _primed(settings, analytics)
+    elif analytics is not None or not reads_ingest:
+        lifespan = _primed(settings, analytics, reads_ingest=reads_ingest)
     app = FastAPI(
         title="Error analytics", version=__version__, description=DESCRIPTION, lifespan=lifespan
     )
@@ -56,10 +58,25 @@ def create_app(
     return app
 
 
-def _primed(settings: Settings | None, analytics: ErrorAnalyticsService):  # noqa: ANN202
+def _primed(
+    settings: Settings | None, analytics: ErrorAnalyticsService | None, *, reads_ingest: bool
+):  # noqa: ANN202
+    """A lifespan that hands the service to the routes (built now when not given); with
+    ``reads_ingest=False`` its reads only read (another process ingests)."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        prime_services(app, settings or get_settings(), analytics)
+        from ..errors import ConfigurationError, DatabaseError
+        from ..service import ErrorAnalyticsService
+
+        chosen = settings or get_settings()
+        service = analytics or ErrorAnalyticsService.from_settings(chosen)
+        prime_services(app, chosen, service)
+        if not reads_ingest:
+            try:
+                service.review.ingest_on_read = False
+            except (DatabaseError, ConfigurationError):
+                pass  # no usable state: requests read the analysed tables
         yield
 
     return lifespan
@@ -98,6 +115,7 @@ def _ingesting(settings: Settings | None, interval: float, analytics: ErrorAnaly
 
 def served_app() -> FastAPI:
     """The app ``serve --workers N`` starts in each worker process: the settings from the
-    environment (``serve`` exports its options there), ingesting in the background."""
+    environment (``serve`` exports its options there); ``serve``'s own ingestion process
+    ingests, so the workers' requests only read (unless the interval is 0)."""
     settings = get_settings()
-    return create_app(settings, ingest_every=settings.ingest_interval_seconds or None)
+    return create_app(settings, reads_ingest=not settings.ingest_interval_seconds)

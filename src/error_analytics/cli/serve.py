@@ -168,6 +168,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ..api import create_app
+    from ..api.ingestion import IngestionProcess
     from ..service import ErrorAnalyticsService
 
     settings = serve_settings(args)
@@ -190,20 +191,28 @@ def run_serve(args: argparse.Namespace) -> int:
         f"({writes}; {ingesting}; {args.workers} worker(s); Ctrl+C stops)",
         file=sys.stderr,
     )
-    if args.workers > 1:
-        # each worker builds its own service from the environment (error_analytics.api.app)
-        os.environ.update(_environment(settings))
-        uvicorn.run(
-            "error_analytics.api.app:served_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level=args.log_level,
-        )
-        return 0
-    app = create_app(settings, ingest_every=interval, analytics=analytics)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    # one process ingests (no request waits for it, nor it for them); the API processes read
+    ingester = IngestionProcess(settings, interval) if interval else None
+    if ingester is not None:
+        ingester.start()
+    try:
+        if args.workers > 1:
+            # each worker builds its own service from the environment (error_analytics.api.app)
+            os.environ.update(_environment(settings))
+            uvicorn.run(
+                "error_analytics.api.app:served_app",
+                factory=True,
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                log_level=args.log_level,
+            )
+        else:
+            app = create_app(settings, analytics=analytics, reads_ingest=interval is None)
+            uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    finally:
+        if ingester is not None:
+            ingester.stop()
     return 0
 
 

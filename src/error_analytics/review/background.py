@@ -1,9 +1,12 @@
-"""Ingestion in the background of a server: a daemon thread that runs a pass every few seconds.
+"""Ingestion in the background of a server: a pass every few seconds.
 
-Each server process (``serve --workers N`` starts N) runs one. A pass does not wait for another
-process's pass: with ``wait=False`` it gives up at once when the ingestion lock is taken (an
-advisory lock on PostgreSQL, the state file's write lock on SQLite) — that process is ingesting
-the same rows. Everyone else only reads the index, so requests never wait for ingestion.
+:class:`BackgroundIngestion` runs the passes in a thread (an app made with
+``create_app(ingest_every=...)``); ``serve`` runs the same loop in one process of its own
+(:class:`error_analytics.api.ingestion.IngestionProcess`) beside its ``--workers`` API processes, which only read. A pass does
+not wait for another process's pass: with ``wait=False`` it gives up at once when the ingestion
+lock is taken (an advisory lock on PostgreSQL, the state file's write lock on SQLite) — that
+process is ingesting the same rows. Everyone else only reads the index, so requests never wait
+for ingestion.
 
 A database that goes away makes a pass fail; the failure is logged once, the thread keeps
 going, and the first pass after the database is back catches up (the watermarks did not move).
@@ -58,7 +61,8 @@ class BackgroundIngestion:
     def run_once(self) -> None:
         """One pass; failures are logged, never raised (the next pass retries)."""
         try:
-            self.review.ingest(wait=False)
+            # what is new, and one step of older history until all of it is read
+            self.review.ingest(wait=False, backfill=1)
         except DatabaseError as exc:
             if self.last_error is None:
                 logger.warning("ingestion paused: %s (retrying every %ss)", exc, self.interval)

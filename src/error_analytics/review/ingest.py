@@ -1,28 +1,35 @@
 """Incremental ingestion: the toolkit's own index of errors, kept up to date step by step.
 
-A pass (:meth:`Ingester.run`) repeats steps until the analysed tables hold nothing new:
+A pass (:meth:`Ingester.run`) repeats steps, each one write transaction of the state (one
+ingester at a time: an advisory lock on PostgreSQL, the file's write lock on SQLite):
 
-1. In one write transaction of the state (one ingester at a time: an advisory lock on
-   PostgreSQL, the file's write lock on SQLite), read the watermarks (``ea_ingest_marks``).
-2. Ask the :class:`~error_analytics.store.changes.ChangeFeed` for the runs named by rows past
-   the watermarks (at most ``step_rows`` rows per table), plus, on a pass's first step, the runs
-   that were still in progress when last read and started within ``reread_days`` (their
-   status may have changed without any column saying so).
-3. Re-read those runs whole (:meth:`~error_analytics.store.workflow_reader.WorkflowReader.read_runs`)
-   and replace their rows: ``ea_runs`` and their errors in ``ea_event_assignments`` (one row
-   per error, failed runs without error text included; an error keeps when it was first seen).
-   New messages get templates and clusters (:class:`~.refresh.Refresher`). A run that no longer
-   exists leaves the index.
-4. Record the watermarks, the tables' row counts and a new *generation*, and commit.
+1. **What is new.** The :class:`~error_analytics.store.changes.ChangeFeed` names the runs of
+   the rows past the watermarks (``ea_ingest_marks``; at most ``step_rows`` rows per table a
+   step); on a pass's first step, the runs that were still in progress when last read and
+   started within ``reread_days`` are added (their status may change without any column
+   saying so).
+2. **Which history.** The index holds every run from a point in time on (``covered_since``).
+   A pass that needs an older window (``since``) reads the runs of the missing range by time,
+   latest first (:meth:`~error_analytics.store.workflow_reader.WorkflowReader.runs_between`);
+   a background pass reads one small step of older history (``backfill``) until all of it is
+   read. A fresh index starts its watermarks at the tables' latest rows and reads only the
+   window asked for, so the first answer on a large database costs a window, not the history.
+3. **Replace.** The named runs are re-read whole (``read_runs``, the window's rules) and every
+   run that is no longer as recorded is replaced: ``ea_runs`` and its errors in
+   ``ea_event_assignments`` (one row per error, failed runs without error text included; an
+   error keeps when it was first seen). New messages get templates and clusters
+   (:class:`~.refresh.Refresher`). A run that no longer exists leaves the index.
+4. Record the watermarks, the row counts below them and, when anything changed, a new
+   *generation* (the views' cache key), and commit.
 
 Corrections come from re-reading: a run that changed status is read again (by ``updated_at``
 where the column exists, else while it is in progress) and its rows replaced. Deletions are
-reconciled: when a table holds fewer rows than recorded, the run ids still present are read
-and the runs that are gone leave the index. A pass killed half-way loses at most its current
-step (nothing of it is committed); the next pass starts from the last committed watermarks.
+reconciled: when fewer rows lie below a watermark than recorded, the run ids still present are
+read and the runs that are gone leave the index. A pass killed half-way loses at most its
+current step; the next pass starts from the last committed watermarks.
 
 :meth:`Ingester.run` with ``rebuild=True`` empties the index first (clusters, templates and
-review decisions stay) and reads everything again: ``analyze-errors state rebuild``.
+review decisions stay) and reads every run again: ``analyze-errors state rebuild``.
 """
 
 from __future__ import annotations
@@ -53,8 +60,15 @@ from .remap import remap_identity
 
 #: Rows per table a step takes at most (a step is one transaction).
 STEP_ROWS = 20_000
+#: Older runs a background pass reads at most (about a second's work, so that new runs are
+#: never kept waiting long behind the history).
+BACKFILL_ROWS = 2_000
 #: How far back runs still in progress are read again on each pass.
 REREAD_DAYS = 2
+#: ``ea_ingest_marks`` name of the oldest run time from which every run is in the index
+#: (:data:`ALL`: every run; empty: none yet)
+COVERED = "covered_since"
+ALL = "all"
 _PHASE_BITS = {phase: 1 << index for index, phase in enumerate(Phase.ordered())}
 
 
@@ -89,6 +103,7 @@ class Ingester:
         self.store = store
         self.templater = templater
         self.step_rows = step_rows
+        self.backfill_rows = BACKFILL_ROWS
         self.reread_days = reread_days
         #: per-error rows older than this many days are folded into daily counts (None: kept)
         self.retention_days = retention_days
@@ -106,13 +121,16 @@ class Ingester:
         now: datetime,
         *,
         days: int = 30,
+        since: datetime | None = None,
+        backfill: int = 0,
         progress: Progress | None = None,
         rebuild: bool = False,
         record: bool = True,
         wait: bool = True,
     ) -> RefreshResult:
-        """One pass: every step until nothing is new; what it did as a
-        :class:`~.models.RefreshResult` (``days`` is recorded with it). ``record=False``
+        """One pass: every step until nothing is new and every run since ``since`` is in the
+        index (None: every run), plus up to ``backfill`` steps of older history; what it did
+        as a :class:`~.models.RefreshResult` (``days`` is recorded with it). ``record=False``
         (ingestion before a read, or in the background) records the pass in
         ``ea_refresh_runs`` only when it changed something. ``wait=False``: raise
         :class:`~error_analytics.store.state.engine.WriterBusy` at once when another process
@@ -120,6 +138,7 @@ class Ingester:
         tally = _Tally()
         remapped: dict[str, str] = {}
         first = True
+        new_rows_done = False
         step = 0
         report = progress or (lambda done, total: None)
         while True:
@@ -128,7 +147,16 @@ class Ingester:
                     if rebuild:
                         tx.forget_index()
                     remapped = remap_identity(tx, self.templater, now)
-                complete = self._step(tx, now, tally, reread=first)
+                    if COVERED not in tx.marks():
+                        self._start(tx, now)
+                if not new_rows_done:
+                    new_rows_done = self._step(tx, now, tally, reread=first)
+                    complete = False
+                else:
+                    complete = self._cover(tx, now, since, tally)
+                    if complete and backfill > 0:
+                        backfill -= 1
+                        complete = self._cover(tx, now, None, tally, at_most_one=True)
                 step += 1
                 report(step, step if complete else step + 1)
                 if complete:
@@ -166,6 +194,62 @@ class Ingester:
             runs_read=tally.runs_read,
             runs_forgotten=tally.forgotten_runs,
         )
+
+    def covers(self, tx: StateTransaction, moment: datetime) -> bool:
+        """Whether every run from ``moment`` on is in the index."""
+        covered = tx.marks().get(COVERED)
+        if covered is None or covered == "":
+            return False
+        return covered == ALL or datetime.fromisoformat(covered) <= moment
+
+    def _start(self, tx: StateTransaction, now: datetime) -> None:
+        """A fresh index: the watermarks start at the tables' latest rows (what is below them
+        is read by time range, :meth:`_cover`), with the runs no window holds (no readable
+        time) and the hook events of no run read now, for the data-quality notes."""
+        marks = self.feed.current_marks()
+        marks.update(self.feed.counts_through(marks))
+        marks[COVERED] = ""
+        tx.set_marks(marks, now)
+        reader = self.analytics.reader
+        run_ids = reader.untimed_run_ids() | {UNATTRIBUTED}
+        if self._replace(tx, run_ids, reader.read_runs(run_ids), now, _Tally()):
+            tx.set_marks({"generation": str(tx.generation() + 1)}, now)
+
+    def _cover(
+        self,
+        tx: StateTransaction,
+        now: datetime,
+        since: datetime | None,
+        tally: _Tally,
+        *,
+        at_most_one: bool = False,
+    ) -> bool:
+        """One step towards an index that holds every run from ``since`` on (None: every
+        run): the next older runs, latest first. True once it does (or, ``at_most_one``,
+        after one step)."""
+        covered = tx.marks().get(COVERED) or ""
+        if covered == ALL:
+            return True
+        bound = datetime.fromisoformat(covered) if covered else None
+        if since is not None and bound is not None and bound <= since:
+            return True
+        limit = self.backfill_rows if at_most_one else self.step_rows
+        found = self.analytics.reader.runs_between(since, bound, limit)
+        done = len(found) < limit
+        new_bound = (
+            (since.isoformat(sep=" ") if since is not None else ALL)
+            if done
+            else found[-1][1].isoformat(sep=" ")
+        )
+        run_ids = {run_id for run_id, _ in found}
+        changed = bool(run_ids) and self._replace(
+            tx, run_ids, self.analytics.reader.read_runs(run_ids), now, tally
+        )
+        marks = {COVERED: new_bound}
+        if changed:
+            marks["generation"] = str(tx.generation() + 1)
+        tx.set_marks(marks, now)
+        return done or at_most_one
 
     def _horizon(self, now: datetime) -> datetime:
         """The start of the first day whose errors are kept one by one."""

@@ -145,37 +145,66 @@ class ClusterReviewService:
         rebuild: bool = False,
         record: bool = True,
         wait: bool = True,
+        backfill: int = 0,
     ) -> RefreshResult:
         """Ingest what is new in the analysed database (:mod:`.ingest`): changed runs are read
-        again, their new errors assigned to clusters (creating clusters only for what matches
-        nothing), lifecycle changes applied — step by step, each step one transaction; then
-        record and send the alerts (never raising). ``rebuild`` reads everything again from
-        an empty index (``state rebuild``); ``days`` is the window the alerts look at."""
+        again, every run of the last ``days`` days is in the index, their new errors are
+        assigned to clusters (creating clusters only for what matches nothing), lifecycle
+        changes applied — step by step, each step one transaction; then record and send the
+        alerts (never raising). ``rebuild`` reads every run again from an empty index
+        (``state rebuild``); ``backfill``: at most that many steps of older history too."""
         window = self.analytics.window(days)  # validates days
         self.ingester.templater = self.templater  # the templater in force (it may be replaced)
         result = self.ingester.run(
-            self.now(), days=days, progress=progress, rebuild=rebuild, record=record, wait=wait
+            self.now(),
+            days=days,
+            since=None if rebuild else window.start,
+            backfill=backfill,
+            progress=progress,
+            rebuild=rebuild,
+            record=record,
+            wait=wait,
         )
         if self.alerter is not None:
             self.alerter.after_refresh(result, now=window.end, since=window.start)
         return result
 
-    def ingest(self, *, wait: bool = True) -> RefreshResult | None:
+    def ingest(
+        self, days: int = 30, *, wait: bool = True, backfill: int = 0
+    ) -> RefreshResult | None:
         """One ingestion pass as a read or the background runs it (recorded if it changed
-        something). ``wait=False``: None at once when another process is ingesting."""
+        something); see :meth:`refresh`. ``wait=False``: None at once when another process is
+        ingesting."""
         try:
-            return self.refresh(record=False, wait=wait)
+            return self.refresh(days, record=False, wait=wait, backfill=backfill)
         except WriterBusy:
             if wait:
                 raise
             return None
 
-    def snapshot(self, days: int = 30) -> Snapshot:
-        """The window's data from the index of errors (ingested first when
-        :attr:`ingest_on_read`)."""
+    def covers(self, days: int) -> bool:
+        """Whether every run of the last ``days`` days is in the index."""
         window = self.analytics.window(days)
-        if self.ingest_on_read:
-            self.ingest()
+        with self.store.read() as tx:
+            return self.ingester.covers(tx, window.start)
+
+    def ready(self, days: int) -> None:
+        """Make the index hold the last ``days`` days before a read: a pass when reads ingest
+        (:attr:`ingest_on_read`), else only when the window reaches past the history read so
+        far (a server's background ingestion reads older history step by step)."""
+        if self.ingest_on_read or not self.covers(days):
+            self.ingest(days)
+
+    def _covered(self, days: int) -> None:
+        """Read the history the window reaches that the index does not hold yet (a server's
+        background ingestion reads older history step by step)."""
+        if not self.covers(days):
+            self.ingest(days)
+
+    def snapshot(self, days: int = 30) -> Snapshot:
+        """The window's data from the index of errors (made ready first: :meth:`ready`)."""
+        window = self.analytics.window(days)
+        self.ready(days)
         return self.window_snapshot(window, days)
 
     def window_snapshot(self, window: TimeWindow, days: int) -> Snapshot:
@@ -218,6 +247,7 @@ class ClusterReviewService:
                 )
         wanted_phase = normalize_phase(phase).value if phase else None
         needle = text.strip().lower() if text and text.strip() else None
+        self._covered(days)
         window = self.analytics.window(days)
         with self.store.read() as tx:
             views = ClusterViews(tx, window.end, since=window.start)
@@ -250,6 +280,7 @@ class ClusterReviewService:
     def get_cluster(self, cluster_id: str, days: int = 30) -> ClusterDetail:
         """One cluster with its evidence and history (a retired id leads to its successor);
         figures counted in the last ``days`` days, all-time ones labelled as such."""
+        self._covered(days)
         window = self.analytics.window(days)
         token = self.state_token()
         with self.store.read() as tx:
@@ -299,6 +330,8 @@ class ClusterReviewService:
         ``ErrorAnalyticsService.cluster_errors``."""
         if self.ingest_on_read:
             self.refresh(days, progress, record=False)
+        elif not self.covers(days):
+            self.ingest(days)
         return self._persisted_window(days)
 
     def _persisted_window(self, days: int) -> list[DiscoveredCluster]:

@@ -190,6 +190,24 @@ class ChangeFeed:
                 chosen.setdefault(cursor.table, cursor)
         return list(chosen.values())
 
+    def current_marks(self) -> dict[str, str]:
+        """Every watermark at the table's latest row now (a fresh index starts there: the
+        rows below are read by time range instead, :meth:`WorkflowReader.runs_between`)."""
+        marks: dict[str, str] = {}
+        with self.engine.connect() as connection:
+            counts = self.row_counts(connection)
+            for cursor in self.cursors:
+                if cursor.column is None:
+                    marks[cursor.name] = str(counts.get(cursor.table, 0))
+                    continue
+                key = self._order_key(cursor)
+                latest = connection.execute(
+                    sa.text(f"SELECT MAX({key}) FROM {cursor.table} t")
+                ).scalar()
+                if latest is not None:
+                    marks[cursor.name] = str(latest)
+        return marks
+
     def counts_through(self, marks: dict[str, str]) -> dict[str, str]:
         """``count:<table>`` -> rows at or below the table's watermark in ``marks``."""
         counted: dict[str, str] = {}

@@ -398,6 +398,48 @@ class WorkflowReader:
             return None
         return {phase: len(runs) for phase, runs in phase_to_runs.items()}
 
+    # -- runs by time, then by id (ingestion) ------------------------------------------------
+    def runs_between(
+        self, since: datetime | None, before: datetime | None, limit: int
+    ) -> list[tuple[str, datetime]]:
+        """Up to ``limit`` runs (of every table) whose time is in ``[since, before)``, latest
+        first, as ``(run id, time)``; past ``limit``, the runs that share the last time too,
+        so that the next range can start strictly before it."""
+        conditions = ["r.run_time IS NOT NULL"]
+        params: dict[str, object] = {"limit": limit}
+        if since is not None:
+            conditions.append("r.run_time >= :since")
+            params["since"] = self._bound(since)
+        if before is not None:
+            conditions.append("r.run_time < :before")
+            params["before"] = self._bound(before)
+        relation = self._runs()
+        sql = (
+            f"SELECT r.adw_id, r.run_time FROM {relation} r WHERE {' AND '.join(conditions)} "
+            "ORDER BY r.run_time DESC LIMIT :limit"
+        )
+        with self.engine.connect() as connection:
+            rows = list(connection.execute(sa.text(sql), params).all())
+            if len(rows) == limit:
+                last = rows[-1][1]
+                ties = f"SELECT r.adw_id, r.run_time FROM {relation} r WHERE r.run_time = :last"
+                rows += connection.execute(sa.text(ties), {"last": last}).all()
+        found: dict[str, datetime] = {}
+        for run_id, run_time in rows:
+            moment = safe_timestamp(run_time)
+            if run_id is not None and moment is not None:
+                found[str(run_id)] = moment
+        return sorted(found.items(), key=lambda item: item[1], reverse=True)
+
+    def untimed_run_ids(self) -> set[str]:
+        """Runs (of every table) without any readable time: they fall in no window."""
+        sql = f"SELECT r.adw_id FROM {self._runs()} r WHERE r.run_time IS NULL"
+        with self.engine.connect() as connection:
+            return {str(run_id) for (run_id,) in connection.execute(sa.text(sql)) if run_id}
+
+    def _bound(self, moment: datetime) -> object:
+        return moment.strftime("%Y-%m-%d %H:%M:%S") if self._is_sqlite else moment
+
     # -- runs by id (ingestion) ------------------------------------------------------------
     def read_runs(self, run_ids: Iterable[str]) -> RunBatch:
         """The runs named by ``run_ids`` as they are now, and their errors (one per failure).
