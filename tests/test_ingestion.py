@@ -195,6 +195,7 @@ def test_a_run_that_changes_status_is_corrected(db_url):
 
 def test_deleted_runs_leave_the_counts(demo_url):
     service = stateful(demo_url)
+    service.review.ingester.deletion_check_seconds = 0  # else once a minute
     before = service.get_error_summary(DAYS)
     engine = sa.create_engine(demo_url)
     with engine.connect() as connection:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +61,9 @@ from .remap import remap_identity
 
 #: Rows per table a step takes at most (a step is one transaction).
 STEP_ROWS = 20_000
+#: Deleted rows are looked for at most this often (counting rows below the watermarks reads
+#: whole indexes).
+DELETION_CHECK_SECONDS = 60
 #: Older runs a background pass reads at most (about a second's work, so that new runs are
 #: never kept waiting long behind the history).
 BACKFILL_ROWS = 2_000
@@ -104,6 +108,8 @@ class Ingester:
         self.templater = templater
         self.step_rows = step_rows
         self.backfill_rows = BACKFILL_ROWS
+        self._deletions_checked = float("-inf")
+        self.deletion_check_seconds: float = DELETION_CHECK_SECONDS
         self.reread_days = reread_days
         #: per-error rows older than this many days are folded into daily counts (None: kept)
         self.retention_days = retention_days
@@ -205,7 +211,7 @@ class Ingester:
     def _start(self, tx: StateTransaction, now: datetime) -> None:
         """A fresh index: the watermarks start at the tables' latest rows (what is below them
         is read by time range, :meth:`_cover`), with the runs no window holds (no readable
-        time) and the hook events of no run read now, for the data-quality notes."""
+        time) and the hook events that name no run read now (they belong to no run's time)."""
         marks = self.feed.current_marks()
         marks.update(self.feed.counts_through(marks))
         marks[COVERED] = ""
@@ -246,7 +252,9 @@ class Ingester:
             tx, run_ids, self.analytics.reader.read_runs(run_ids), now, tally
         )
         marks = {COVERED: new_bound}
-        if changed:
+        # history older than every window served so far changes none of their answers: a
+        # background step leaves the views' caches alone
+        if changed and not at_most_one:
             marks["generation"] = str(tx.generation() + 1)
         tx.set_marks(marks, now)
         return done or at_most_one
@@ -258,7 +266,10 @@ class Ingester:
 
     def _step(self, tx: StateTransaction, now: datetime, tally: _Tally, *, reread: bool) -> bool:
         marks = tx.marks()
-        deleted = self.feed.deletions(marks)
+        # counting rows below the watermarks reads whole indexes: once a minute at most
+        since_check = time.monotonic() - self._deletions_checked
+        check = reread and since_check >= self.deletion_check_seconds
+        deleted = check and self.feed.deletions(marks)
         changes = self.feed.next_changes(marks, self.step_rows)
         run_ids = set(changes.run_ids)
         if reread:
@@ -278,7 +289,9 @@ class Ingester:
             batch = self.analytics.reader.read_runs(run_ids)
             changed = self._replace(tx, run_ids, batch, now, tally) or changed
         new_marks = dict(changes.marks)
-        new_marks.update(self.feed.counts_through(changes.marks))
+        if check:
+            new_marks.update(self.feed.counts_through(changes.marks))
+            self._deletions_checked = time.monotonic()
         if changed:
             new_marks["generation"] = str(tx.generation() + 1)
         tx.set_marks(new_marks, now)

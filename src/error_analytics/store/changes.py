@@ -29,6 +29,7 @@ from .schema_probe import HOOK_TABLE, TASK_LOG_TABLE, WORKFLOW_TABLE, WorkflowSc
 from .workflow_reader import UNATTRIBUTED
 
 COUNT_MARK = "count:"
+COUNTED_TO_MARK = "counted_to:"
 #: what follows each table's changes, most specific first
 _TIME_COLUMNS = {
     WORKFLOW_TABLE: ("created_at", "start_time"),
@@ -209,22 +210,24 @@ class ChangeFeed:
         return marks
 
     def counts_through(self, marks: dict[str, str]) -> dict[str, str]:
-        """``count:<table>`` -> rows at or below the table's watermark in ``marks``."""
+        """``count:<table>`` -> rows at or below the table's watermark in ``marks``, and
+        ``counted_to:<table>`` -> that watermark."""
         counted: dict[str, str] = {}
         with self.engine.connect() as connection:
             for cursor in self._counting():
                 mark = marks.get(cursor.name)
                 if mark is not None:
-                    counted[COUNT_MARK + cursor.table] = str(
-                        self._rows_through(connection, cursor, mark)
-                    )
+                    rows = self._rows_through(connection, cursor, mark)
+                    counted[COUNT_MARK + cursor.table] = str(rows)
+                    counted[COUNTED_TO_MARK + cursor.table] = mark
         return counted
 
     def deletions(self, marks: dict[str, str]) -> bool:
         """Whether rows at or below a watermark were deleted since ``marks`` were recorded."""
         with self.engine.connect() as connection:
             for cursor in self._counting():
-                mark, recorded = marks.get(cursor.name), marks.get(COUNT_MARK + cursor.table)
+                mark = marks.get(COUNTED_TO_MARK + cursor.table, marks.get(cursor.name))
+                recorded = marks.get(COUNT_MARK + cursor.table)
                 if mark is None or recorded is None:
                     continue
                 if self._rows_through(connection, cursor, mark) < int(recorded):

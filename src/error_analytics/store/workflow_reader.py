@@ -127,6 +127,7 @@ class WorkflowReader:
         self._window_to_other_runs: tuple[TimeWindow, list[_OtherRun], list[_OtherRun]] | None = (
             None
         )
+        self._other_run_history: list[tuple[str, datetime | None]] | None = None
 
     # -- SQL fragments -------------------------------------------------------------------
     def _col(self, name: str, table_alias: str = "w") -> str:
@@ -197,11 +198,18 @@ class WorkflowReader:
         conditions = []
         if "workflow_id" in columns:
             conditions.append("h.workflow_id IN :hook_workflow_ids")
-        if "source_app" in columns:
-            conditions.append(
-                "h.source_app IN :hook_apps"
-                + (f" AND {names_no_run}" if "workflow_id" in columns else "")
+        if "source_app" in columns and "workflow_id" not in columns:
+            conditions.append("h.source_app IN :hook_apps")
+        elif "source_app" in columns:
+            # the rows whose workflow_id names no run, each branch on the workflow_id index
+            # (on SQLite '.' follows '-': the two ranges leave out every 'wf-...')
+            others = (
+                ["h.workflow_id < 'wf-'", "h.workflow_id >= 'wf.'"]
+                if self._is_sqlite
+                else ["SUBSTR(h.workflow_id, 1, 3) <> 'wf-'"]
             )
+            for no_run in ["h.workflow_id IS NULL", *others]:
+                conditions.append(f"{no_run} AND h.source_app IN :hook_apps")
         if UNATTRIBUTED in scope.run_ids:
             unnamed = []
             if "workflow_id" in columns:
@@ -404,38 +412,71 @@ class WorkflowReader:
     ) -> list[tuple[str, datetime]]:
         """Up to ``limit`` runs (of every table) whose time is in ``[since, before)``, latest
         first, as ``(run id, time)``; past ``limit``, the runs that share the last time too,
-        so that the next range can start strictly before it."""
-        conditions = ["r.run_time IS NOT NULL"]
+        so that the next range can start strictly before it.
+
+        ``workflow_history`` is queried for the range; the runs known only from the other
+        tables are read once (:meth:`_history_of_other_runs`) and filtered here, so a step of
+        history costs one query, not one over every table."""
+        conditions = [f"{self._run_time()} IS NOT NULL"]
         params: dict[str, object] = {"limit": limit}
         if since is not None:
-            conditions.append("r.run_time >= :since")
+            conditions.append(f"{self._run_time()} >= :since")
             params["since"] = self._bound(since)
         if before is not None:
-            conditions.append("r.run_time < :before")
+            conditions.append(f"{self._run_time()} < :before")
             params["before"] = self._bound(before)
-        relation = self._runs()
         sql = (
-            f"SELECT r.adw_id, r.run_time FROM {relation} r WHERE {' AND '.join(conditions)} "
-            "ORDER BY r.run_time DESC LIMIT :limit"
+            f"SELECT w.adw_id, {self._run_time()} AS run_time FROM {WORKFLOW_TABLE} w "
+            f"WHERE {' AND '.join(conditions)} ORDER BY run_time DESC LIMIT :limit"
         )
+        found: dict[str, datetime] = {}
         with self.engine.connect() as connection:
             rows = list(connection.execute(sa.text(sql), params).all())
             if len(rows) == limit:
-                last = rows[-1][1]
-                ties = f"SELECT r.adw_id, r.run_time FROM {relation} r WHERE r.run_time = :last"
-                rows += connection.execute(sa.text(ties), {"last": last}).all()
-        found: dict[str, datetime] = {}
+                ties = (
+                    f"SELECT w.adw_id, {self._run_time()} FROM {WORKFLOW_TABLE} w "
+                    f"WHERE {self._run_time()} = :last"
+                )
+                rows += connection.execute(sa.text(ties), {"last": rows[-1][1]}).all()
         for run_id, run_time in rows:
             moment = safe_timestamp(run_time)
             if run_id is not None and moment is not None:
                 found[str(run_id)] = moment
-        return sorted(found.items(), key=lambda item: item[1], reverse=True)
+        for run_id, moment in self._history_of_other_runs():
+            if moment is None or (since is not None and moment < since):
+                continue
+            if before is None or moment < before:
+                found[run_id] = moment
+        ordered = sorted(found.items(), key=lambda item: item[1], reverse=True)
+        if len(ordered) > limit:
+            last = ordered[limit - 1][1]
+            ordered = [item for item in ordered if item[1] >= last]
+        return ordered
 
     def untimed_run_ids(self) -> set[str]:
         """Runs (of every table) without any readable time: they fall in no window."""
-        sql = f"SELECT r.adw_id FROM {self._runs()} r WHERE r.run_time IS NULL"
+        sql = f"SELECT w.adw_id FROM {WORKFLOW_TABLE} w WHERE {self._run_time()} IS NULL"
         with self.engine.connect() as connection:
-            return {str(run_id) for (run_id,) in connection.execute(sa.text(sql)) if run_id}
+            found = {str(run_id) for (run_id,) in connection.execute(sa.text(sql)) if run_id}
+        return found | {
+            run_id for run_id, moment in self._history_of_other_runs() if moment is None
+        }
+
+    def _history_of_other_runs(self) -> list[tuple[str, datetime | None]]:
+        """The runs without a workflow_history row, with their time, read once per reader
+        (the ones that come later are named by the rows that add them)."""
+        if self._other_run_history is None:
+            relation = other_runs_relation(self.schema, sqlite=self._is_sqlite)
+            history: list[tuple[str, datetime | None]] = []
+            if relation is not None:
+                with self.engine.connect() as connection:
+                    for run_id, run_time in connection.execute(
+                        sa.text(f"SELECT r.adw_id, r.run_time FROM {relation} r")
+                    ):
+                        if run_id:
+                            history.append((str(run_id), safe_timestamp(run_time)))
+            self._other_run_history = history
+        return self._other_run_history
 
     def _bound(self, moment: datetime) -> object:
         return moment.strftime("%Y-%m-%d %H:%M:%S") if self._is_sqlite else moment
