@@ -71,6 +71,14 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory: ``VmHWM`` (``ru_maxrss`` survives ``exec`` and
+    would report the parent's, which built the database)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
