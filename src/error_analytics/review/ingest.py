@@ -64,9 +64,11 @@ STEP_ROWS = 20_000
 #: Deleted rows are looked for at most this often (counting rows below the watermarks reads
 #: whole indexes).
 DELETION_CHECK_SECONDS = 60
-#: Older runs a background pass reads at most (about a second's work, so that new runs are
-#: never kept waiting long behind the history).
-BACKFILL_ROWS = 2_000
+#: Older runs a background pass reads at most (well under a second's work, so that new runs
+#: are never kept waiting long behind the history).
+BACKFILL_ROWS = 500
+#: Older runs listed by one query, for that many background steps.
+HISTORY_BATCH = 20_000
 #: How far back runs still in progress are read again on each pass.
 REREAD_DAYS = 2
 #: ``ea_ingest_marks`` name of the oldest run time from which every run is in the index
@@ -109,6 +111,9 @@ class Ingester:
         self.step_rows = step_rows
         self.backfill_rows = BACKFILL_ROWS
         self._deletions_checked = float("-inf")
+        #: older runs not read yet, latest first (read HISTORY_BATCH at a time)
+        self._history: list[tuple[str, datetime]] = []
+        self._history_complete = False
         self.deletion_check_seconds: float = DELETION_CHECK_SECONDS
         self.reread_days = reread_days
         #: per-error rows older than this many days are folded into daily counts (None: kept)
@@ -239,9 +244,11 @@ class Ingester:
         bound = datetime.fromisoformat(covered) if covered else None
         if since is not None and bound is not None and bound <= since:
             return True
-        limit = self.backfill_rows if at_most_one else self.step_rows
-        found = self.analytics.reader.runs_between(since, bound, limit)
-        done = len(found) < limit
+        if at_most_one:
+            found, done = self._next_history(bound)
+        else:
+            found = self.analytics.reader.runs_between(since, bound, self.step_rows)
+            done = len(found) < self.step_rows
         new_bound = (
             (since.isoformat(sep=" ") if since is not None else ALL)
             if done
@@ -258,6 +265,21 @@ class Ingester:
             marks["generation"] = str(tx.generation() + 1)
         tx.set_marks(marks, now)
         return done or at_most_one
+
+    def _next_history(self, bound: datetime | None) -> tuple[list[tuple[str, datetime]], bool]:
+        """The next ``backfill_rows`` runs older than ``bound`` (and those sharing the last
+        one's time), from a list read :data:`HISTORY_BATCH` runs at a time (one query for many
+        small background steps); whether they are the last ones."""
+        backlog = [item for item in self._history if bound is None or item[1] < bound]
+        if not backlog:
+            backlog = self.analytics.reader.runs_between(None, bound, HISTORY_BATCH)
+            self._history_complete = len(backlog) < HISTORY_BATCH
+        taken = backlog[: self.backfill_rows]
+        if taken:
+            last = taken[-1][1]
+            taken += [item for item in backlog[len(taken) :] if item[1] == last]
+        self._history = backlog[len(taken) :]
+        return taken, not self._history and self._history_complete
 
     def _horizon(self, now: datetime) -> datetime:
         """The start of the first day whose errors are kept one by one."""
