@@ -154,7 +154,8 @@ def test_clusters_show_and_the_api_show_what_is_over_represented(database):
 def test_a_version_1_state_is_migrated_and_refilled(database):
     """A state written before version 2 (no model or template on its recorded errors) is
     migrated in place, where the state lives by default (a file beside SQLite, a schema of its
-    own on PostgreSQL); its old rows show as not recorded until a refresh reads them again."""
+    own on PostgreSQL); the old rows are kept without a model until the index is read again,
+    which the first read does (version 4 starts its index of errors afresh)."""
     settings = Settings(db=database)
     target = settings.state_database_target()
     ErrorAnalyticsService.from_settings(settings).review.refresh(30)
@@ -185,12 +186,6 @@ def test_a_version_1_state_is_migrated_and_refilled(database):
     cluster_id = browser_cluster(
         [dataclasses.asdict(cluster) for cluster in migrated.list_clusters().items]
     )
-    before = migrated.get_cluster(cluster_id)
-    by_model = next(item for item in before.breakdown if item.tag == "model").values
-    assert [(share.value, share.errors) for share in by_model] == [(NOT_RECORDED, 6)]
-    assert {(share.tag, share.value) for share in before.over_represented} == {("phase", "Test")}
-
-    migrated.refresh(30)
     after = migrated.get_cluster(cluster_id)
     assert {(share.tag, share.value) for share in after.over_represented} == {
         ("phase", "Test"),

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from error_analytics.config import Settings
 from error_analytics.demo import build_demo_database
 from error_analytics.demo.schema import insert_rows
+from error_analytics.review import ingest
 from error_analytics.service import ErrorAnalyticsService
 from error_analytics.store.run_batch import UNATTRIBUTED_ORIGIN
 from error_analytics.store.state import tables
@@ -78,6 +79,15 @@ def demo_url(db_url: str) -> str:
     return db_url
 
 
+@pytest.fixture(params=["whole", "window_first"])
+def first_pass(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """How a fresh index reads the history: whole (a small database), or the window first and
+    older history when a window reaches it (as a large database is read)."""
+    if request.param == "window_first":
+        monkeypatch.setattr(ingest, "WHOLE_HISTORY_ROWS", 0)
+    return request.param
+
+
 def append(url: str, rows: list[dict]) -> None:
     engine = sa.create_engine(url)
     try:
@@ -116,7 +126,7 @@ def failed_run(adw_id: str, message: str, days_ago: float = 0.5, **columns) -> d
     )
 
 
-def test_views_from_the_index_equal_views_read_from_the_tables(demo_url):
+def test_views_from_the_index_equal_views_read_from_the_tables(demo_url, first_pass):
     """The same figures, whether the window is aggregated from the index or read directly."""
     from_index, direct = stateful(demo_url), stateless(demo_url)
     for days in (7, DAYS, 365):
@@ -129,7 +139,7 @@ def test_views_from_the_index_equal_views_read_from_the_tables(demo_url):
     assert sorted(quality.missing) == sorted(expected.missing)
 
 
-def test_a_second_pass_reads_only_the_new_runs(demo_url):
+def test_a_second_pass_reads_only_the_new_runs(demo_url, first_pass):
     service = stateful(demo_url)
     before = service.get_error_summary(DAYS)
     append(
@@ -157,7 +167,7 @@ def test_a_second_pass_reads_only_the_new_runs(demo_url):
     assert service.review.generation() == generation
 
 
-def test_a_run_that_changes_status_is_corrected(db_url):
+def test_a_run_that_changes_status_is_corrected(db_url, first_pass):
     build_demo_database(db_url, runs=60, days=20, seed=3, now=NOW)
     append(db_url, [run("chg00001", "running", 0.2, updated_at=NOW - timedelta(days=0.2))])
     service = stateful(db_url)
@@ -193,7 +203,7 @@ def test_a_run_that_changes_status_is_corrected(db_url):
     assert figures(service) == figures(stateless(db_url))
 
 
-def test_deleted_runs_leave_the_counts(demo_url):
+def test_deleted_runs_leave_the_counts(demo_url, first_pass):
     service = stateful(demo_url)
     service.review.ingester.deletion_check_seconds = 0  # else once a minute
     before = service.get_error_summary(DAYS)
@@ -334,8 +344,16 @@ def _all_time(service: ErrorAnalyticsService) -> list:
     return service.review.list_clusters(limit=1000, days=3650).items
 
 
+def test_a_small_database_is_read_whole_on_the_first_pass(demo_url):
+    service = stateful(demo_url)
+    figures(service, 7)
+    assert indexed_runs(demo_url) == 240  # every run, not the week: the history is small
+    assert service.review.covers(3650)
+
+
 def test_a_fresh_index_reads_the_window_first_and_older_history_when_asked(demo_url):
     service = stateful(demo_url)
+    service.review.ingester.whole_history_rows = 0  # as a large database is read
     week = figures(service, 7)
     read_first = indexed_runs(demo_url)
     assert 0 < read_first < 240  # the week (and the runs no window holds), not the history
@@ -349,6 +367,7 @@ def test_older_history_is_read_step_by_step_until_all_of_it_is(demo_url):
     service = stateful(demo_url)
     review = service.review
     review.ingester.step_rows = review.ingester.backfill_rows = 25
+    review.ingester.whole_history_rows = 0
     review.ingest(1)
     counts = [indexed_runs(demo_url)]
     while not review.covers(3650):

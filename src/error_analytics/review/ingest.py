@@ -13,7 +13,8 @@ ingester at a time: an advisory lock on PostgreSQL, the file's write lock on SQL
    latest first (:meth:`~error_analytics.store.workflow_reader.WorkflowReader.runs_between`);
    a background pass reads one small step of older history (``backfill``) until all of it is
    read. A fresh index starts its watermarks at the tables' latest rows and reads only the
-   window asked for, so the first answer on a large database costs a window, not the history.
+   window asked for, so the first answer on a large database costs a window, not the history
+   (a database of at most ``WHOLE_HISTORY_ROWS`` rows is read whole on the first pass).
 3. **Replace.** The named runs are re-read whole (``read_runs``, the window's rules) and every
    run that is no longer as recorded is replaced: ``ea_runs`` and its errors in
    ``ea_event_assignments`` (one row per error, failed runs without error text included; an
@@ -69,6 +70,10 @@ DELETION_CHECK_SECONDS = 60
 BACKFILL_ROWS = 500
 #: Older runs listed by one query, for that many background steps.
 HISTORY_BATCH = 20_000
+#: A fresh index of a database with at most this many rows (over the analysed tables) reads
+#: the whole history on its first pass: a few seconds' work, and the clusters come out the
+#: same whatever window is asked first. Larger databases are read window first.
+WHOLE_HISTORY_ROWS = 20_000
 #: How far back runs still in progress are read again on each pass.
 REREAD_DAYS = 2
 #: ``ea_ingest_marks`` name of the oldest run time from which every run is in the index
@@ -110,6 +115,7 @@ class Ingester:
         self.templater = templater
         self.step_rows = step_rows
         self.backfill_rows = BACKFILL_ROWS
+        self.whole_history_rows = WHOLE_HISTORY_ROWS
         self._deletions_checked = float("-inf")
         #: older runs not read yet, latest first (read HISTORY_BATCH at a time)
         self._history: list[tuple[str, datetime]] = []
@@ -162,8 +168,8 @@ class Ingester:
                         self._start(tx, now)
                 if not new_rows_done:
                     new_rows_done = self._step(tx, now, tally, reread=first)
-                    complete = False
-                else:
+                complete = False
+                if new_rows_done:  # in the same transaction: a small pass is one
                     complete = self._cover(tx, now, since, tally)
                     if complete and backfill > 0:
                         backfill -= 1
@@ -216,7 +222,12 @@ class Ingester:
     def _start(self, tx: StateTransaction, now: datetime) -> None:
         """A fresh index: the watermarks start at the tables' latest rows (what is below them
         is read by time range, :meth:`_cover`), with the runs no window holds (no readable
-        time) and the hook events that name no run read now (they belong to no run's time)."""
+        time) and the hook events that name no run read now (they belong to no run's time).
+        A small database (:data:`WHOLE_HISTORY_ROWS`) is read whole instead, from the first
+        row of each table on."""
+        if sum(self.feed.row_counts().values()) <= self.whole_history_rows:
+            tx.set_marks({COVERED: ALL}, now)
+            return
         marks = self.feed.current_marks()
         marks.update(self.feed.counts_through(marks))
         marks[COVERED] = ""
