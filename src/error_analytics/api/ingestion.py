@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from typing import Any
 
 from ..config import Settings
@@ -33,7 +34,7 @@ class IngestionProcess:
         self._stop = context.Event()
         self._process = context.Process(
             target=_ingest_until_stopped,
-            args=(settings, interval, self._stop),
+            args=(settings, interval, self._stop, os.getpid()),
             name="error-analytics-ingest",
             daemon=True,
         )
@@ -49,7 +50,9 @@ class IngestionProcess:
             self._process.join(5)
 
 
-def _ingest_until_stopped(settings: Settings, interval: float, stop: Any) -> None:
+def _ingest_until_stopped(settings: Settings, interval: float, stop: Any, server: int) -> None:
+    """Ingest every ``interval`` seconds until ``stop`` is set or the ``server`` process is
+    gone (killed without stopping its children: this process is then adopted by another)."""
     from ..service import ErrorAnalyticsService
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -60,6 +63,6 @@ def _ingest_until_stopped(settings: Settings, interval: float, stop: Any) -> Non
         return
     loop = BackgroundIngestion(review, interval)
     delay = 0.0
-    while not stop.wait(delay):
+    while not stop.wait(delay) and os.getppid() == server:
         delay = interval
         loop.run_once()

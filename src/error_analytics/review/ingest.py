@@ -5,9 +5,9 @@ ingester at a time: an advisory lock on PostgreSQL, the file's write lock on SQL
 
 1. **What is new.** The :class:`~error_analytics.store.changes.ChangeFeed` names the runs of
    the rows past the watermarks (``ea_ingest_marks``; at most ``step_rows`` rows per table a
-   step); on a pass's first step, the runs that were still in progress when last read and
-   started within ``reread_days`` are added (their status may change without any column
-   saying so).
+   step; ``updated_at`` among the rows added in the last ``follow_days``); on a pass's first
+   step, the runs that were still in progress when last read and started within
+   ``reread_days`` are added (their status may change without any column saying so).
 2. **Which history.** The index holds every run from a point in time on (``covered_since``).
    A pass that needs an older window (``since``) reads the runs of the missing range by time,
    latest first (:meth:`~error_analytics.store.workflow_reader.WorkflowReader.runs_between`);
@@ -76,6 +76,9 @@ HISTORY_BATCH = 20_000
 WHOLE_HISTORY_ROWS = 20_000
 #: How far back runs still in progress are read again on each pass.
 REREAD_DAYS = 2
+#: For how many days rows added are followed for changes in place (``updated_at``: a failed
+#: run retried into success, a run finished after it was read).
+FOLLOW_DAYS = 7
 #: ``ea_ingest_marks`` name of the oldest run time from which every run is in the index
 #: (:data:`ALL`: every run; empty: none yet)
 COVERED = "covered_since"
@@ -122,6 +125,7 @@ class Ingester:
         self._history_complete = False
         self.deletion_check_seconds: float = DELETION_CHECK_SECONDS
         self.reread_days = reread_days
+        self.follow_days = FOLLOW_DAYS
         #: per-error rows older than this many days are folded into daily counts (None: kept)
         self.retention_days = retention_days
         self._feed: ChangeFeed | None = None
@@ -230,6 +234,7 @@ class Ingester:
             return
         marks = self.feed.current_marks()
         marks.update(self.feed.counts_through(marks))
+        marks.update(self.feed.followed_start(now, self.follow_days))
         marks[COVERED] = ""
         tx.set_marks(marks, now)
         reader = self.analytics.reader
@@ -303,7 +308,9 @@ class Ingester:
         since_check = time.monotonic() - self._deletions_checked
         check = reread and since_check >= self.deletion_check_seconds
         deleted = check and self.feed.deletions(marks)
-        changes = self.feed.next_changes(marks, self.step_rows)
+        changes = self.feed.next_changes(
+            marks, self.step_rows, today=now.date(), follow_days=self.follow_days
+        )
         run_ids = set(changes.run_ids)
         if reread:
             run_ids |= tx.runs_to_reread(now - timedelta(days=self.reread_days))
@@ -478,19 +485,19 @@ def quality_json(report: DataQualityReport) -> dict[str, Any] | None:
     return document or None
 
 
-def add_quality(report: DataQualityReport, document: dict[str, Any]) -> None:
-    """Add one run's :func:`quality_json` to ``report``."""
+def add_quality(report: DataQualityReport, document: dict[str, Any], runs: int = 1) -> None:
+    """Add the :func:`quality_json` of ``runs`` runs that share it to ``report``."""
     for source, count in dict(document.get("read") or {}).items():
-        report.read(source, int(count))
+        report.read(source, int(count) * runs)
     examples: dict[str, Any] = dict(document.get("examples") or {})
     for key, count in dict(document.get("skipped") or {}).items():
-        report.rows_skipped[key] = report.rows_skipped.get(key, 0) + int(count)
+        report.rows_skipped[key] = report.rows_skipped.get(key, 0) + int(count) * runs
         kept = report.skipped_examples.setdefault(key, [])
         for example in examples.get(key) or []:
             if len(kept) < 3:
                 kept.append(str(example))
     for key, count in dict(document.get("adjusted") or {}).items():
-        report.rows_adjusted[key] = report.rows_adjusted.get(key, 0) + int(count)
+        report.rows_adjusted[key] = report.rows_adjusted.get(key, 0) + int(count) * runs
 
 
 def indexed_event(

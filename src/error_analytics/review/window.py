@@ -121,8 +121,8 @@ def indexed_snapshot(
     for run_id, origin, _problem in problems:
         if origin != WORKFLOW_TABLE:
             quality.skip(origin, "run without a readable time", run_id)
-    for document in documents:
-        add_quality(quality, document)
+    for document, runs in documents:
+        add_quality(quality, document, runs)
     if retained is not None and start.date() < retained:
         quality.missing.append(
             f"errors before {retained.isoformat()} one by one (the retention keeps only each "

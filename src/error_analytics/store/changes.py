@@ -3,7 +3,10 @@
 Each analysed table is followed by the most specific column it has:
 
 * ``id`` — rows added since the highest id seen (``workflow_history``, ``hook_events``);
-* ``updated_at`` of ``workflow_history`` — runs changed in place (``running`` -> ``failed``);
+* ``updated_at`` of ``workflow_history`` — runs changed in place (``running`` -> ``failed``),
+  among the rows added in the last ``follow_days`` days (the column has no index in the
+  host's schema: the bound is an id range, read through the primary key, where a whole
+  table's scan on every pass would cost a second at a million runs);
 * else a time column (``created_at``, ``started_at``, ``timestamp``) — rows added since the
   latest time seen (``task_logs`` has no id in the host's schema);
 * else the row count: when it moves, every run of that table is read again.
@@ -20,6 +23,8 @@ and the ingester reconciles the run ids (:meth:`ChangeFeed.all_run_ids`).
 from __future__ import annotations
 
 import dataclasses
+import json
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -30,6 +35,9 @@ from .workflow_reader import UNATTRIBUTED
 
 COUNT_MARK = "count:"
 COUNTED_TO_MARK = "counted_to:"
+#: ``[[day, id], ...]``: the table's id watermark at the first step of each recent day (the
+#: rows past the oldest are followed for changes in place)
+FOLLOWED_MARK = "followed_from:"
 #: what follows each table's changes, most specific first
 _TIME_COLUMNS = {
     WORKFLOW_TABLE: ("created_at", "start_time"),
@@ -111,11 +119,15 @@ class ChangeFeed:
             values = connection.execute(sa.text(sql)).one()
         return {table: int(value) for table, value in zip(tables, values, strict=True)}
 
-    def next_changes(self, marks: dict[str, str], limit: int) -> Changes:
-        """The runs of up to ``limit`` rows per table past ``marks``, and the marks after them."""
+    def next_changes(
+        self, marks: dict[str, str], limit: int, *, today: date, follow_days: int
+    ) -> Changes:
+        """The runs of up to ``limit`` rows per table past ``marks``, and the marks after them;
+        rows changed in place are looked for among those added in the last ``follow_days``."""
         run_ids: set[str] = set()
         new_marks = dict(marks)
         complete = True
+        floors = self._followed(marks, new_marks, today, follow_days)
         with self.engine.connect() as connection:
             counted = any(cursor.column is None for cursor in self.cursors)
             counts = self.row_counts(connection) if counted else {}
@@ -127,7 +139,7 @@ class ChangeFeed:
                         new_marks[cursor.name] = count
                     continue
                 found, last, more = self._rows_after(
-                    connection, cursor, marks.get(cursor.name), limit
+                    connection, cursor, marks.get(cursor.name), limit, floors.get(cursor.table)
                 )
                 run_ids |= found
                 complete = complete and not more
@@ -135,13 +147,70 @@ class ChangeFeed:
                     new_marks[cursor.name] = last
         return Changes(run_ids, new_marks, complete)
 
+    def _followed(
+        self, marks: dict[str, str], new_marks: dict[str, str], today: date, days: int
+    ) -> dict[str, int]:
+        """Per table followed by ``updated_at`` (and ``id``), the id past which rows are
+        looked at for changes in place; records today's id watermark in ``new_marks``."""
+        floors: dict[str, int] = {}
+        horizon = (today - timedelta(days=days)).isoformat()
+        for cursor in self.cursors:
+            if cursor.column != "updated_at" or Cursor(cursor.table, "id") not in self.cursors:
+                continue
+            name = FOLLOWED_MARK + cursor.table
+            try:
+                entries = [(str(day), int(row)) for day, row in json.loads(marks.get(name) or "[]")]
+            except (TypeError, ValueError):
+                entries = []
+            kept = [(day, row) for day, row in entries if day >= horizon]
+            if kept:
+                floors[cursor.table] = min(row for _, row in kept)
+            if not any(day == today.isoformat() for day, _ in kept):
+                kept.append((today.isoformat(), int(marks.get(f"{cursor.table}.id") or 0)))
+            new_marks[name] = json.dumps(kept)
+        return floors
+
+    def followed_start(self, now: datetime, days: int) -> dict[str, str]:
+        """For a fresh index that starts at the latest rows: the rows of runs created in the
+        last ``days`` days are followed for changes in place (one scan of the table)."""
+        started: dict[str, str] = {}
+        columns = self.schema.columns(WORKFLOW_TABLE)
+        timed = next((name for name in _TIME_COLUMNS[WORKFLOW_TABLE] if name in columns), None)
+        if Cursor(WORKFLOW_TABLE, "updated_at") not in self.cursors or timed is None:
+            return started
+        key = self._order_key(Cursor(WORKFLOW_TABLE, timed))
+        since = (now - timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+        with self.engine.connect() as connection:
+            first = connection.execute(
+                sa.text(f"SELECT MIN(t.id) - 1 FROM {WORKFLOW_TABLE} t WHERE {key} >= :since"),
+                {"since": since},
+            ).scalar()
+        if first is not None:
+            entry = [[now.date().isoformat(), int(first)]]
+            started[FOLLOWED_MARK + WORKFLOW_TABLE] = json.dumps(entry)
+        return started
+
     def _rows_after(
-        self, connection: Connection, cursor: Cursor, mark: str | None, limit: int
+        self,
+        connection: Connection,
+        cursor: Cursor,
+        mark: str | None,
+        limit: int,
+        floor: int | None = None,
     ) -> tuple[set[str], str | None, bool]:
         key = self._order_key(cursor)
         where = f"{key} IS NOT NULL"
         params: dict[str, object] = {"limit": limit}
+        if floor is not None and cursor.column != "id":
+            where += " AND t.id > :floor"
+            params["floor"] = floor
         if mark is not None:
+            if self._sqlite and cursor.column != "id":
+                # a cheap test first: text of an earlier day cannot be past the mark, in
+                # either of the forms SQLite keeps (``2025-12-10 10:33`` / ``2025-12-10T10:33``)
+                column = f"t.{cursor.column}"
+                where += f" AND (typeof({column}) <> 'text' OR {column} >= :day)"
+                params["day"] = mark[:10]
             where += f" AND {key} > :mark"
             params["mark"] = int(mark) if cursor.column == "id" else mark
         sql = (
@@ -154,12 +223,13 @@ class ChangeFeed:
         last = rows[-1][0]
         more = len(rows) == limit
         if more:  # take the rest of the group that shares the last value
+            bound = " AND t.id > :floor" if "floor" in params else ""
             rows += connection.execute(
                 sa.text(
                     f"SELECT {key} AS k, {self._run_columns(cursor.table)} "
-                    f"FROM {cursor.table} t WHERE {key} = :last"
+                    f"FROM {cursor.table} t WHERE {key} = :last{bound}"
                 ),
-                {"last": last},
+                {"last": last, **({"floor": params["floor"]} if bound else {})},
             ).all()
         found = {self._run_id(cursor.table, first, second) for _, first, second in rows}
         run_ids = {run_id for run_id in found if run_id is not None}
@@ -236,9 +306,17 @@ class ChangeFeed:
 
     def _rows_through(self, connection: Connection, cursor: Cursor, mark: str) -> int:
         key = self._order_key(cursor)
-        value: object = int(mark) if cursor.column == "id" else mark
+        if cursor.column == "id":
+            # the table's rows less those past the mark, in one statement (one snapshot): a
+            # whole table's count is cheap (SQLite counts the pages of its smallest index),
+            # the rows past the mark are few, where counting below it reads every row
+            sql = (
+                f"SELECT (SELECT COUNT(*) FROM {cursor.table}) - "
+                f"(SELECT COUNT(*) FROM {cursor.table} t WHERE {key} > :mark)"
+            )
+            return int(connection.execute(sa.text(sql), {"mark": int(mark)}).scalar() or 0)
         sql = f"SELECT COUNT(*) FROM {cursor.table} t WHERE {key} <= :mark"
-        return int(connection.execute(sa.text(sql), {"mark": value}).scalar() or 0)
+        return int(connection.execute(sa.text(sql), {"mark": mark}).scalar() or 0)
 
     def all_run_ids(self) -> set[str]:
         """Every run id the analysed tables name now (for reconciliation after deletions)."""

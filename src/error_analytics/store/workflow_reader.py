@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from ..models import DataQualityReport, ErrorEvent, Phase, Source, TimeWindow
 from ..rules import normalize_phase
@@ -92,6 +92,9 @@ class RunScope:
     run_ids: tuple[str, ...] = ()
 
 
+#: Hook rows found by their ids at most (more: by a scan of the rows without a workflow_id).
+_LISTED_HOOK_ROWS = 5_000
+
 #: The run id of hook events that name no run (``workflow_id`` and ``source_app`` name none).
 UNATTRIBUTED = "unknown"
 
@@ -128,6 +131,10 @@ class WorkflowReader:
             None
         )
         self._other_run_history: list[tuple[str, datetime | None]] | None = None
+        # source_app -> ids of the hook rows whose workflow_id names no run, listed up to a
+        # hook id (then only the rows past it: one scan per reader)
+        self._app_to_rows: dict[str, list[int]] = {}
+        self._apps_read_to: int | None = None
 
     # -- SQL fragments -------------------------------------------------------------------
     def _col(self, name: str, table_alias: str = "w") -> str:
@@ -187,7 +194,9 @@ class WorkflowReader:
             return self._run_in_window(alias)
         return f"{alias}.adw_id IN :run_ids"
 
-    def _hooks_in_scope(self, scope: RunScope, event_time: str) -> list[str]:
+    def _hooks_in_scope(
+        self, scope: RunScope, event_time: str, connection: Connection
+    ) -> list[str]:
         """Conditions on ``hook_events h`` whose rows, together, are the scope's hook events
         (one query each: an ``OR`` of them would keep SQLite from using the workflow_id index).
         Rows a ``source_app`` names belong to that run only where ``workflow_id`` names none."""
@@ -201,15 +210,23 @@ class WorkflowReader:
         if "source_app" in columns and "workflow_id" not in columns:
             conditions.append("h.source_app IN :hook_apps")
         elif "source_app" in columns:
-            # the rows whose workflow_id names no run, each branch on the workflow_id index
-            # (on SQLite '.' follows '-': the two ranges leave out every 'wf-...')
-            others = (
-                ["h.workflow_id < 'wf-'", "h.workflow_id >= 'wf.'"]
-                if self._is_sqlite
-                else ["SUBSTR(h.workflow_id, 1, 3) <> 'wf-'"]
-            )
-            for no_run in ["h.workflow_id IS NULL", *others]:
-                conditions.append(f"{no_run} AND h.source_app IN :hook_apps")
+            # the rows whose workflow_id names no run: by their ids where they are listed
+            listed = self._app_named_rows(scope, connection)
+            if listed:
+                ids = ", ".join(str(row) for row in listed)
+                conditions.append(
+                    f"h.id IN ({ids}) AND {names_no_run} AND h.source_app IN :hook_apps"
+                )
+            elif listed is None:
+                # else each branch on the workflow_id index (on SQLite '.' follows '-': the
+                # two ranges leave out every 'wf-...')
+                others = (
+                    ["h.workflow_id < 'wf-'", "h.workflow_id >= 'wf.'"]
+                    if self._is_sqlite
+                    else ["SUBSTR(h.workflow_id, 1, 3) <> 'wf-'"]
+                )
+                for no_run in ["h.workflow_id IS NULL", *others]:
+                    conditions.append(f"{no_run} AND h.source_app IN :hook_apps")
         if UNATTRIBUTED in scope.run_ids:
             unnamed = []
             if "workflow_id" in columns:
@@ -218,6 +235,33 @@ class WorkflowReader:
                 unnamed.append("(h.source_app IS NULL OR SUBSTR(h.source_app, 1, 7) <> 'adw_wf-')")
             conditions.append(" AND ".join(unnamed or ["1 = 1"]))
         return conditions
+
+    def _app_named_rows(self, scope: RunScope, connection: Connection) -> list[int] | None:
+        """The ids of the hook rows whose workflow_id names no run and whose source_app names
+        one of the scope's runs; None when they are better found by a scan (no ``id`` column,
+        or many rows). The rows are listed once per reader, then only those past the last id
+        listed (no index has ``source_app``: a scan at every pass would cost a fraction of a
+        second at a million runs)."""
+        if "id" not in self.schema.columns(HOOK_TABLE):
+            return None
+        latest = connection.execute(sa.text(f"SELECT MAX(h.id) FROM {HOOK_TABLE} h")).scalar()
+        if latest is not None and int(latest) != self._apps_read_to:
+            others = "(h.workflow_id IS NULL OR SUBSTR(h.workflow_id, 1, 3) <> 'wf-')"
+            found = connection.execute(
+                sa.text(
+                    f"SELECT h.source_app, h.id FROM {HOOK_TABLE} h "
+                    f"WHERE h.id > :after AND h.id <= :latest AND {others} "
+                    "AND SUBSTR(h.source_app, 1, 7) = 'adw_wf-'"
+                ),
+                {"after": self._apps_read_to or -(2**62), "latest": int(latest)},
+            )
+            for app, row in found:
+                self._app_to_rows.setdefault(str(app), []).append(int(row))
+            self._apps_read_to = int(latest)
+        rows = [
+            row for run_id in scope.run_ids for row in self._app_to_rows.get(f"adw_wf-{run_id}", [])
+        ]
+        return rows if len(rows) <= _LISTED_HOOK_ROWS else None
 
     def run_urls(self, run_ids: Iterable[str]) -> dict[str, str]:
         """``github_url`` of each of ``run_ids`` that has one (a host-layout column of
@@ -578,7 +622,7 @@ class WorkflowReader:
             workflow_id = "h.workflow_id" if "workflow_id" in columns else "NULL"
             source_app = "h.source_app" if "source_app" in columns else "NULL"
             rows: list[sa.Row] = []
-            for condition in self._hooks_in_scope(ids, event_time):
+            for condition in self._hooks_in_scope(ids, event_time, connection):
                 sql = (
                     f"SELECT {workflow_id}, {source_app}, MIN({event_time}) FROM {HOOK_TABLE} h "
                     f"WHERE {condition} GROUP BY 1, 2"
@@ -892,7 +936,7 @@ class WorkflowReader:
 
         rows: list[sa.Row] = []
         with self.engine.connect() as connection:
-            for condition in self._hooks_in_scope(scope, event_time):
+            for condition in self._hooks_in_scope(scope, event_time, connection):
                 sql = (
                     f"SELECT {hook_col('event_type')}, h.payload, {hook_col('workflow_id')}, "
                     f"{hook_col('source_app')}, {event_time} FROM {HOOK_TABLE} h "

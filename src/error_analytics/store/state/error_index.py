@@ -9,6 +9,7 @@ counts, daily counts, phase reach and the window's errors, each one indexed quer
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -328,13 +329,23 @@ class ErrorIndexQueries:
         query = sa.select(sa.func.count()).where(runs.c.run_time > moment, runs.c.origin == origin)
         return int(self.connection.execute(query).scalar() or 0)
 
-    def run_quality(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """The data-quality notes of the window's runs (runs without any have none)."""
+    def run_quality(self, start: datetime, end: datetime) -> list[tuple[dict[str, Any], int]]:
+        """The distinct data-quality notes of the window's runs, each with how many runs have
+        it (most runs share one: a row read from each table; runs without any have none)."""
         runs = ingested_runs
-        query = sa.select(runs.c.quality).where(
-            _in_window(runs.c.run_time, start, end), runs.c.quality.is_not(None)
+        text = sa.cast(runs.c.quality, sa.Text)
+        query = (
+            sa.select(text, sa.func.count())
+            .where(_in_window(runs.c.run_time, start, end), runs.c.quality.is_not(None))
+            .group_by(text)
+            .order_by(sa.func.min(runs.c.run_time), sa.func.min(runs.c.run_id))  # runs' order
         )
-        return [value for value in self.connection.execute(query).scalars() if value]
+        notes = []
+        for value, count in self.connection.execute(query):
+            document = json.loads(value) if value else None
+            if document:
+                notes.append((document, int(count)))
+        return notes
 
     def window_errors(self, start: datetime, end: datetime) -> list[IndexedError]:
         """The errors that occurred in the window, with their message text."""
