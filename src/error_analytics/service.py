@@ -108,6 +108,7 @@ class ErrorAnalyticsService:
         self._open_lock = threading.Lock()
         self._snapshot_lock = threading.Lock()
         self._days_to_snapshot: dict[int, tuple[tuple, float, Snapshot]] = {}
+        self._rebuilding: set[int] = set()  # windows whose snapshot a thread is building
         if state_engine is None and self._configured:
             state_engine = self._open_configured_state
         self._state_engine = state_engine
@@ -209,11 +210,50 @@ class ErrorAnalyticsService:
         service ingests on read), cached while the index and the review state are unchanged."""
         review.ready(days)
         token = ("index", review.state_token())
-        snapshot = self._cached(
+        snapshot = self._served_while_rebuilt(review, days, token) or self._cached(
             days, token, lambda: review.window_snapshot(self.window(days), days)
         )
         self._state_worked = True
         return snapshot
+
+    def _served_while_rebuilt(
+        self, review: ClusterReviewService, days: int, token: tuple
+    ) -> Snapshot | None:
+        """When requests only read (another process or thread ingests) and only ingestion
+        changed the index since the cached snapshot of ``days`` was built: that snapshot, while
+        a thread builds the new one with its clusters (a request never waits for a rebuild; the
+        next one gets it). None otherwise: a review decision is seen at once."""
+        if review.ingest_on_read:
+            return None
+        with self._snapshot_lock:
+            cached = self._days_to_snapshot.get(days)
+            if (
+                cached is None
+                or cached[0] == token
+                or not _only_ingested(cached[0], token)
+                or time.monotonic() - cached[1] >= SNAPSHOT_MAX_AGE_SECONDS
+            ):
+                return None
+            if days not in self._rebuilding:
+                self._rebuilding.add(days)
+                threading.Thread(
+                    target=self._rebuild, args=(review, days), name="snapshot", daemon=True
+                ).start()
+            return cached[2]
+
+    def _rebuild(self, review: ClusterReviewService, days: int) -> None:
+        """Build the snapshot of ``days`` and its clusters, then serve them."""
+        try:
+            token = ("index", review.state_token())
+            snapshot = review.window_snapshot(self.window(days), days)
+            self.window_clusters(days, snapshot=snapshot)
+            with self._snapshot_lock:
+                self._days_to_snapshot[days] = (token, time.monotonic(), snapshot)
+        except Exception:  # noqa: BLE001 - the next request rebuilds (and reports) it
+            logger.debug("snapshot rebuild failed", exc_info=True)
+        finally:
+            with self._snapshot_lock:
+                self._rebuilding.discard(days)
 
     def _cached(self, days: int, token: tuple, read: Callable[[], Snapshot]) -> Snapshot:
         """The cached snapshot of ``days`` while ``token`` is unchanged and it is younger than
@@ -266,7 +306,15 @@ class ErrorAnalyticsService:
                 except DatabaseError as exc:
                     self._state_unusable(exc)
                     review = None
-            if snapshot.clusters is not None and snapshot.clusters_token == token:
+            if snapshot.clusters is not None and (
+                snapshot.clusters_token == token
+                or (
+                    review is not None
+                    and not review.ingest_on_read
+                    and _only_ingested(snapshot.clusters_token, token)
+                )
+            ):
+                # a snapshot served while its successor is built keeps its clusters
                 return snapshot.clusters
             found = None
             if review is not None:
@@ -518,3 +566,13 @@ def _phase_index(name: str) -> int:
 
 def _percent(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def _only_ingested(before: tuple | None, after: tuple | None) -> bool:
+    """Whether two state tokens differ at most by ingestion (the same last review decision,
+    see :func:`~error_analytics.review.window.state_token`); nested in ``("index", ...)``."""
+    if not before or not after:
+        return False
+    if before[0] == "index" and after[0] == "index":
+        before, after = before[1], after[1]
+    return before[:2] == after[:2]

@@ -42,6 +42,10 @@ class IngestionProcess:
     def start(self) -> None:
         self._process.start()
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
         self._process.join(timeout)

@@ -172,8 +172,11 @@ class Ingester:
                         self._start(tx, now)
                 if not new_rows_done:
                     new_rows_done = self._step(tx, now, tally, reread=first)
-                complete = False
-                if new_rows_done:  # in the same transaction: a small pass is one
+                    # the window too, in the same transaction when it is already read (a small
+                    # pass is one transaction); older history in a step of its own
+                    covered = new_rows_done and self._cover(tx, now, since, tally)
+                    complete = covered and backfill <= 0
+                else:
                     complete = self._cover(tx, now, since, tally)
                     if complete and backfill > 0:
                         backfill -= 1

@@ -94,6 +94,8 @@ class RunScope:
 
 #: Hook rows found by their ids at most (more: by a scan of the rows without a workflow_id).
 _LISTED_HOOK_ROWS = 5_000
+#: Reads by run id after which those rows are listed (the listing costs a scan of the table).
+_LISTED_AFTER = 3
 
 #: The run id of hook events that name no run (``workflow_id`` and ``source_app`` name none).
 UNATTRIBUTED = "unknown"
@@ -135,6 +137,7 @@ class WorkflowReader:
         # hook id (then only the rows past it: one scan per reader)
         self._app_to_rows: dict[str, list[int]] = {}
         self._apps_read_to: int | None = None
+        self._scoped_hook_reads = 0
 
     # -- SQL fragments -------------------------------------------------------------------
     def _col(self, name: str, table_alias: str = "w") -> str:
@@ -239,11 +242,12 @@ class WorkflowReader:
     def _app_named_rows(self, scope: RunScope, connection: Connection) -> list[int] | None:
         """The ids of the hook rows whose workflow_id names no run and whose source_app names
         one of the scope's runs; None when they are better found by a scan (no ``id`` column,
-        or many rows). The rows are listed once per reader, then only those past the last id
-        listed (no index has ``source_app``: a scan at every pass would cost a fraction of a
-        second at a million runs)."""
-        if "id" not in self.schema.columns(HOOK_TABLE):
-            return None
+        many rows, or fewer than ``_LISTED_AFTER`` such reads so far). The rows are listed once
+        per reader, then only those past the last id listed (no index has ``source_app``: a
+        scan at every pass would cost a fraction of a second at a million runs)."""
+        self._scoped_hook_reads += 1
+        if "id" not in self.schema.columns(HOOK_TABLE) or self._scoped_hook_reads < _LISTED_AFTER:
+            return None  # a one-off read (a CLI run) scans; a server lists once
         latest = connection.execute(sa.text(f"SELECT MAX(h.id) FROM {HOOK_TABLE} h")).scalar()
         if latest is not None and int(latest) != self._apps_read_to:
             others = "(h.workflow_id IS NULL OR SUBSTR(h.workflow_id, 1, 3) <> 'wf-')"
