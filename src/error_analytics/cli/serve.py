@@ -99,8 +99,8 @@ def register_serve_command(subparsers: argparse._SubParsersAction) -> argparse.A
         "--workers",
         type=int,
         default=1,
-        help="server processes (default 1); they share the state database, one ingests at a "
-        "time and all of them answer",
+        help="API processes (default 1); they share the state database and only read it "
+        "(one process of their own ingests)",
     )
     server.add_argument(
         "--ingest-interval",

@@ -180,7 +180,11 @@ class Ingester:
                     complete = self._cover(tx, now, since, tally)
                     if complete and backfill > 0:
                         backfill -= 1
+                        changed = tally.changed
                         complete = self._cover(tx, now, None, tally, at_most_one=True)
+                        # older history changes no window served so far: not a change to
+                        # record (the record is part of the views' cache key)
+                        tally.changed = changed
                 step += 1
                 report(step, step if complete else step + 1)
                 if complete:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..run_batch import UNATTRIBUTED_ORIGIN
+from .packed import fetch_rows
 from .records import AssignmentRow, IndexedError, RunRow
 from .tables import error_days, event_assignments, ingest_marks, ingested_runs, messages
 
@@ -320,7 +321,8 @@ class ErrorIndexQueries:
             .order_by(runs.c.run_id)
         )
         return [
-            (run_id, origin, problem) for run_id, origin, problem in self.connection.execute(query)
+            (run_id, origin, problem)
+            for run_id, origin, problem in fetch_rows(self.connection, query)
         ]
 
     def runs_after(self, moment: datetime, origin: str) -> int:
@@ -365,4 +367,4 @@ class ErrorIndexQueries:
             .select_from(table.outerjoin(messages, messages.c.message_hash == table.c.message_hash))
             .where(_in_window(table.c.occurred_at, start, end))
         )
-        return [IndexedError(*row) for row in self.connection.execute(query)]
+        return [IndexedError(*row) for row in fetch_rows(self.connection, query, datetimes=[4])]

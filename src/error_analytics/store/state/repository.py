@@ -22,6 +22,7 @@ from ...errors import ConflictError
 from ...models import AuditEntry
 from .engine import prepare_state_engine, read_transaction, write_transaction
 from .error_index import ErrorIndexQueries
+from .packed import fetch_rows
 from .records import AlertRecord, AssignmentRow, ClusterRecord, OccurrenceStats, TemplateRecord
 from .schema import ensure_schema, read_component
 from .tables import (
@@ -170,10 +171,14 @@ class StateTransaction(ErrorIndexQueries):
         )
         if cluster_id is not None:
             query = query.where(cluster_templates.c.cluster_id == cluster_id)
-        return {
-            row["fingerprint"]: TemplateRecord(**row)
-            for row in self.connection.execute(query).mappings()
-        }
+        names = [column.name for column in cluster_templates.columns]
+        pinned, created = names.index("pinned"), names.index("created_at")
+        records = {}
+        for row in fetch_rows(self.connection, query, datetimes=[created]):
+            values = dict(zip(names, row, strict=True))
+            values["pinned"] = bool(row[pinned])
+            records[values["fingerprint"]] = TemplateRecord(**values)
+        return records
 
     def insert_templates(self, records: Sequence[TemplateRecord]) -> None:
         if records:
@@ -307,7 +312,7 @@ class StateTransaction(ErrorIndexQueries):
             query = query.where(cluster_templates.c.cluster_id.in_(sorted(set(ids))))
         found = {
             row[0]: OccurrenceStats(int(row[1]), int(row[2]), int(row[3]), row[4], row[5])
-            for row in self.connection.execute(query)
+            for row in fetch_rows(self.connection, query, datetimes=[4, 5])
         }
         # errors folded into daily counts by the retention count as occurrences too
         folded = (
@@ -334,7 +339,9 @@ class StateTransaction(ErrorIndexQueries):
         query = sa.select(event_assignments.c.fingerprint, sa.func.count()).group_by(
             event_assignments.c.fingerprint
         )
-        return {fingerprint: int(count) for fingerprint, count in self.connection.execute(query)}
+        return {
+            fingerprint: int(count) for fingerprint, count in fetch_rows(self.connection, query)
+        }
 
     def phase_counts(
         self, cluster_ids: Iterable[str] | None = None, since: datetime | None = None
@@ -363,7 +370,7 @@ class StateTransaction(ErrorIndexQueries):
         if cluster_ids is not None:
             query = query.where(cluster_templates.c.cluster_id.in_(sorted(set(cluster_ids))))
         cluster_to_values: dict[str, dict[str | None, int]] = defaultdict(dict)
-        for cluster_id, value, count in self.connection.execute(query):
+        for cluster_id, value, count in fetch_rows(self.connection, query):
             cluster_to_values[cluster_id][value] = int(count)
         return dict(cluster_to_values)
 
@@ -387,7 +394,7 @@ class StateTransaction(ErrorIndexQueries):
         if cluster_ids is not None:
             query = query.where(cluster_templates.c.cluster_id.in_(sorted(set(cluster_ids))))
         cluster_to_days: dict[str, dict[date, int]] = defaultdict(dict)
-        for cluster_id, day, count in self.connection.execute(query):
+        for cluster_id, day, count in fetch_rows(self.connection, query, dates=[1]):
             cluster_to_days[cluster_id][day] = int(count)
         folded = (
             sa.select(
