@@ -11,7 +11,7 @@ only read) and measures:
 * the initial ingestion (what ``serve`` does before listening: the 30-day window);
 * warm p50 / p95 of summary, by-phase, patterns, trends, recommendations and clusters
   (30-day window);
-* freshness, as ``serve`` runs: a process of its own ingests every 2 seconds (the default)
+* freshness, as ``serve`` runs: a process of its own ingests every second (the default)
   while requests only read. 1,000 new runs (a fifth of them failed, some with a brand-new error) are
   inserted while a client keeps requesting every view; how long until ``/summary`` counts
   them and the new error is in the clusters and the recommendations, and the slowest request

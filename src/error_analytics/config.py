@@ -114,7 +114,7 @@ class Settings:
     alert_webhook_url: str | None = None
     alert_backoff_seconds: float = 0.5  # first retry delay of a failed delivery, doubled after
     # how often a server ingests new runs in the background (seconds; 0 = on each read instead)
-    ingest_interval_seconds: float = 2.0
+    ingest_interval_seconds: float = 1.0
     # per-error rows older than this many days are dropped by ingestion (None: kept); the
     # runs and each cluster's daily counts stay (review/retention.py)
     retention_days: int | None = None
@@ -240,7 +240,7 @@ def settings_from_environ(environ: Mapping[str, str]) -> Settings:
         run_url_template=environ.get("ERROR_ANALYTICS_RUN_URL_TEMPLATE") or None,
         alert_webhook_url=environ.get("ERROR_ANALYTICS_ALERT_WEBHOOK_URL") or None,
         alert_backoff_seconds=_seconds(environ, "ERROR_ANALYTICS_ALERT_BACKOFF", 0.5),
-        ingest_interval_seconds=_number(environ, "ERROR_ANALYTICS_INGEST_INTERVAL", 2.0, 3600),
+        ingest_interval_seconds=_number(environ, "ERROR_ANALYTICS_INGEST_INTERVAL", 1.0, 3600),
         retention_days=_retention(environ),
         environ=dict(environ),
     )

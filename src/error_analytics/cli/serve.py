@@ -107,7 +107,7 @@ def register_serve_command(subparsers: argparse._SubParsersAction) -> argparse.A
         type=float,
         metavar="SECONDS",
         help="how often new runs are ingested in the background (default: "
-        "$ERROR_ANALYTICS_INGEST_INTERVAL, else 2; 0: each request ingests first)",
+        "$ERROR_ANALYTICS_INGEST_INTERVAL, else 1; 0: each request ingests first)",
     )
     server.add_argument(
         "--log-level",
