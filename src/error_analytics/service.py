@@ -247,8 +247,7 @@ class ErrorAnalyticsService:
             token = ("index", review.state_token())
             snapshot = review.window_snapshot(self.window(days), days)
             self.window_clusters(days, snapshot=snapshot)
-            with self._snapshot_lock:
-                self._days_to_snapshot[days] = (token, time.monotonic(), snapshot)
+            self._remember(days, token, snapshot)
         except Exception:  # noqa: BLE001 - the next request rebuilds (and reports) it
             logger.debug("snapshot rebuild failed", exc_info=True)
         finally:
@@ -267,9 +266,12 @@ class ErrorAnalyticsService:
         ):
             return cached[2]
         snapshot = read()
+        self._remember(days, token, snapshot)
+        return snapshot
+
+    def _remember(self, days: int, token: tuple, snapshot: Snapshot) -> None:
         with self._snapshot_lock:
             self._days_to_snapshot[days] = (token, time.monotonic(), snapshot)
-        return snapshot
 
     def _read_snapshot(self, window: TimeWindow, days: int) -> Snapshot:
         quality = DataQualityReport()
